@@ -1,0 +1,1 @@
+"""Mappings: tiling schedules of a cascade on a target, mapspaces and search."""
