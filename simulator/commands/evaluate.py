@@ -1,0 +1,53 @@
+"""`cascade evaluate`: cost a cascade (with a mapping) on a target and print latency, energy, traffic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from simulator.evaluate import EvaluateRequest, evaluate
+from simulator.output import console, emit, fmt, key_value_table
+
+
+def evaluate_command(
+    target: Annotated[str, typer.Option("--target", help="built-in target name or a target YAML file")],
+    workload: Annotated[str | None, typer.Option("--workload", help="built-in workload (see `cascade list workloads`)")] = None,
+    seq: Annotated[int | None, typer.Option("--seq", help="sequence length (queries; keys too unless --kv-seq)")] = None,
+    cascade: Annotated[str | None, typer.Option("--cascade", help="cascade name or YAML file")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="mapping YAML file")] = None,
+    search: Annotated[bool, typer.Option("--search", help="search the mapspace instead of a fixed mapping")] = False,
+    scope: Annotated[str, typer.Option("--scope", help="attention | layer")] = "attention",
+    batch: Annotated[int | None, typer.Option("--batch", help="batch size")] = None,
+    heads: Annotated[int | None, typer.Option("--heads", help="query heads")] = None,
+    kv_heads: Annotated[int | None, typer.Option("--kv-heads", help="key/value heads (GQA/MQA)")] = None,
+    kv_seq: Annotated[int | None, typer.Option("--kv-seq", help="key/value sequence length")] = None,
+    head_dim: Annotated[int | None, typer.Option("--head-dim", help="head dimension")] = None,
+    causal: Annotated[bool, typer.Option("--causal", help="causal mask")] = False,
+    dtype: Annotated[str | None, typer.Option("--dtype", help="fp16 | bf16 | fp8 | fp4")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Evaluate a cascade plus a mapping on a target: latency, energy, traffic per level, utilisation."""
+    request = EvaluateRequest(target=target, workload=workload, seq=seq, cascade=cascade, mapping=mapping,
+                              search=search, scope=scope, batch=batch, heads=heads, kv_heads=kv_heads,
+                              kv_seq=kv_seq, head_dim=head_dim, causal=causal, dtype=dtype)
+    emit(evaluate(request), json_, render_result)
+
+
+def render_result(result: dict[str, Any]) -> None:
+    """Scalars as one table, then each nested mapping (bytes_by_level, utilization, ...) as its own."""
+    scalars = {k: v for k, v in result.items() if not isinstance(v, dict | list)}
+    console.print(key_value_table("result", scalars))
+    for key, value in result.items():
+        if isinstance(value, dict):
+            console.print(key_value_table(key, value))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            table = Table(title=key)
+            columns = list(value[0])
+            for col in columns:
+                table.add_column(col)
+            for row in value:
+                table.add_row(*(fmt(row.get(c, "")) for c in columns))
+            console.print(table)
