@@ -14,8 +14,8 @@ from simulator.output import console, emit, fmt, key_value_table
 
 def evaluate_command(
     target: Annotated[str, typer.Option("--target", help="built-in target name or a target YAML file")],
-    workload: Annotated[str | None, typer.Option("--workload", help="built-in workload (see `cascade list workloads`)")] = None,
-    seq: Annotated[int | None, typer.Option("--seq", help="sequence length (queries; keys too unless --kv-seq)")] = None,
+    workload: Annotated[str | None, typer.Option("--workload", help="built-in workload name")] = None,
+    seq: Annotated[int | None, typer.Option("--seq", help="sequence length")] = None,
     cascade: Annotated[str | None, typer.Option("--cascade", help="cascade name or YAML file")] = None,
     mapping: Annotated[Path | None, typer.Option("--mapping", help="mapping YAML file")] = None,
     search: Annotated[bool, typer.Option("--search", help="search the mapspace instead of a fixed mapping")] = False,
