@@ -1,0 +1,132 @@
+"""Calibration and validation of the GPU kernel model against published measurements.
+
+`load_points("calibration")` / `load_points("validation")` read the cited data files in `simulator/gpu/data/`;
+`compare(points)` predicts each point and reports the relative error; `fit()` fits the constants named in
+`constants.FITTED_NAMES` on the calibration points only (Nelder-Mead on the mean squared log error).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from hw.registry import load_target
+from simulator.gpu.constants import FITTED, FITTED_NAMES, Constants
+from simulator.gpu.model import Shapes, predict
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class Point:
+    """One published measurement: a shape on a GPU and its forward TFLOP/s (FlashAttention convention)."""
+
+    target: str
+    kernel: str
+    batch: int
+    heads: int
+    kv_heads: int
+    seq: int
+    kv_seq: int
+    head_dim: int
+    causal: bool
+    dtype: str
+    tflops: float
+    source: str
+    approximate: bool = False
+
+
+def _point(raw: dict) -> Point:
+    seq, d = int(raw["seq"]), int(raw["head_dim"])
+    heads = int(raw.get("heads", 2048 // d))
+    return Point(target=raw["target"], kernel=raw["kernel"], batch=int(raw.get("batch", 16384 // seq)),
+                 heads=heads, kv_heads=int(raw.get("kv_heads", heads)), seq=seq,
+                 kv_seq=int(raw.get("kv_seq", seq)), head_dim=d, causal=bool(raw.get("causal", False)),
+                 dtype=str(raw.get("dtype", "fp16")), tflops=float(raw["tflops"]), source=str(raw["source"]),
+                 approximate=bool(raw.get("approximate", False)))
+
+
+@lru_cache(maxsize=4)
+def load_points(which: str) -> tuple[Point, ...]:
+    """The points of `simulator/gpu/data/{which}.yaml` ("calibration" or "validation")."""
+    data = yaml.safe_load((DATA_DIR / f"{which}.yaml").read_text())
+    return tuple(_point(p) for p in data["points"])
+
+
+def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> np.ndarray:
+    """Predicted TFLOP/s for each point, grouping points that share a target, head dim, mask and dtype."""
+    out = np.zeros(len(points))
+    groups: dict[tuple, list[int]] = {}
+    for i, p in enumerate(points):
+        groups.setdefault((p.target, p.head_dim, p.causal, p.dtype), []).append(i)
+    for (target, d, causal, dtype), idx in groups.items():
+        ps = [points[i] for i in idx]
+        shapes = Shapes.of([p.batch for p in ps], [p.heads for p in ps], [p.kv_heads for p in ps],
+                           [p.seq for p in ps], [p.kv_seq for p in ps])
+        res = predict(load_target(target), shapes, d_qk=d, d_v=d, causal=causal, dtype=dtype, constants=constants)
+        out[idx] = res["tflops"]
+    return out
+
+
+def compare(points: tuple[Point, ...], constants: Constants = FITTED) -> list[dict]:
+    """One row per point: shape, measured and predicted TFLOP/s, relative error (predicted / measured - 1)."""
+    pred = predict_points(points, constants)
+    return [{"target": p.target, "batch": p.batch, "heads": p.heads, "seq": p.seq, "head_dim": p.head_dim,
+             "causal": p.causal, "dtype": p.dtype, "measured_tflops": p.tflops, "predicted_tflops": float(q),
+             "error": float(q / p.tflops - 1.0), "approximate": p.approximate,
+             "source": p.source} for p, q in zip(points, pred, strict=True)]
+
+
+def mean_abs_error(rows: list[dict]) -> float:
+    return float(np.mean([abs(r["error"]) for r in rows])) if rows else float("nan")
+
+
+def _loss(x: np.ndarray, points: tuple[Point, ...], base: Constants) -> float:
+    if np.any(x <= 0) or x[0] > 1 or x[1] > 1 or x[2] > 1:
+        return 1e9
+    c = base.with_values(**dict(zip(FITTED_NAMES, map(float, x), strict=True)))
+    pred = predict_points(points, c)
+    meas = np.array([p.tflops for p in points])
+    return float(np.mean(np.log(pred / meas) ** 2))
+
+
+def _nelder_mead(f, x0: np.ndarray, step: float = 0.1, iters: int = 400, tol: float = 1e-10) -> np.ndarray:  # noqa: ANN001
+    """Minimise f from x0 (a plain Nelder-Mead; numpy only, to avoid a scipy dependency)."""
+    n = len(x0)
+    simplex = [x0] + [x0 + step * np.eye(n)[i] * max(abs(x0[i]), 1e-3) for i in range(n)]
+    vals = [f(x) for x in simplex]
+    for _ in range(iters):
+        order = np.argsort(vals)
+        simplex, vals = [simplex[i] for i in order], [vals[i] for i in order]
+        if abs(vals[-1] - vals[0]) < tol:
+            break
+        centroid = np.mean(simplex[:-1], axis=0)
+        xr = centroid + (centroid - simplex[-1])
+        fr = f(xr)
+        if fr < vals[0]:
+            xe = centroid + 2 * (centroid - simplex[-1])
+            fe = f(xe)
+            simplex[-1], vals[-1] = (xe, fe) if fe < fr else (xr, fr)
+        elif fr < vals[-2]:
+            simplex[-1], vals[-1] = xr, fr
+        else:
+            xc = centroid + 0.5 * (simplex[-1] - centroid)
+            fc = f(xc)
+            if fc < vals[-1]:
+                simplex[-1], vals[-1] = xc, fc
+            else:
+                simplex = [simplex[0]] + [simplex[0] + 0.5 * (s - simplex[0]) for s in simplex[1:]]
+                vals = [vals[0]] + [f(s) for s in simplex[1:]]
+    return simplex[int(np.argmin(vals))]
+
+
+def fit(base: Constants = FITTED) -> Constants:
+    """Fit the named constants on the calibration points only; returns them rounded to 3 significant digits."""
+    points = load_points("calibration")
+    x0 = np.array([getattr(base, n) for n in FITTED_NAMES], dtype=float)
+    best = _nelder_mead(lambda x: _loss(x, points, base), x0)
+    return base.with_values(**{n: float(f"{v:.3g}") for n, v in zip(FITTED_NAMES, best, strict=True)})

@@ -1,0 +1,92 @@
+"""Which fused-attention kernel a GPU runs, and its tile shape, warps and occupancy.
+
+The tile tables follow the public kernels' launch code:
+- Ampere, FlashAttention-2 (Dao 2023; flash-attention `csrc/flash_attn/src/flash_fwd_launch_template.h`, sm80):
+  head dim <= 64: 128 x 128 tiles, 4 warps; <= 128: 128 x 64, 4 warps; <= 256: 128 x 64, 8 warps.
+- Hopper, FlashAttention-3 (Shah et al. 2024; flash-attention `hopper/flash_fwd_launch_template.h`): one producer
+  warp group plus 2 consumer warp groups (3 for 192-row tiles); head dim 64: 192 x 128; 96: 128 x 160 (128 when
+  causal); 128: 128 x 176 (128 when causal); 192: 128 x 96; 256: 128 x 80.
+- Blackwell, CUTLASS FMHA (CUTLASS example 77_blackwell_fmha; Hassani et al. 2025, GNA): 256-query x 128-key
+  tiles (two 128-row softmax warp groups ping-ponging on one MMA warp), S and O accumulators in tensor memory.
+Head dims beyond a family's table use 64 x 64 tiles (an extrapolation, flagged in `KernelConfig.note`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hw.gpu import DTYPE_BYTES, GpuTarget
+
+FAMILY_BY_ARCH = {"ampere": "flashattention-2", "hopper": "flashattention-3", "blackwell": "blackwell-fmha"}
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """One kernel instance: tiles (queries x keys), threads, pipelining stages and resulting CTAs per SM."""
+
+    family: str
+    block_q: int
+    block_kv: int
+    warps: int
+    kv_stages: int
+    ctas_per_sm: int
+    smem_bytes_per_cta: int
+    softmax_overlapped: bool
+    note: str = ""
+
+
+def _fa2_tiles(d: int) -> tuple[int, int, int, str]:
+    if d <= 64:
+        return 128, 128, 4, ""
+    if d <= 128:
+        return 128, 64, 4, ""
+    if d <= 256:
+        return 128, 64, 8, ""
+    return 64, 64, 4, "head dim > 256 is outside FlashAttention-2's table; 64x64 tiles assumed"
+
+
+def _fa3_tiles(d: int, causal: bool) -> tuple[int, int, int, str]:
+    if d <= 64:
+        return 192, 128, 16, ""
+    if d <= 96:
+        return 128, 128 if causal else 160, 12, ""
+    if d <= 128:
+        return 128, 128 if causal else 176, 12, ""
+    if d <= 192:
+        return 128, 96, 12, ""
+    if d <= 256:
+        return 128, 80, 12, ""
+    return 64, 64, 8, "head dim > 256 is outside FlashAttention-3's table; 64x64 tiles assumed (FlashMLA-like)"
+
+
+def _fmha_tiles(d: int) -> tuple[int, int, int, str]:
+    if d <= 128:
+        return 256, 128, 16, ""
+    if d <= 256:
+        return 256, 64, 16, "head dim > 128 on Blackwell FMHA: 256x64 tiles assumed"
+    return 128, 64, 16, "head dim > 256 on Blackwell FMHA: 128x64 tiles assumed"
+
+
+def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: str) -> KernelConfig:
+    """The kernel the model assumes for this GPU, head dims, mask and dtype, with its occupancy."""
+    family = FAMILY_BY_ARCH[target.architecture]
+    d = max(d_qk, d_v)
+    if family == "flashattention-2":
+        bq, bkv, warps, note = _fa2_tiles(d)
+        stages, regs_per_thread = 1, 255
+    elif family == "flashattention-3":
+        bq, bkv, warps, note = _fa3_tiles(d, causal)
+        stages, regs_per_thread = 2, 168  # setmaxnreg: 240 consumers / 24-32 producer, about 168 on average
+    else:
+        bq, bkv, warps, note = _fmha_tiles(d)
+        stages, regs_per_thread = 2, 128
+    elem = DTYPE_BYTES[dtype]
+    smem = int(elem * (bq * d_qk + stages * bkv * (d_qk + d_v)))
+    regs = warps * 32 * (regs_per_thread + 1)
+    by_smem = target.sm.smem_bytes // max(smem, 1)
+    by_regs = target.sm.register_bytes // (4 * regs)
+    by_warps = target.sm.max_warps // warps
+    ctas = int(max(1, min(by_smem, by_regs, by_warps)))
+    if by_smem == 0:
+        note = (note + "; " if note else "") + "tile does not fit shared memory; one CTA per SM assumed"
+    return KernelConfig(family, bq, bkv, warps, stages, ctas, smem, family != "flashattention-2", note)

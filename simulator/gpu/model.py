@@ -1,0 +1,197 @@
+"""Vectorised fused-attention kernel model: one numpy pass costs many shapes on one GPU.
+
+A kernel runs one CTA per (batch, head or KV-head group, query tile[, KV split]). Each CTA walks its key tiles;
+each key tile costs tensor-core time for Q K^T and P V, special-function time for exp and FP32 time for the rest
+of the softmax (counts from the cascade, `work.tile_work`). Synchronous kernels (FlashAttention-2) add the part of
+the softmax they do not hide; warp-specialised ones (FlashAttention-3, Blackwell FMHA) overlap it fully. Causal
+masks skip tiles above the diagonal and pay a mask on the diagonal ones. CTAs fill SMs in waves (occupancy x SMs
+slots; wave quantisation), each CTA pays an exposed prologue/epilogue, and the whole kernel cannot beat its HBM
+traffic (Q, O, and K/V re-read from HBM only when the L2 cannot hold what concurrent CTAs share).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hw.gpu import DTYPE_BYTES, GpuTarget
+from simulator.gpu.constants import FITTED, Constants
+from simulator.gpu.kernels import KernelConfig, choose_kernel
+from simulator.gpu.work import TileWork, tile_work
+
+#: Largest number of KV splits a split-KV (flash-decoding) launch uses, as FlashAttention-2's heuristic caps it.
+MAX_SPLITS = 128
+
+BOUNDS = ("tensor", "exp", "fp32", "memory", "latency")
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Integer arrays (broadcastable, same length) of attention problem sizes."""
+
+    batch: np.ndarray
+    heads: np.ndarray
+    kv_heads: np.ndarray
+    seq_q: np.ndarray
+    seq_kv: np.ndarray
+
+    @staticmethod
+    def of(batch, heads, kv_heads, seq_q, seq_kv) -> Shapes:  # noqa: ANN001 - ints or arrays
+        arrs = np.broadcast_arrays(*(np.atleast_1d(np.asarray(x, dtype=np.int64))
+                                     for x in (batch, heads, kv_heads, seq_q, seq_kv)))
+        return Shapes(*arrs)
+
+
+def fa_flops(shapes: Shapes, d_qk: int, d_v: int, causal: bool) -> np.ndarray:
+    """FlashAttention's forward FLOP convention: 2*S*S2*(D+Dv)*H*B (4*S^2*D*H*B when D = Dv), halved if causal."""
+    f = 2.0 * shapes.seq_q * shapes.seq_kv * (d_qk + d_v) * shapes.heads * shapes.batch
+    return f / 2.0 if causal else f
+
+
+def _causal_tiles(rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int, causal: bool,
+                  offset: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(visited key tiles summed over query tiles, of which partially masked, query tiles) per shape.
+
+    Causal alignment is bottom-right (FlashAttention >= 2.1): query row r sees keys <= r + seq_kv - rows.
+    """
+    nq = -(-rows // bq)
+    nkv = -(-seq_kv // bkv)
+    if not causal:
+        ragged = (seq_kv % bkv != 0).astype(np.int64)
+        return nq * nkv, nq * ragged, nq
+    i = np.arange(int(nq.max()))[None, :]
+    valid = i < nq[:, None]
+    first = i * bq
+    last = np.minimum((i + 1) * bq, rows[:, None]) - 1
+    touched = np.clip(-(-(last + offset[:, None] + 1) // bkv), 0, nkv[:, None])
+    full = np.clip((first + offset[:, None] + 1) // bkv, 0, touched)
+    touched = np.where(valid, touched, 0)
+    partial = np.where(valid, touched - full, 0)
+    return touched.sum(axis=1), partial.sum(axis=1), nq
+
+
+def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
+            cascade: str = "attention-1pass", constants: Constants = FITTED) -> dict[str, np.ndarray | object]:
+    """Latency, throughput, bound and utilisation for every shape in `shapes` (arrays), plus the kernel used."""
+    k = choose_kernel(target, d_qk, d_v, causal, dtype)
+    w = tile_work(cascade, k.block_q, k.block_kv, d_qk, d_v)
+    sms = float(target.sm_count)
+    slots = sms * k.ctas_per_sm
+    group = shapes.heads // shapes.kv_heads
+
+    # Decode-like shapes pack a KV group's query heads into the rows of one tile (FlashAttention's pack-GQA).
+    pack = (shapes.seq_q < k.block_q) & (group > 1)
+    units = shapes.batch * np.where(pack, shapes.kv_heads, shapes.heads)
+    rows = np.where(pack, shapes.seq_q * group, shapes.seq_q)
+    causal_rows = causal and not bool(pack.any())
+    tiles_per_unit, partial_per_unit, nq = _causal_tiles(rows, shapes.seq_kv, k.block_q, k.block_kv, causal_rows,
+                                                         shapes.seq_kv - shapes.seq_q)
+    kv_tiles = units * tiles_per_unit
+    partial_tiles = units * partial_per_unit
+
+    # Split the keys over more CTAs when the grid cannot fill the GPU (FlashAttention-2's num_splits heuristic).
+    base_ctas = units * nq
+    nkv = -(-shapes.seq_kv // k.block_kv)
+    splits = np.where(base_ctas < 0.8 * sms, np.clip(sms // np.maximum(base_ctas, 1), 1,
+                                                     np.minimum(nkv, MAX_SPLITS)), 1).astype(np.int64)
+    ctas = base_ctas * splits
+
+    t = _tile_times(target, k, w, dtype, d_qk, constants)
+    elem = DTYPE_BYTES[dtype]
+    out_elem = 2.0 if elem < 2 else elem  # fp8/fp4 kernels write a 16-bit output
+    edge_bytes = k.block_q * (d_qk * elem + d_v * out_elem) + k.block_kv * (d_qk + d_v) * elem
+    t_edge = constants.edge_overhead * edge_bytes / (target.hbm.bw_bytes_per_s / sms)
+
+    # SM-seconds of all CTAs: key tiles (masked ones pay the mask), epilogues, exposed edges.
+    sm_tiles = kv_tiles * t["tile"] + partial_tiles * t["mask"]
+    sm_epilogue = units * nq * t["epilogue"]
+    # Synchronous kernels expose part of each CTA's prologue/epilogue transfers; warp-specialised persistent
+    # kernels prefetch the next tile's Q under the current one and expose only their pipeline fill.
+    per_cta_edge = t["fill"] if k.softmax_overlapped else t_edge / k.ctas_per_sm
+    sm_edge = ctas * per_cta_edge
+    sm_total = sm_tiles + sm_epilogue + sm_edge
+    waves = np.ceil(ctas / slots)
+    quantisation = waves / (ctas / slots)
+    compute_s = sm_total / sms * quantisation
+
+    # HBM traffic.
+    q_o = units * rows * (d_qk * elem + d_v * out_elem) + units * rows * 4.0
+    kv_group = shapes.seq_kv * (d_qk + d_v) * elem
+    kv_units = shapes.batch * shapes.kv_heads
+    sharers = nq * np.where(pack, 1, group) * splits
+    concurrent_groups = np.clip(slots / np.maximum(sharers, 1), 1, kv_units)
+    working_set = concurrent_groups * kv_group
+    miss = np.clip(1.0 - target.l2_bytes / working_set, 0.0, 1.0)
+    reload = 1.0 + (np.minimum(sharers, nq * np.where(pack, 1, group)) - 1) * miss
+    extra_pass_k = (w.passes - 1) * shapes.seq_kv * d_qk * elem
+    kv_bytes = kv_units * (kv_group * reload + extra_pass_k * reload)
+    combine = np.where(splits > 1, 2.0 * units * rows * splits * (d_v + 1) * 4.0, 0.0)
+    hbm_bytes = q_o + kv_bytes + combine
+    memory_s = hbm_bytes / (target.hbm.bw_bytes_per_s * constants.hbm_efficiency)
+
+    launch_s = constants.launch_latency_s * np.where(splits > 1, 2.0, 1.0)
+    latency_s = launch_s + np.maximum(compute_s, memory_s)
+
+    # Per-unit busy time (seconds of the whole GPU) and the bound.
+    tensor_busy = kv_tiles * t["mma"] / sms * quantisation
+    exp_busy = (kv_tiles * t["exp"] + units * nq * t["epilogue_exp"]) / sms * quantisation
+    fp32_busy = (kv_tiles * t["fp32"] + partial_tiles * t["mask_fp32"]
+                 + units * nq * t["epilogue_fp32"]) / sms * quantisation
+    latency_busy = launch_s + sm_edge / sms * quantisation
+    busy = np.stack([tensor_busy, exp_busy, fp32_busy, memory_s, latency_busy])
+    bound = np.array(BOUNDS)[np.argmax(busy, axis=0)]
+
+    flops = fa_flops(shapes, d_qk, d_v, causal)
+    tensor_peak = target.tensor_flops_per_s[dtype]
+    executed_mac_flops = kv_tiles * 2.0 * (w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk)
+    exps = kv_tiles * w.exp_per_kv_tile + units * nq * w.exp_per_q_tile
+    fp32_ops = kv_tiles * w.fp32_per_kv_tile + partial_tiles * k.block_q * k.block_kv + units * nq * w.fp32_per_q_tile
+    return {
+        "latency_s": latency_s,
+        "tflops": flops / latency_s / 1e12,
+        "flops": flops,
+        "bound": bound,
+        "hbm_bytes": hbm_bytes,
+        "utilization": {
+            "tensor": executed_mac_flops / (tensor_peak * latency_s),
+            "exp": exps / (target.exp_per_s * latency_s),
+            "fp32": fp32_ops / (target.fp32_ops_per_s() * latency_s),
+            "hbm": hbm_bytes / (target.hbm.bw_bytes_per_s * latency_s),
+        },
+        "phases_s": {"compute": compute_s, "memory": memory_s, "launch": launch_s,
+                     "tensor": tensor_busy, "exp": exp_busy, "fp32": fp32_busy, "edges": sm_edge / sms},
+        "grid": {"ctas": ctas, "waves": waves, "splits": splits, "kv_tiles": kv_tiles,
+                 "masked_tiles": partial_tiles, "kv_reload": reload},
+        "kernel": k,
+        "work": w,
+    }
+
+
+def _tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk: int,
+                c: Constants) -> dict[str, float]:
+    """SM-seconds of one key tile (and its parts), extra for the mask on a diagonal tile, and a query tile's
+    epilogue. A p-pass cascade recomputes Q K^T p - 1 more times per key tile."""
+    sms = target.sm_count
+    tensor_sm = target.tensor_flops_per_s[dtype] / sms
+    exp_sm = target.exp_per_s / sms
+    fp32_sm = target.fp32_ops_per_s() / sms
+    recompute = (w.passes - 1) * k.block_q * k.block_kv * d_qk
+    eff = c.async_tensor_efficiency if k.softmax_overlapped else c.sync_tensor_efficiency
+    mma = 2.0 * (w.mac_per_kv_tile + recompute) / tensor_sm / eff
+    exp = w.exp_per_kv_tile / exp_sm
+    fp32 = w.fp32_per_kv_tile / fp32_sm
+    hidden = 1.0 if k.softmax_overlapped else c.sync_softmax_overlap
+
+    def combine(softmax: float) -> float:
+        return max(mma, softmax) + (1.0 - hidden) * min(mma, softmax)
+
+    tile = combine(exp + fp32)
+    # First and last key tiles of an overlapped pipeline run their softmax and a GEMM back to back.
+    fill = c.async_pipeline_fill * min(mma, exp + fp32) if k.softmax_overlapped else 0.0
+    mask = combine(exp + fp32 + k.block_q * k.block_kv / fp32_sm) - tile
+    ep_exp = w.exp_per_q_tile / exp_sm
+    ep_fp32 = w.fp32_per_q_tile / fp32_sm
+    return {"tile": tile, "fill": fill, "mma": mma, "exp": exp, "fp32": fp32, "mask": mask,
+            "mask_fp32": k.block_q * k.block_kv / fp32_sm,
+            "epilogue": ep_exp + ep_fp32, "epilogue_exp": ep_exp, "epilogue_fp32": ep_fp32}
