@@ -67,8 +67,17 @@ def _fmha_tiles(d: int) -> tuple[int, int, int, str]:
     return 128, 64, 16, "head dim > 256 on Blackwell FMHA: 128x64 tiles assumed"
 
 
-def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: str) -> KernelConfig:
-    """The kernel the model assumes for this GPU, head dims, mask and dtype, with its occupancy."""
+#: Smallest query tile of each family's MMA (mma.sync m16 on Ampere; wgmma / tcgen05 M = 64 on Hopper, Blackwell).
+MIN_BLOCK_Q = {"flashattention-2": 16, "flashattention-3": 64, "blackwell-fmha": 64}
+
+
+def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: str,
+                  max_rows: int | None = None) -> KernelConfig:
+    """The kernel the model assumes for this GPU, head dims, mask and dtype, with its occupancy.
+
+    When no shape has more than `max_rows` query rows per tile (decode), the query tile shrinks to the next power
+    of two at or above it, down to the MMA's smallest M, as decode kernels (flash-decoding, FlashMLA) do.
+    """
     family = FAMILY_BY_ARCH[target.architecture]
     d = max(d_qk, d_v)
     if family == "flashattention-2":
@@ -80,6 +89,10 @@ def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: s
     else:
         bq, bkv, warps, note = _fmha_tiles(d)
         stages, regs_per_thread = 2, 128
+    if max_rows is not None and max_rows < bq:
+        small = max(MIN_BLOCK_Q[family], 1 << max(int(max_rows) - 1, 0).bit_length())
+        if small < bq:
+            bq, note = small, (note + "; " if note else "") + f"decode tile: {small} query rows"
     elem = DTYPE_BYTES[dtype]
     smem = int(elem * (bq * d_qk + stages * bkv * (d_qk + d_v)))
     regs = warps * 32 * (regs_per_thread + 1)

@@ -74,14 +74,15 @@ def _causal_tiles(rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int, causa
 def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
             cascade: str = "attention-1pass", constants: Constants = FITTED) -> dict[str, np.ndarray | object]:
     """Latency, throughput, bound and utilisation for every shape in `shapes` (arrays), plus the kernel used."""
-    k = choose_kernel(target, d_qk, d_v, causal, dtype)
+    group = shapes.heads // shapes.kv_heads
+    full = choose_kernel(target, d_qk, d_v, causal, dtype)
+    # Decode-like shapes pack a KV group's query heads into the rows of one tile (FlashAttention's pack-GQA).
+    pack = (shapes.seq_q < full.block_q) & (group > 1)
+    max_rows = int(np.where(pack, shapes.seq_q * group, shapes.seq_q).max())
+    k = choose_kernel(target, d_qk, d_v, causal, dtype, max_rows=max_rows)
     w = tile_work(cascade, k.block_q, k.block_kv, d_qk, d_v)
     sms = float(target.sm_count)
     slots = sms * k.ctas_per_sm
-    group = shapes.heads // shapes.kv_heads
-
-    # Decode-like shapes pack a KV group's query heads into the rows of one tile (FlashAttention's pack-GQA).
-    pack = (shapes.seq_q < k.block_q) & (group > 1)
     units = shapes.batch * np.where(pack, shapes.kv_heads, shapes.heads)
     rows = np.where(pack, shapes.seq_q * group, shapes.seq_q)
     causal_rows = causal and not bool(pack.any())
