@@ -16,7 +16,7 @@ import sympy
 from einsum_cascades.cascade import Cascade, Einsum
 from einsum_cascades.expr import refs
 from einsum_cascades.masks import Band, band_count, band_count_exact, band_of
-from einsum_cascades.sizes import bind
+from einsum_cascades.sizes import bind, same_size
 from einsum_cascades.validate import expected_axes
 
 Sizes = Mapping[str, int] | None
@@ -67,14 +67,21 @@ def passes_by_rank(cascade: Cascade) -> dict[str, int]:
 
 
 def passes(cascade: Cascade) -> int:
-    """The lower bound on passes a kernel takes over its input (3, 2, 1 for FuseMax's three families)."""
-    return max(passes_by_rank(cascade).values())
+    """The lower bound on passes a kernel takes over its input along the sequence (key) rank: 3, 2, 1 for
+    FuseMax's three families. `passes_by_rank` gives the bound for every rank."""
+    return passes_by_rank(cascade)[sequence_rank(cascade)]
 
 
-def pass_rank(cascade: Cascade) -> str:
-    """The rank that attains the bound (for attention: the key rank m)."""
-    per = passes_by_rank(cascade)
-    return max(per, key=lambda r: (per[r], r == "m"))
+def sequence_rank(cascade: Cascade) -> str:
+    """The rank passes are counted over: `verify.sequence_rank` when given, else the key rank `m`, else the
+    first rank of the inputs that some Einsum reduces."""
+    named = cascade.verify.get("sequence_rank")
+    if named:
+        return str(named)
+    if "m" in cascade.ranks:
+        return "m"
+    reduced = [cascade.base_rank(r) for e in cascade.einsums for r in e.reduced_ranks]
+    return reduced[0] if reduced else next(iter(cascade.ranks))
 
 
 # -- op counts -------------------------------------------------------------------------------------------
@@ -97,6 +104,25 @@ def effective_bands(cascade: Cascade) -> dict[str, Band | None]:
                     break
         bands[e.output] = band
     return bands
+
+
+def mask_assumptions(cascade: Cascade) -> list[str]:
+    """Assumptions behind symbolic mask counts (exact counts, with sizes bound, assume nothing)."""
+    notes = []
+    for name, band in effective_bands(cascade).items():
+        if band is None:
+            continue
+        sx, sy = cascade.ranks[band.x], cascade.ranks[band.y]
+        if same_size(sx, sy) and not any(str(s)[0].isupper() for s in _band_symbols(band)):
+            continue
+        note = f"symbolic counts of masked Einsums assume {sx} = {sy} and window constants <= {sx}"
+        if note not in notes:
+            notes.append(note)
+    return notes
+
+
+def _band_symbols(band: Band) -> set:
+    return {s for b in (band.lo, band.hi) if b is not None for s in sympy.sympify(b).free_symbols}
 
 
 def _logical_size(cascade: Cascade, name: str) -> sympy.Expr:

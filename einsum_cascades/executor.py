@@ -131,14 +131,16 @@ def _run(cascade: Cascade, e: Einsum, tensors: dict[str, np.ndarray], n: dict[st
 
     with np.errstate(all="ignore"):
         value = np.broadcast_to(evaluate(e.expr), shape)
-        if e.mask_terms:
-            keep = mask_array(cascade, e, free, fixed, n)
-            fill = REDUCTIONS[e.reductions[0][1]][0] if e.reductions else e.fill
-            value = np.where(keep, value, fill)
+        keep = mask_array(cascade, e, free, fixed, n) if e.mask_terms else None
         if e.reductions:
             axes = tuple(free.index(r) for r, _ in e.reductions if r in free)
+            if keep is not None:
+                value = np.where(keep, value, REDUCTIONS[e.reductions[0][1]][0])
+                keep = np.broadcast_to(keep, shape).any(axis=axes)
             reducer = {"+": np.sum, "max": np.max, "min": np.min}[e.reductions[0][1]]
-            value = reducer(value, axis=axes) if axes else value
+            value = reducer(value, axis=axes)
+        if keep is not None and e.fill is not None:
+            value = np.where(keep, value, e.fill)
     out_index = []
     for idx in e.output_ref.indices:
         if idx.var in fixed:

@@ -145,8 +145,11 @@ def _ranks(raw: Any, raw_splits: Any, fail) -> tuple[dict[str, sympy.Expr], tupl
         ranks[outer] = ranks[rank] / tile
         ranks[inner] = tile
         splits.append(Split(rank, outer, inner, tile))
+    free = {str(s) for size in ranks.values() for s in size.free_symbols}
     for name, size in ranks.items():
-        symbols[name.upper()] = size
+        # `M1` names the size of rank m1; skip a name that already is a free size symbol (h: H/G keeps H free)
+        if name.upper() not in free or size == symbol(name.upper()):
+            symbols[name.upper()] = size
     return ranks, tuple(splits), symbols
 
 

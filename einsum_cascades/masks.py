@@ -100,11 +100,9 @@ def band_of(terms: tuple[Comparison, ...], is_rank) -> Band:
 
 
 def band_count(band: Band, size_x: sympy.Expr, size_y: sympy.Expr) -> sympy.Expr:
-    """Number of (x, y) points in the band, symbolic; x and y must have the same size N."""
-    if not same_size(size_x, size_y):
-        raise CascadeError(f"symbolic mask counts need ranks {band.x} and {band.y} of equal size "
-                           f"({size_x} vs {size_y}); bind sizes to count exactly")
-    n = size_x
+    """Number of (x, y) points in the band, symbolic, taking both ranks of size N = size_x (self-attention;
+    `mask_assumptions` reports where that is assumed). Exact counts come from `band_count_exact`."""
+    n = size_x if same_size(size_x, size_y) else size_y.subs(size_y, size_x)
     d = sympy.Symbol("d", integer=True)
     lo = band.lo if band.lo is not None else 1 - n
     hi = band.hi if band.hi is not None else n - 1

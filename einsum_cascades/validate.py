@@ -78,9 +78,9 @@ def build_einsums(parsed: list[ParsedEinsum], ranks: dict[str, sympy.Expr], spli
                     iter_vars.append(v)
         reductions = _reductions(pe, out_vars, iter_vars, fail)
         _check_mask(pe, iter_vars, ranks, splits, symbols, fail)
-        if pe.mask and not reductions and pe.fill is None:
-            raise fail(pe, "a masked Einsum without reduction must say what masked points hold: add "
-                           "'else -inf' (scores before a softmax) or 'else 0'", "where")
+        if pe.mask and pe.fill is None and _masks_output(pe, out_vars, splits):
+            raise fail(pe, "this mask removes whole output points; say what they hold: add 'else -inf' "
+                           "(scores before a softmax) or 'else 0'", "where")
         einsums.append(Einsum(
             output=out.tensor, output_ref=out, expr=pe.expr, output_ranks=out_vars,
             operands=operand_names(pe.expr), iteration_ranks=tuple(iter_vars), reductions=reductions,
@@ -147,6 +147,12 @@ def _reductions(pe, out_vars, iter_vars, fail) -> tuple[tuple[str, str], ...]:
     for _, op in result:
         assert op in REDUCTIONS
     return result
+
+
+def _masks_output(pe, out_vars, splits) -> bool:
+    parts = {s.rank: (s.outer, s.inner) for s in splits}
+    names = {name for c in pe.mask for _, name in c.left + c.right}
+    return any(n in out_vars or any(p in out_vars for p in parts.get(n, ())) for n in names)
 
 
 def _check_mask(pe, iter_vars, ranks, splits, symbols, fail) -> None:
