@@ -52,7 +52,8 @@ def _reads_final_step(cascade: Cascade, ref, parts: set[str]) -> bool:
     if it is None or it not in parts:
         return False
     axes = expected_axes(cascade.tensor_ranks[ref.tensor], len(ref.indices), cascade.splits) or ()
-    return any(axis == it and idx.var is None and idx.const != "0" for idx, axis in zip(ref.indices, axes, strict=False))
+    pairs = zip(ref.indices, axes, strict=False)
+    return any(axis == it and idx.var is None and idx.const != "0" for idx, axis in pairs)
 
 
 def passes_by_rank(cascade: Cascade) -> dict[str, int]:
@@ -109,7 +110,7 @@ def effective_bands(cascade: Cascade) -> dict[str, Band | None]:
 def mask_assumptions(cascade: Cascade) -> list[str]:
     """Assumptions behind symbolic mask counts (exact counts, with sizes bound, assume nothing)."""
     notes = []
-    for name, band in effective_bands(cascade).items():
+    for band in effective_bands(cascade).values():
         if band is None:
             continue
         sx, sy = cascade.ranks[band.x], cascade.ranks[band.y]
