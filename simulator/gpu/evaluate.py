@@ -19,6 +19,9 @@ from simulator.gpu.model import Shapes, fa_flops, predict
 DEFAULT_CASCADE = "attention-1pass"
 #: Rotary key dims MLA adds to Q and K beyond the latent (DeepSeek-V2, arXiv 2405.04434: d_h^R = 64).
 MLA_ROPE_DIM = 64
+#: MLA per-head query/key and value dims outside the latent (DeepSeek-V2: d_h = 128). With an MLA cascade,
+#: --head-dim is the latent dim L (512 in DeepSeek-V2/V3).
+MLA_HEAD_DIM = 128
 
 
 def _positive(value: int | None, option: str, fix: str) -> int:
@@ -60,11 +63,15 @@ def _check_request(target: GpuTarget, r: EvaluateRequest) -> dict[str, Any]:
                              f"{', '.join(target.tensor_flops_per_s)}); pick one of those or another target")
     cascade = r.cascade or DEFAULT_CASCADE
     d_qk, d_v = head_dim, head_dim
+    dims, kv_elems = {"E": head_dim, "F": head_dim}, None
     if "mla" in cascade.lower():
         if kv_heads != 1:
             raise SimulatorError(f"--kv-heads {kv_heads}: MLA attends to one shared latent; use --kv-heads 1")
         d_qk = head_dim + MLA_ROPE_DIM
-    return {"batch": batch, "heads": heads, "kv_heads": kv_heads, "seq": seq, "kv_seq": kv_seq,
+        dims = {"L": head_dim, "R": MLA_ROPE_DIM, "E": MLA_HEAD_DIM, "F": MLA_HEAD_DIM}
+        kv_elems = head_dim + MLA_ROPE_DIM
+    return {"dims": dims, "kv_elems_per_key": kv_elems, "batch": batch, "heads": heads, "kv_heads": kv_heads,
+            "seq": seq, "kv_seq": kv_seq,
             "head_dim": head_dim, "d_qk": d_qk, "d_v": d_v, "causal": bool(r.causal), "dtype": dtype,
             "cascade": cascade}
 
@@ -77,14 +84,15 @@ def evaluate_gpu(target: GpuTarget, request: EvaluateRequest) -> dict[str, Any]:
     """Cost one attention shape on `target` with the fused-kernel model (see `simulator.gpu.model`)."""
     s = _check_request(target, request)
     elem = DTYPE_BYTES[s["dtype"]]
+    kv_per_key = s["kv_elems_per_key"] or s["d_qk"] + s["d_v"]
     tensors_bytes = elem * (s["batch"] * s["heads"] * s["seq"] * (s["d_qk"] + s["d_v"])
-                            + s["batch"] * s["kv_heads"] * s["kv_seq"] * (s["d_qk"] + s["d_v"]))
+                            + s["batch"] * s["kv_heads"] * s["kv_seq"] * kv_per_key)
     if tensors_bytes > target.hbm.capacity_bytes:
         raise SimulatorError(f"Q, K, V and O need {tensors_bytes / 1e9:.1f} GB but {target.name} has "
                              f"{target.hbm.capacity_bytes / 1e9:.0f} GB of HBM; lower --batch or --seq")
     shapes = Shapes.of(s["batch"], s["heads"], s["kv_heads"], s["seq"], s["kv_seq"])
     res = predict(target, shapes, d_qk=s["d_qk"], d_v=s["d_v"], causal=s["causal"], dtype=s["dtype"],
-                  cascade=s["cascade"])
+                  cascade=s["cascade"], dims=s["dims"], kv_elems_per_key=s["kv_elems_per_key"])
     flops = float(fa_flops(shapes, s["d_qk"], s["d_v"], s["causal"])[0])
     min_bytes = tensors_bytes
     roofline_s = max(flops / target.tensor_flops_per_s[s["dtype"]], min_bytes / target.hbm.bw_bytes_per_s)

@@ -11,6 +11,7 @@ traffic (Q, O, and K/V re-read from HBM only when the L2 cannot hold what concur
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,15 +73,22 @@ def _causal_tiles(rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int, causa
 
 
 def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
-            cascade: str = "attention-1pass", constants: Constants = FITTED) -> dict[str, np.ndarray | object]:
-    """Latency, throughput, bound and utilisation for every shape in `shapes` (arrays), plus the kernel used."""
+            cascade: str = "attention-1pass", constants: Constants = FITTED,
+            dims: Mapping[str, int] | None = None, kv_elems_per_key: int | None = None,
+            ) -> dict[str, np.ndarray | object]:
+    """Latency, throughput, bound and utilisation for every shape in `shapes` (arrays), plus the kernel used.
+
+    `dims` binds the cascade's head-dimension sizes (default E = d_qk, F = d_v; MLA also binds L and R);
+    `kv_elems_per_key` is what the K/V cache holds per key and KV head (default d_qk + d_v; MLA: L + R).
+    """
     group = shapes.heads // shapes.kv_heads
     full = choose_kernel(target, d_qk, d_v, causal, dtype)
     # Decode-like shapes pack a KV group's query heads into the rows of one tile (FlashAttention's pack-GQA).
     pack = (shapes.seq_q < full.block_q) & (group > 1)
     max_rows = int(np.where(pack, shapes.seq_q * group, shapes.seq_q).max())
     k = choose_kernel(target, d_qk, d_v, causal, dtype, max_rows=max_rows)
-    w = tile_work(cascade, k.block_q, k.block_kv, d_qk, d_v)
+    bound_dims = tuple(sorted((dims or {"E": d_qk, "F": d_v}).items()))
+    w = tile_work(cascade, k.block_q, k.block_kv, bound_dims)
     sms = float(target.sm_count)
     slots = sms * k.ctas_per_sm
     units = shapes.batch * np.where(pack, shapes.kv_heads, shapes.heads)
@@ -118,7 +126,7 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
 
     # HBM traffic.
     q_o = units * rows * (d_qk * elem + d_v * out_elem) + units * rows * 4.0
-    kv_group = shapes.seq_kv * (d_qk + d_v) * elem
+    kv_group = shapes.seq_kv * (kv_elems_per_key or d_qk + d_v) * elem
     kv_units = shapes.batch * shapes.kv_heads
     sharers = nq * np.where(pack, 1, group) * splits
     concurrent_groups = np.clip(slots / np.maximum(sharers, 1), 1, kv_units)
@@ -135,7 +143,7 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     latency_s = launch_s + np.maximum(compute_s, memory_s)
 
     # Per-unit busy time (seconds of the whole GPU) and the bound.
-    tensor_busy = kv_tiles * t["mma"] / sms * quantisation
+    tensor_busy = (kv_tiles * t["mma"] + units * nq * t["epilogue_mma"]) / sms * quantisation
     exp_busy = (kv_tiles * t["exp"] + units * nq * t["epilogue_exp"]) / sms * quantisation
     fp32_busy = (kv_tiles * t["fp32"] + partial_tiles * t["mask_fp32"]
                  + units * nq * t["epilogue_fp32"]) / sms * quantisation
@@ -145,7 +153,8 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
 
     flops = fa_flops(shapes, d_qk, d_v, causal)
     tensor_peak = target.tensor_flops_per_s[dtype]
-    executed_mac_flops = kv_tiles * 2.0 * (w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk)
+    executed_mac_flops = (kv_tiles * 2.0 * (w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk)
+                          + units * nq * 2.0 * w.mac_per_q_tile)
     exps = kv_tiles * w.exp_per_kv_tile + units * nq * w.exp_per_q_tile
     fp32_ops = kv_tiles * w.fp32_per_kv_tile + partial_tiles * k.block_q * k.block_kv + units * nq * w.fp32_per_q_tile
     return {
@@ -193,6 +202,8 @@ def _tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_q
     mask = combine(exp + fp32 + k.block_q * k.block_kv / fp32_sm) - tile
     ep_exp = w.exp_per_q_tile / exp_sm
     ep_fp32 = w.fp32_per_q_tile / fp32_sm
+    ep_mma = 2.0 * w.mac_per_q_tile / tensor_sm / eff  # per-query projections (MLA absorption), if any
     return {"tile": tile, "fill": fill, "mma": mma, "exp": exp, "fp32": fp32, "mask": mask,
             "mask_fp32": k.block_q * k.block_kv / fp32_sm,
-            "epilogue": ep_exp + ep_fp32, "epilogue_exp": ep_exp, "epilogue_fp32": ep_fp32}
+            "epilogue": ep_exp + ep_fp32 + ep_mma, "epilogue_mma": ep_mma, "epilogue_exp": ep_exp,
+            "epilogue_fp32": ep_fp32}

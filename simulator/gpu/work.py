@@ -80,10 +80,12 @@ FALLBACK: dict[str, tuple[int, CountFn]] = {
 def _analysis_api() -> tuple[Callable, object] | None:
     """(load_cascade, einsum_cascades.analysis) when this checkout has both, else None (use the fallback)."""
     try:
-        from einsum_cascades import load_cascade
-
         api = importlib.import_module("einsum_cascades.analysis")
-    except ImportError:
+        package = importlib.import_module("einsum_cascades")
+        load_cascade = getattr(package, "load_cascade", None)
+        if load_cascade is None:  # main before the name is re-exported from the package
+            load_cascade = importlib.import_module("einsum_cascades.loader").load_cascade
+    except (ImportError, AttributeError):
         return None
     if not (hasattr(api, "op_counts") and hasattr(api, "passes")):
         return None
@@ -103,25 +105,31 @@ def _counter(cascade: str) -> tuple[str, int, CountFn]:
         return "fallback (FuseMax cascade op counts written by hand)", passes, fn
     load_cascade, api = found
     c = load_cascade(cascade)
+    masked = [e.output for e in c.einsums if getattr(e, "mask", None)]
+    if masked:
+        raise SimulatorError(
+            f"--cascade {cascade!r} carries its own mask (Einsums {', '.join(masked)}); the GPU model applies "
+            "masks by tile: use an unmasked cascade such as attention-1pass and pass --causal")
     exprs = api.op_counts(c)
     passes = int(api.passes(c))
-    symbols = sorted({str(s) for e in exprs.values() for s in getattr(e, "free_symbols", ())})
+    free = {s for e in exprs.values() for s in getattr(e, "free_symbols", ())}
+    symbols = sorted(str(s) for s in free)
 
     def fn(sizes: dict[str, int]) -> Counts:
         missing = [s for s in symbols if s not in sizes]
         if missing:
             raise SimulatorError(
                 f"--cascade {cascade!r}: its op counts use size(s) {', '.join(missing)} that the GPU model cannot "
-                "bind (it binds M, P, E, F, M0, M1, H, G, W); use an attention cascade over those ranks")
-        subs = {s: sizes[s] for s in symbols}
+                "bind (it binds M, P, E, F, L, R, M0, M1, H, G, W); use an attention cascade over those ranks")
+        subs = {s: sizes[str(s)] for s in free}
         return {k: float(e.subs(subs)) if hasattr(e, "subs") else float(e) for k, e in exprs.items()}
 
     return "einsum_cascades.analysis.op_counts", passes, fn
 
 
-def _sizes(br: int, n_kv_tiles: int, bc: int, d_qk: int, d_v: int) -> dict[str, int]:
+def _sizes(br: int, n_kv_tiles: int, bc: int, dims: tuple[tuple[str, int], ...]) -> dict[str, int]:
     m = n_kv_tiles * bc
-    return {"P": br, "M": m, "E": d_qk, "F": d_v, "M0": bc, "M1": n_kv_tiles, "H": 1, "G": 1, "W": m}
+    return {"P": br, "M": m, "M0": bc, "M1": n_kv_tiles, "H": 1, "G": 1, "W": m, **dict(dims)}
 
 
 def _by_unit(counts: Counts) -> tuple[float, float, float]:
@@ -139,11 +147,14 @@ def _by_unit(counts: Counts) -> tuple[float, float, float]:
 
 
 @lru_cache(maxsize=4096)
-def tile_work(cascade: str, br: int, bc: int, d_qk: int, d_v: int) -> TileWork:
-    """Ops of one Br x Bc key tile and of one query tile's epilogue, for `cascade` (cached per tile shape)."""
+def tile_work(cascade: str, br: int, bc: int, dims: tuple[tuple[str, int], ...]) -> TileWork:
+    """Ops of one Br x Bc key tile and of one query tile's epilogue, for `cascade` (cached per tile shape).
+
+    `dims` binds the cascade's head-dimension sizes, e.g. (("E", 128), ("F", 128)); MLA adds L and R.
+    """
     source, passes, fn = _counter(cascade)
-    one = _by_unit(fn(_sizes(br, 1, bc, d_qk, d_v)))
-    two = _by_unit(fn(_sizes(br, 2, bc, d_qk, d_v)))
+    one = _by_unit(fn(_sizes(br, 1, bc, dims)))
+    two = _by_unit(fn(_sizes(br, 2, bc, dims)))
     per_tile = [b - a for a, b in zip(one, two, strict=True)]
     per_q = [max(a - t, 0.0) for a, t in zip(one, per_tile, strict=True)]
     return TileWork(cascade, source, passes, *per_tile, *per_q)
