@@ -1,0 +1,85 @@
+"""Behaviour of the fused-attention kernel model: bounds, masks, waves, GQA, dtypes, speed."""
+
+import time
+
+import numpy as np
+import pytest
+
+from hw import load_target
+from simulator.gpu.kernels import choose_kernel
+from simulator.gpu.model import Shapes, _causal_tiles, fa_flops, predict
+
+A100, H100, B200 = (load_target(n) for n in ("a100", "h100", "b200"))
+
+
+def one(target, b, h, g, s, s2, d=128, causal=False, dtype="fp16", cascade="attention-1pass"):
+    r = predict(target, Shapes.of(b, h, g, s, s2), d_qk=d, d_v=d, causal=causal, dtype=dtype, cascade=cascade)
+    return {k: (v[0] if isinstance(v, np.ndarray) else v) for k, v in r.items()}
+
+
+@pytest.mark.parametrize("target", [A100, H100, B200])
+def test_decode_is_memory_bound(target):
+    r = one(target, 16, 32, 8, 1, 8192)
+    assert r["bound"] == "memory"
+    assert r["utilization"]["hbm"] > 0.5
+
+
+def test_long_prefill_on_hopper_is_tensor_bound_and_blackwell_d64_softmax_bound():
+    assert one(H100, 2, 16, 16, 8192, 8192)["bound"] == "tensor"
+    # B200 doubles tensor throughput per SM but keeps about 16 exp/clk/SM: small heads become exp/FP32 bound.
+    assert one(B200, 2, 32, 32, 8192, 8192, d=64)["bound"] in ("exp", "fp32")
+
+
+def test_causal_tile_counts():
+    # seq 1024, 128 x 64 tiles: query tile i visits 2i+2 key tiles, of which 2 are on the diagonal.
+    visited, masked, nq = _causal_tiles(np.array([1024]), np.array([1024]), 128, 64, True, np.array([0]))
+    assert (visited[0], masked[0], nq[0]) == (sum(2 * i + 2 for i in range(8)), 16, 8)
+
+
+def test_causal_halves_flops_and_roughly_halves_time():
+    shapes = Shapes.of(2, 16, 16, 8192, 8192)
+    assert fa_flops(shapes, 128, 128, True)[0] == fa_flops(shapes, 128, 128, False)[0] / 2
+    full, causal = one(H100, 2, 16, 16, 8192, 8192), one(H100, 2, 16, 16, 8192, 8192, causal=True)
+    assert 0.5 < causal["latency_s"] / full["latency_s"] < 0.6
+
+
+def test_wave_quantisation_costs_a_partial_wave():
+    k = choose_kernel(H100, 128, 128, False, "fp16")
+    assert k.ctas_per_sm == 1
+    s = 8 * k.block_q
+    fits = one(H100, 1, 16, 16, s, s)  # 16 heads x 8 query tiles = 128 CTAs: one wave on 132 SMs
+    spills = one(H100, 1, 17, 17, s, s)  # 136 CTAs: a second wave for 4 CTAs
+    assert fits["grid"]["waves"] == 1 and spills["grid"]["waves"] == 2
+    # 6% more work, but close to twice the time.
+    assert spills["latency_s"] > 1.6 * fits["latency_s"]
+
+
+def test_gqa_cuts_decode_traffic():
+    mha = one(H100, 8, 32, 32, 1, 16384)
+    gqa = one(H100, 8, 32, 4, 1, 16384)
+    assert gqa["hbm_bytes"] < mha["hbm_bytes"] / 6
+    assert gqa["latency_s"] < mha["latency_s"] / 4
+
+
+def test_fp8_speeds_up_compute_bound_prefill():
+    f16, f8 = one(H100, 1, 16, 16, 16384, 16384, d=256), one(H100, 1, 16, 16, 16384, 16384, d=256, dtype="fp8")
+    assert f8["latency_s"] < 0.75 * f16["latency_s"]
+
+
+def test_three_pass_cascade_costs_more_than_one_pass():
+    one_pass = one(H100, 4, 16, 16, 4096, 4096)
+    three_pass = one(H100, 4, 16, 16, 4096, 4096, cascade="attention-3pass")
+    assert three_pass["latency_s"] > 1.5 * one_pass["latency_s"]
+
+
+def test_vectorised_sweep_is_fast_and_matches_scalar_calls():
+    rng = np.random.default_rng(0)
+    n = 5000
+    b, h = rng.integers(1, 17, n), rng.choice([8, 16, 32], n)
+    s = rng.choice([512, 1024, 4096, 16384], n)
+    t0 = time.perf_counter()
+    r = predict(H100, Shapes.of(b, h, h, s, s), d_qk=128, d_v=128, causal=True, dtype="bf16")
+    assert time.perf_counter() - t0 < 1.0
+    for i in (0, 17, 4999):
+        assert one(H100, b[i], h[i], h[i], s[i], s[i], causal=True, dtype="bf16")["latency_s"] == pytest.approx(
+            r["latency_s"][i])
