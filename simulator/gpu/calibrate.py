@@ -16,6 +16,7 @@ import yaml
 
 from hw.registry import load_target
 from simulator.gpu.constants import FITTED, FITTED_NAMES, Constants
+from simulator.gpu.kernels import FAMILY_BY_ARCH
 from simulator.gpu.model import Shapes, predict
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -62,12 +63,13 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
     out = np.zeros(len(points))
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(points):
-        groups.setdefault((p.target, p.head_dim, p.causal, p.dtype), []).append(i)
-    for (target, d, causal, dtype), idx in groups.items():
+        groups.setdefault((p.target, p.kernel, p.head_dim, p.causal, p.dtype), []).append(i)
+    for (target, kernel, d, causal, dtype), idx in groups.items():
         ps = [points[i] for i in idx]
         shapes = Shapes.of([p.batch for p in ps], [p.heads for p in ps], [p.kv_heads for p in ps],
                            [p.seq for p in ps], [p.kv_seq for p in ps])
-        res = predict(load_target(target), shapes, d_qk=d, d_v=d, causal=causal, dtype=dtype, constants=constants)
+        res = predict(load_target(target), shapes, d_qk=d, d_v=d, causal=causal, dtype=dtype, constants=constants,
+                      family=kernel)
         out[idx] = res["tflops"]
     return out
 
@@ -75,18 +77,21 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
 def compare(points: tuple[Point, ...], constants: Constants = FITTED) -> list[dict]:
     """One row per point: shape, measured and predicted TFLOP/s, relative error (predicted / measured - 1)."""
     pred = predict_points(points, constants)
-    return [{"target": p.target, "batch": p.batch, "heads": p.heads, "seq": p.seq, "head_dim": p.head_dim,
-             "causal": p.causal, "dtype": p.dtype, "measured_tflops": p.tflops, "predicted_tflops": float(q),
+    return [{"target": p.target, "kernel": p.kernel, "batch": p.batch, "heads": p.heads, "seq": p.seq,
+             "head_dim": p.head_dim, "causal": p.causal, "dtype": p.dtype, "measured_tflops": p.tflops,
+             "predicted_tflops": float(q),
              "error": float(q / p.tflops - 1.0), "approximate": p.approximate,
+             "default_kernel": p.kernel == FAMILY_BY_ARCH[load_target(p.target).architecture],
              "source": p.source} for p, q in zip(points, pred, strict=True)]
 
 
 def mean_abs_error(rows: list[dict]) -> float:
+    """Mean of |predicted / measured - 1| over `rows` (NaN when empty)."""
     return float(np.mean([abs(r["error"]) for r in rows])) if rows else float("nan")
 
 
 def _loss(x: np.ndarray, points: tuple[Point, ...], base: Constants) -> float:
-    if np.any(x <= 0) or x[0] > 1 or x[1] > 1 or x[2] > 1:
+    if np.any(x <= 0) or x[0] > 1 or x[1] > 1:  # overlap and efficiency are fractions
         return 1e9
     c = base.with_values(**dict(zip(FITTED_NAMES, map(float, x), strict=True)))
     pred = predict_points(points, c)

@@ -16,8 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hw.gpu import DTYPE_BYTES, GpuTarget
+from simulator.errors import SimulatorError
 
+#: The kernel the model assumes by default on each architecture.
 FAMILY_BY_ARCH = {"ampere": "flashattention-2", "hopper": "flashattention-3", "blackwell": "blackwell-fmha"}
+#: Kernels that can run on each architecture (FlashAttention-2 runs anywhere from Ampere on, e.g. torch SDPA's
+#: flash backend on an H100).
+FAMILIES = {"ampere": ("flashattention-2",), "hopper": ("flashattention-3", "flashattention-2"),
+            "blackwell": ("blackwell-fmha", "flashattention-2")}
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class KernelConfig:
     kv_stages: int
     ctas_per_sm: int
     smem_bytes_per_cta: int
-    softmax_overlapped: bool
+    warp_specialized: bool
     note: str = ""
 
 
@@ -72,13 +78,16 @@ MIN_BLOCK_Q = {"flashattention-2": 16, "flashattention-3": 64, "blackwell-fmha":
 
 
 def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: str,
-                  max_rows: int | None = None) -> KernelConfig:
+                  max_rows: int | None = None, family: str | None = None) -> KernelConfig:
     """The kernel the model assumes for this GPU, head dims, mask and dtype, with its occupancy.
 
     When no shape has more than `max_rows` query rows per tile (decode), the query tile shrinks to the next power
     of two at or above it, down to the MMA's smallest M, as decode kernels (flash-decoding, FlashMLA) do.
     """
-    family = FAMILY_BY_ARCH[target.architecture]
+    family = family or FAMILY_BY_ARCH[target.architecture]
+    if family not in FAMILIES.get(target.architecture, ()):
+        raise SimulatorError(f"kernel {family!r} does not run on {target.name} ({target.architecture}); "
+                             f"choose one of {', '.join(FAMILIES[target.architecture])}")
     d = max(d_qk, d_v)
     if family == "flashattention-2":
         bq, bkv, warps, note = _fa2_tiles(d)

@@ -2,8 +2,9 @@
 
 A kernel runs one CTA per (batch, head or KV-head group, query tile[, KV split]). Each CTA walks its key tiles;
 each key tile costs tensor-core time for Q K^T and P V, special-function time for exp and FP32 time for the rest
-of the softmax (counts from the cascade, `work.tile_work`). Synchronous kernels (FlashAttention-2) add the part of
-the softmax they do not hide; warp-specialised ones (FlashAttention-3, Blackwell FMHA) overlap it fully. Causal
+of the softmax (counts from the cascade, `work.tile_work`); the shorter of GEMM and softmax is hidden under the
+longer by one fitted fraction. Synchronous (FlashAttention-2) and warp-specialised (FlashAttention-3, Blackwell
+FMHA) kernels differ in their tensor efficiency and in what each CTA exposes at its edges. Causal
 masks skip tiles above the diagonal and pay a mask on the diagonal ones. CTAs fill SMs in waves (occupancy x SMs
 slots; wave quantisation), each CTA pays an exposed prologue/epilogue, and the whole kernel cannot beat its HBM
 traffic (Q, O, and K/V re-read from HBM only when the L2 cannot hold what concurrent CTAs share).
@@ -75,18 +76,19 @@ def _causal_tiles(rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int, causa
 def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
             cascade: str = "attention-1pass", constants: Constants = FITTED,
             dims: Mapping[str, int] | None = None, kv_elems_per_key: int | None = None,
-            ) -> dict[str, np.ndarray | object]:
+            family: str | None = None) -> dict[str, np.ndarray | object]:
     """Latency, throughput, bound and utilisation for every shape in `shapes` (arrays), plus the kernel used.
 
     `dims` binds the cascade's head-dimension sizes (default E = d_qk, F = d_v; MLA also binds L and R);
     `kv_elems_per_key` is what the K/V cache holds per key and KV head (default d_qk + d_v; MLA: L + R).
+    `family` overrides the architecture's default kernel (e.g. "flashattention-2" on an H100).
     """
     group = shapes.heads // shapes.kv_heads
-    full = choose_kernel(target, d_qk, d_v, causal, dtype)
+    full = choose_kernel(target, d_qk, d_v, causal, dtype, family=family)
     # Decode-like shapes pack a KV group's query heads into the rows of one tile (FlashAttention's pack-GQA).
     pack = (shapes.seq_q < full.block_q) & (group > 1)
     max_rows = int(np.where(pack, shapes.seq_q * group, shapes.seq_q).max())
-    k = choose_kernel(target, d_qk, d_v, causal, dtype, max_rows=max_rows)
+    k = choose_kernel(target, d_qk, d_v, causal, dtype, max_rows=max_rows, family=family)
     bound_dims = tuple(sorted((dims or {"E": d_qk, "F": d_v}).items()))
     w = tile_work(cascade, k.block_q, k.block_kv, bound_dims)
     sms = float(target.sm_count)
@@ -117,7 +119,7 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     sm_epilogue = units * nq * t["epilogue"]
     # Synchronous kernels expose part of each CTA's prologue/epilogue transfers; warp-specialised persistent
     # kernels prefetch the next tile's Q under the current one and expose only their pipeline fill.
-    per_cta_edge = t["fill"] if k.softmax_overlapped else t_edge / k.ctas_per_sm
+    per_cta_edge = t["fill"] if k.warp_specialized else t_edge / k.ctas_per_sm
     sm_edge = ctas * per_cta_edge
     sm_total = sm_tiles + sm_epilogue + sm_edge
     waves = np.ceil(ctas / slots)
@@ -187,18 +189,18 @@ def _tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_q
     exp_sm = target.exp_per_s / sms
     fp32_sm = target.fp32_ops_per_s() / sms
     recompute = (w.passes - 1) * k.block_q * k.block_kv * d_qk
-    eff = c.async_tensor_efficiency if k.softmax_overlapped else c.sync_tensor_efficiency
+    eff = c.async_tensor_efficiency if k.warp_specialized else c.sync_tensor_efficiency
     mma = 2.0 * (w.mac_per_kv_tile + recompute) / tensor_sm / eff
     exp = w.exp_per_kv_tile / exp_sm
     fp32 = w.fp32_per_kv_tile / fp32_sm
-    hidden = 1.0 if k.softmax_overlapped else c.sync_softmax_overlap
+    hidden = c.softmax_overlap
 
     def combine(softmax: float) -> float:
         return max(mma, softmax) + (1.0 - hidden) * min(mma, softmax)
 
     tile = combine(exp + fp32)
-    # First and last key tiles of an overlapped pipeline run their softmax and a GEMM back to back.
-    fill = c.async_pipeline_fill * min(mma, exp + fp32) if k.softmax_overlapped else 0.0
+    # First and last key tiles of a warp-specialised pipeline run their softmax and a GEMM back to back.
+    fill = c.async_pipeline_fill * min(mma, exp + fp32) if k.warp_specialized else 0.0
     mask = combine(exp + fp32 + k.block_q * k.block_kv / fp32_sm) - tile
     ep_exp = w.exp_per_q_tile / exp_sm
     ep_fp32 = w.fp32_per_q_tile / fp32_sm

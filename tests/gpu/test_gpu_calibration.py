@@ -32,6 +32,8 @@ def test_fit_error_is_small():
 
 
 def test_held_out_error_under_the_issue_target():
-    rows = [r for r in compare(load_points("validation")) if not r["approximate"]]
+    """Each GPU's default kernel on published shapes the fit never saw (FlashAttention-3 paper figures and
+    pytorch/benchmark on H100). Points with an assumed shape (`approximate`) are left out."""
+    rows = [r for r in compare(load_points("validation")) if not r["approximate"] and r["default_kernel"]]
     assert len(rows) >= 12
     assert mean_abs_error(rows) < 0.15
