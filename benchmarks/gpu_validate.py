@@ -1,0 +1,206 @@
+"""Check the GPU kernel model against measurements: published data, and torch SDPA timed on this machine's GPU.
+
+    python benchmarks/gpu_validate.py --data            # model vs calibration and validation data (no GPU needed)
+    python benchmarks/gpu_validate.py                   # time torch SDPA on the local NVIDIA GPU, print vs model
+    python benchmarks/gpu_validate.py --backend cudnn --dtype bf16 --quick --json
+
+Without an NVIDIA GPU the measuring mode says so and exits 0 (after the --data tables, so the run is never empty).
+Measured TFLOP/s use FlashAttention's convention (4 * S * S2 * D * H * B, halved when causal). torch's "flash"
+SDPA backend is FlashAttention-2, so it is predicted with the flashattention-2 kernel whatever the GPU; the other
+backends are predicted with the GPU's default kernel (an approximation: cuDNN and memory-efficient kernels differ).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from hw import load_target  # noqa: E402
+from simulator.gpu.calibrate import compare, load_points, mean_abs_error  # noqa: E402
+from simulator.gpu.model import Shapes, fa_flops, predict  # noqa: E402
+
+#: Substrings of torch.cuda.get_device_name() -> built-in profile.
+PROFILE_BY_NAME = (("A100", "a100"), ("H100", "h100"), ("H200", "h100"), ("B200", "b200"))
+
+
+@dataclass(frozen=True)
+class Case:
+    batch: int
+    heads: int
+    kv_heads: int
+    seq: int
+    kv_seq: int
+    head_dim: int
+    causal: bool
+
+
+def grid(quick: bool) -> list[Case]:
+    """FlashAttention's benchmark grid (batch * seq = 16k, hidden 2048), both masks, plus GQA decode shapes."""
+    seqs = (1024, 4096) if quick else (512, 1024, 2048, 4096, 8192, 16384)
+    cases = [Case(16384 // s, 2048 // d, 2048 // d, s, s, d, causal)
+             for d in (64, 128) for causal in (False, True) for s in seqs]
+    decode_kv = (8192,) if quick else (4096, 16384, 65536)
+    cases += [Case(32, 32, 8, 1, kv, 128, False) for kv in decode_kv]
+    return cases
+
+
+def _print_table(rows: list[dict], columns: list[str]) -> None:
+    def cell(v: object) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    widths = [max(len(c), *(len(cell(r.get(c, ""))) for r in rows)) for c in columns]
+    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
+    for r in rows:
+        print("  ".join(cell(r.get(c, "")).rjust(w) for c, w in zip(columns, widths, strict=True)))
+
+
+def data_mode(as_json: bool) -> dict:
+    """Model vs the calibration (fit) and validation (held-out) data files, with errors by group."""
+    cal = compare(load_points("calibration"))
+    val = compare(load_points("validation"))
+    groups = {
+        "calibration (fit)": cal,
+        "held-out, default kernel": [r for r in val if r["default_kernel"] and not r["approximate"]],
+        "held-out, other kernel (FA2 on H100)": [r for r in val if not r["default_kernel"] and not r["approximate"]],
+        "held-out, shape assumed": [r for r in val if r["approximate"]],
+    }
+    summary = {name: {"points": len(rows), "mean_abs_error": mean_abs_error(rows)} for name, rows in groups.items()}
+    if not as_json:
+        cols = ["target", "kernel", "batch", "heads", "seq", "head_dim", "causal", "dtype", "measured_tflops",
+                "predicted_tflops", "error"]
+        for name, rows in groups.items():
+            print(f"\n== {name}: {len(rows)} points, mean |error| {summary[name]['mean_abs_error']:.1%}")
+            if rows:
+                _print_table(rows, cols)
+    return {"summary": summary, "calibration": cal, "validation": val}
+
+
+def predict_case(target, case: Case, dtype: str, family: str | None) -> dict:  # noqa: ANN001
+    """The model's FLOPs, TFLOP/s, bound and kernel for one grid case."""
+    shapes = Shapes.of(case.batch, case.heads, case.kv_heads, case.seq, case.kv_seq)
+    pred = predict(target, shapes, d_qk=case.head_dim, d_v=case.head_dim, causal=case.causal, dtype=dtype,
+                   family=family)
+    return {"flops": float(fa_flops(shapes, case.head_dim, case.head_dim, case.causal)[0]),
+            "predicted_tflops": float(pred["tflops"][0]), "bound": str(pred["bound"][0]),
+            "kernel": pred["kernel"].family}
+
+
+def _time_ms(fn, warmup: int = 3, reps: int = 10) -> float:  # noqa: ANN001
+    import torch
+
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def _say(message: str, as_json: bool) -> None:
+    """Status lines go to stderr under --json, so stdout stays one JSON object."""
+    print(message, file=sys.stderr if as_json else sys.stdout)
+
+
+def measure_mode(args: argparse.Namespace) -> dict | None:
+    """Time torch SDPA over the grid on the local GPU; None (after saying why) when there is no NVIDIA GPU."""
+    try:
+        import torch
+    except ImportError:
+        _say("\nno torch installed: cannot measure; skipping the GPU measurement (exit 0)", args.json)
+        return None
+    if not torch.cuda.is_available():
+        _say("\nno NVIDIA GPU available (torch.cuda.is_available() is False): skipping the GPU measurement "
+             "(exit 0)", args.json)
+        return None
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.nn.functional import scaled_dot_product_attention as sdpa
+
+    name = torch.cuda.get_device_name()
+    profile = args.target or next((p for key, p in PROFILE_BY_NAME if key in name), None)
+    if profile is None:
+        _say(f"\nGPU {name!r} has no built-in profile; pass --target a100|h100|b200 or a profile YAML (exit 0)",
+             args.json)
+        return None
+    target = load_target(profile)
+    backends = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
+                "efficient": SDPBackend.EFFICIENT_ATTENTION}
+    family = "flashattention-2" if args.backend == "flash" else None
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
+    rows = []
+    for c in grid(args.quick):
+        q = torch.randn(c.batch, c.heads, c.seq, c.head_dim, device="cuda", dtype=dtype)
+        k = torch.randn(c.batch, c.kv_heads, c.kv_seq, c.head_dim, device="cuda", dtype=dtype)
+        v = torch.randn_like(k)
+        gqa = c.kv_heads != c.heads
+
+        def run(q=q, k=k, v=v, c=c, gqa=gqa):  # noqa: ANN001, ANN202
+            return sdpa(q, k, v, is_causal=c.causal, enable_gqa=gqa)
+
+        try:
+            if args.backend == "default":
+                ms = _time_ms(run)
+            else:
+                with sdpa_kernel([backends[args.backend]]):
+                    ms = _time_ms(run)
+        except RuntimeError as exc:  # backend cannot run this shape (e.g. flash + GQA on an old torch)
+            rows.append({**c.__dict__, "measured_tflops": "n/a", "note": str(exc).splitlines()[0][:60]})
+            continue
+        finally:
+            del q, k, v
+        pred = predict_case(target, c, args.dtype, family)
+        measured = pred["flops"] / (ms * 1e-3) / 1e12
+        rows.append({**c.__dict__, "measured_ms": ms, "measured_tflops": measured, **pred,
+                     "error": pred["predicted_tflops"] / measured - 1.0})
+    ok = [r for r in rows if isinstance(r.get("error"), float)]
+    summary = {"device": name, "profile": profile, "backend": args.backend, "dtype": args.dtype,
+               "points": len(ok), "mean_abs_error": mean_abs_error(ok)}
+    if not args.json:
+        print(f"\n== torch SDPA ({args.backend}, {args.dtype}) on {name}, predicted with profile {profile}")
+        _print_table(rows, ["batch", "heads", "kv_heads", "seq", "kv_seq", "head_dim", "causal", "measured_ms",
+                            "measured_tflops", "predicted_tflops", "error", "bound"])
+        print(f"mean |error| over {len(ok)} shapes: {summary['mean_abs_error']:.1%}")
+    return {"summary": summary, "rows": rows}
+
+
+def _finite(value: object) -> object:
+    """NaN (an empty group's mean) becomes null, so the output is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", action="store_true", help="only compare with the published data files")
+    parser.add_argument("--target", help="profile to predict with (default: from the GPU's name)")
+    parser.add_argument("--backend", default="flash", choices=("flash", "cudnn", "efficient", "default"))
+    parser.add_argument("--dtype", default="fp16", choices=("fp16", "bf16"))
+    parser.add_argument("--quick", action="store_true", help="a small grid")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    out = {"data": data_mode(args.json)}
+    if not args.data:
+        out["measured"] = measure_mode(args)
+    if args.json:
+        print(json.dumps(_finite(out), default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
