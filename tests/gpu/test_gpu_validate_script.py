@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_validate.py"
 def script():
     spec = importlib.util.spec_from_file_location("gpu_validate", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["gpu_validate"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
