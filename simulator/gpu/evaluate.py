@@ -95,7 +95,10 @@ def evaluate_gpu(target: GpuTarget, request: EvaluateRequest) -> dict[str, Any]:
                   cascade=s["cascade"], dims=s["dims"], kv_elems_per_key=s["kv_elems_per_key"])
     flops = float(fa_flops(shapes, s["d_qk"], s["d_v"], s["causal"])[0])
     min_bytes = tensors_bytes
-    roofline_s = max(flops / target.tensor_flops_per_s[s["dtype"]], min_bytes / target.hbm.bw_bytes_per_s)
+    # The cheap bound beside the refined estimate: tensor FLOPs, one exp per visible score, compulsory bytes.
+    exps = flops / (2.0 * (s["d_qk"] + s["d_v"]))
+    roofline_s = max(flops / target.tensor_flops_per_s[s["dtype"]], exps / target.exp_per_s,
+                     min_bytes / target.hbm.bw_bytes_per_s)
     work = res["work"]
     return {
         "target": target.name,
