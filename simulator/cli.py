@@ -33,9 +33,10 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from simulator.commands import evaluate, listing
+    from simulator.commands import analyze, evaluate, listing
 
     app.command("list")(listing.list_command)
+    app.command("analyze")(analyze.analyze_command)
     app.command("evaluate")(evaluate.evaluate_command)
 
 
