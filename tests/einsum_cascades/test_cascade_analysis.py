@@ -74,3 +74,13 @@ def test_absorbed_mla_decode_intensity_is_two_orders_above_mha():
     per_head = analysis.intensity(load_cascade("attention-1pass"), mha)
     assert per_head < 2
     assert absorbed / per_head > 50
+
+
+def test_vectorised_op_counts_agree_with_sympy():
+    c = load_cascade("flash-attention-2")
+    f = analysis.op_counts_function(c)
+    seqs = np.array([256, 1024, 4096])
+    got = f(M=seqs, P=seqs, E=np.full(3, 64), F=np.full(3, 64), M0=np.full(3, 64), P0=np.full(3, 128))
+    for i, s in enumerate(seqs):
+        want = analysis.op_counts(c, {"M": int(s), "P": int(s), "E": 64, "F": 64, "M0": 64, "P0": 128})
+        assert {k: int(v[i]) for k, v in got.items()} == want
