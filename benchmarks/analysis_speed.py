@@ -39,7 +39,8 @@ def main(n_points: int = 20000, n_baseline: int = 200) -> None:
                                 "M0": int(tiles[0])})
     assert all(int(counts[k][0]) == v for k, v in check.items()), "vectorised counts disagree with sympy"
     print(f"sympy subs per point:      {per_point_baseline * 1e6:10.1f} us  ({n_baseline} points)")
-    print(f"vectorised per point:      {per_point_vector * 1e6:10.3f} us  ({n_points} points, compile {compile_s:.3f} s)")
+    print(f"vectorised per point:      {per_point_vector * 1e6:10.3f} us  "
+          f"({n_points} points, compile {compile_s:.3f} s)")
     print(f"speed-up:                  {per_point_baseline / per_point_vector:10.0f} x")
 
 
