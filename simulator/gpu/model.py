@@ -25,6 +25,7 @@ from simulator.gpu.work import TileWork, tile_work
 #: Largest number of KV splits a split-KV (flash-decoding) launch uses, as FlashAttention-2's heuristic caps it.
 MAX_SPLITS = 128
 
+#: Values of `bound`.
 BOUNDS = ("tensor", "exp", "fp32", "memory", "latency")
 
 
@@ -104,8 +105,9 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     # Split the keys over more CTAs when the grid cannot fill the GPU (FlashAttention-2's num_splits heuristic).
     base_ctas = units * nq
     nkv = -(-shapes.seq_kv // k.block_kv)
-    splits = np.where(base_ctas < 0.8 * sms, np.clip(sms // np.maximum(base_ctas, 1), 1,
-                                                     np.minimum(nkv, MAX_SPLITS)), 1).astype(np.int64)
+    splittable = (base_ctas < 0.8 * sms) & (nq == 1)  # decode-like: one query tile per (batch, head group)
+    splits = np.where(splittable, np.clip(sms // np.maximum(base_ctas, 1), 1, np.minimum(nkv, MAX_SPLITS)),
+                      1).astype(np.int64)
     ctas = base_ctas * splits
 
     t = _tile_times(target, k, w, dtype, d_qk, constants)
@@ -150,8 +152,7 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     fp32_busy = (kv_tiles * t["fp32"] + partial_tiles * t["mask_fp32"]
                  + units * nq * t["epilogue_fp32"]) / sms * quantisation
     latency_busy = launch_s + sm_edge / sms * quantisation
-    busy = np.stack([tensor_busy, exp_busy, fp32_busy, memory_s, latency_busy])
-    bound = np.array(BOUNDS)[np.argmax(busy, axis=0)]
+    bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s, latency_busy, compute_s)
 
     flops = fa_flops(shapes, d_qk, d_v, causal)
     tensor_peak = target.tensor_flops_per_s[dtype]
@@ -178,6 +179,19 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
         "kernel": k,
         "work": w,
     }
+
+
+def _bound(tensor: np.ndarray, exp: np.ndarray, fp32: np.ndarray, memory: np.ndarray, latency: np.ndarray,
+           compute: np.ndarray) -> np.ndarray:
+    """Which resource sets the time: HBM when the traffic outlasts the compute; else the GEMMs or, when the
+    softmax (SFU + FP32, issued by the same warps) outlasts them, the larger of its two units; `latency` when
+    launch and exposed CTA edges outlast that unit."""
+    softmax_unit = np.where(exp >= fp32, "exp", "fp32")
+    compute_unit = np.where(tensor >= exp + fp32, "tensor", softmax_unit)
+    compute_busy = np.maximum(tensor, exp + fp32)
+    out = np.where(memory >= compute, "memory", compute_unit)
+    dominant = np.where(memory >= compute, memory, compute_busy)
+    return np.where(latency > dominant, "latency", out)
 
 
 def _tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk: int,
