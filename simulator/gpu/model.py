@@ -47,9 +47,17 @@ class Shapes:
 
 
 def fa_flops(shapes: Shapes, d_qk: int, d_v: int, causal: bool) -> np.ndarray:
-    """FlashAttention's forward FLOP convention: 2*S*S2*(D+Dv)*H*B (4*S^2*D*H*B when D = Dv), halved if causal."""
-    f = 2.0 * shapes.seq_q * shapes.seq_kv * (d_qk + d_v) * shapes.heads * shapes.batch
-    return f / 2.0 if causal else f
+    """FlashAttention's forward FLOP convention: 2*S*S2*(D+Dv)*H*B (4*S^2*D*H*B when D = Dv), halved if causal.
+
+    Causal with S != S2 (bottom-right aligned, e.g. decode or chunked prefill) counts the visible scores exactly,
+    S*S2 - S*(S-1)/2 for S <= S2, since "half" would be wrong there (a decoding query sees every key).
+    """
+    s, s2 = shapes.seq_q.astype(float), shapes.seq_kv.astype(float)
+    scores = s * s2
+    if causal:
+        exact = np.where(s <= s2, s * s2 - s * (s - 1) / 2, s2 * (s2 + 1) / 2)
+        scores = np.where(s == s2, s * s2 / 2, exact)
+    return 2.0 * scores * (d_qk + d_v) * shapes.heads * shapes.batch
 
 
 def _causal_tiles(rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int, causal: bool,
@@ -96,9 +104,12 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     slots = sms * k.ctas_per_sm
     units = shapes.batch * np.where(pack, shapes.kv_heads, shapes.heads)
     rows = np.where(pack, shapes.seq_q * group, shapes.seq_q)
-    causal_rows = causal and not bool(pack.any())
-    tiles_per_unit, partial_per_unit, nq = _causal_tiles(rows, shapes.seq_kv, k.block_q, k.block_kv, causal_rows,
-                                                         shapes.seq_kv - shapes.seq_q)
+    offset = shapes.seq_kv - shapes.seq_q
+    tiles_per_unit, partial_per_unit, nq = _causal_tiles(rows, shapes.seq_kv, k.block_q, k.block_kv, False, offset)
+    if causal and not bool(pack.all()):  # packed rows mix heads of a short query: masked as non-causal
+        c_tiles, c_partial, _ = _causal_tiles(rows, shapes.seq_kv, k.block_q, k.block_kv, True, offset)
+        tiles_per_unit = np.where(pack, tiles_per_unit, c_tiles)
+        partial_per_unit = np.where(pack, partial_per_unit, c_partial)
     kv_tiles = units * tiles_per_unit
     partial_tiles = units * partial_per_unit
 

@@ -83,3 +83,15 @@ def test_vectorised_sweep_is_fast_and_matches_scalar_calls():
     for i in (0, 17, 4999):
         assert one(H100, b[i], h[i], h[i], s[i], s[i], causal=True, dtype="bf16")["latency_s"] == pytest.approx(
             r["latency_s"][i])
+
+
+def test_causal_decode_counts_every_key_and_mixed_vectors_keep_masks():
+    # A decoding query (S=1) sees all S2 keys: FLOPs are not halved.
+    shapes = Shapes.of([1, 2], [8, 8], [8, 8], [1, 4096], [4096, 4096])
+    f = fa_flops(shapes, 128, 128, True)
+    assert f[0] == 4 * 4096 * 128 * 8 and f[1] == 4 * 4096 * 4096 * 128 * 8 * 2 / 2
+    # A packed decode shape in the same call must not switch the causal mask off for the prefill shape.
+    mixed = predict(H100, Shapes.of([1, 2], [32, 16], [8, 16], [1, 8192], [8192, 8192]), d_qk=128, d_v=128,
+                    causal=True, dtype="fp16")
+    alone = one(H100, 2, 16, 16, 8192, 8192, causal=True)
+    assert mixed["latency_s"][1] == pytest.approx(alone["latency_s"])
