@@ -155,6 +155,12 @@ def tile_work(cascade: str, br: int, bc: int, dims: tuple[tuple[str, int], ...])
     source, passes, fn = _counter(cascade)
     one = _by_unit(fn(_sizes(br, 1, bc, dims)))
     two = _by_unit(fn(_sizes(br, 2, bc, dims)))
+    wide_tile = _by_unit(fn(_sizes(2 * br, 2, bc, dims)))[0] - _by_unit(fn(_sizes(2 * br, 1, bc, dims)))[0]
+    if not wide_tile > two[0] - one[0]:
+        raise SimulatorError(
+            f"--cascade {cascade!r} has no query x key score matrix (its MACs per key tile do not grow with the "
+            "query tile), so it is not a fused softmax-attention kernel the GPU model costs; use an attention-* "
+            "cascade (linear attention runs as GEMMs on a GPU)")
     per_tile = [b - a for a, b in zip(one, two, strict=True)]
     per_q = [max(a - t, 0.0) for a, t in zip(one, per_tile, strict=True)]
     return TileWork(cascade, source, passes, *per_tile, *per_q)

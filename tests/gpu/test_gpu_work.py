@@ -39,3 +39,10 @@ def test_masked_cascade_points_to_causal_flag():
         pytest.skip("einsum_cascades.analysis not on this branch")
     with pytest.raises(SimulatorError, match="--causal"):
         work.tile_work("attention-causal", 128, 64, (("E", 64), ("F", 64)))
+
+
+def test_cascade_without_a_score_matrix_is_refused():
+    if work._analysis_api() is None:
+        pytest.skip("einsum_cascades.analysis not on this branch")
+    with pytest.raises(SimulatorError, match="score matrix"):
+        work.tile_work("linear-attention", 128, 64, (("E", 64), ("F", 64)))
