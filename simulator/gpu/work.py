@@ -3,7 +3,7 @@
 This is the only place the GPU model reads the cascade. It asks `einsum_cascades.analysis.op_counts` for the op
 counts of one (batch, head) instance bound to one tile's sizes (P = Br queries, M = n * Bc keys, M0 = Bc) and
 splits them, by evaluating at two key lengths, into work repeated per key tile and work done once per query tile
-(the epilogue). Op kinds map to GPU units: "mac" -> tensor cores; "exp" -> special-function units; "div" ->
+(the epilogue). Op kinds map to GPU units: "mac" -> tensor cores; "exp", "log" -> special-function units; "div" ->
 one SFU reciprocal plus one FP32 multiply; every other kind (mul, add, sub, max, ...) -> FP32 lanes.
 
 Until `einsum_cascades.analysis` exists on this branch a hand-written table of the FuseMax cascades' counts
@@ -19,8 +19,8 @@ from functools import lru_cache
 
 from simulator.errors import SimulatorError
 
-#: Op kinds executed on the special-function units (one result per op).
-SFU_KINDS = ("exp", "div")
+#: Op kinds executed on the special-function units (one result per op; MUFU ex2, lg2, rcp).
+SFU_KINDS = ("exp", "log", "div")
 #: Op kinds that also cost one FP32 multiply (a division is rcp on the SFU then a multiply).
 SFU_PLUS_FP32_KINDS = ("div",)
 
