@@ -7,8 +7,9 @@ The tile tables follow the public kernels' launch code:
   warp group plus 2 consumer warp groups (3 for 192-row tiles); head dim 64: 192 x 128; 96: 128 x 160 (128 when
   causal); 128: 128 x 176 (128 when causal); 192: 128 x 96; 256: 128 x 80.
 - Blackwell, CUTLASS FMHA (CUTLASS example 77_blackwell_fmha; Hassani et al. 2025, GNA): 256-query x 128-key
-  tiles (two 128-row softmax warp groups ping-ponging on one MMA warp), S and O accumulators in tensor memory.
-Head dims beyond a family's table use 64 x 64 tiles (an extrapolation, flagged in `KernelConfig.note`).
+  tiles (two 128-row softmax warp groups ping-ponging on one MMA warp), S and O fp32 accumulators in tensor
+  memory, which bounds the tile for larger head dims.
+Head dims beyond the FlashAttention tables use 64 x 64 tiles (an extrapolation, flagged in `KernelConfig.note`).
 """
 
 from __future__ import annotations
@@ -65,12 +66,17 @@ def _fa3_tiles(d: int, causal: bool) -> tuple[int, int, int, str]:
     return 64, 64, 8, "head dim > 256 is outside FlashAttention-3's table; 64x64 tiles assumed (FlashMLA-like)"
 
 
-def _fmha_tiles(d: int) -> tuple[int, int, int, str]:
-    if d <= 128:
-        return 256, 128, 16, ""
-    if d <= 256:
-        return 256, 64, 16, "head dim > 128 on Blackwell FMHA: 256x64 tiles assumed"
-    return 128, 64, 16, "head dim > 256 on Blackwell FMHA: 128x64 tiles assumed"
+def _fmha_tiles(d_v: int, tmem_bytes: int) -> tuple[int, int, int, str]:
+    """256 x 128 tiles whose S (block_q x block_kv) and O (block_q x d_v) fp32 accumulators live in tensor memory;
+    shrink the key tile, then the query tile, until both fit (at d_v = 128 they fill the 256 KB exactly)."""
+    bq, bkv = 256, 128
+    while bq * (bkv + d_v) * 4 > tmem_bytes and (bkv > 64 or bq > 64):
+        if bkv > 64:
+            bkv //= 2
+        else:
+            bq //= 2
+    note = "" if (bq, bkv) == (256, 128) else f"S and O accumulators must fit tensor memory: {bq}x{bkv} tiles"
+    return bq, bkv, 16, note
 
 
 #: Smallest query tile of each family's MMA (mma.sync m16 on Ampere; wgmma / tcgen05 M = 64 on Hopper, Blackwell).
@@ -96,7 +102,7 @@ def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: s
         bq, bkv, warps, note = _fa3_tiles(d, causal)
         stages, regs_per_thread = 2, 168  # setmaxnreg: 240 consumers / 24-32 producer, about 168 on average
     else:
-        bq, bkv, warps, note = _fmha_tiles(d)
+        bq, bkv, warps, note = _fmha_tiles(d_v, target.sm.tensor_memory_bytes or 256 * 1024)
         stages, regs_per_thread = 2, 128
     if max_rows is not None and max_rows < bq:
         small = max(MIN_BLOCK_Q[family], 1 << max(int(max_rows) - 1, 0).bit_length())
@@ -104,6 +110,10 @@ def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: s
             bq, note = small, (note + "; " if note else "") + f"decode tile: {small} query rows"
     elem = DTYPE_BYTES[dtype]
     smem = int(elem * (bq * d_qk + stages * bkv * (d_qk + d_v)))
+    if smem > target.sm.smem_bytes and stages > 1:  # drop the K/V double buffer before giving up
+        stages = 1
+        smem = int(elem * (bq * d_qk + bkv * (d_qk + d_v)))
+        note = (note + "; " if note else "") + "single-buffered K/V to fit shared memory"
     regs = warps * 32 * (regs_per_thread + 1)
     by_smem = target.sm.smem_bytes // max(smem, 1)
     by_regs = target.sm.register_bytes // (4 * regs)

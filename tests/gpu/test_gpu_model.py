@@ -95,3 +95,11 @@ def test_causal_decode_counts_every_key_and_mixed_vectors_keep_masks():
                     causal=True, dtype="fp16")
     alone = one(H100, 2, 16, 16, 8192, 8192, causal=True)
     assert mixed["latency_s"][1] == pytest.approx(alone["latency_s"])
+
+
+def test_blackwell_tiles_fit_tensor_memory():
+    for d in (64, 128, 256, 512):
+        k = choose_kernel(B200, d, d, False, "fp16")
+        assert k.block_q * (k.block_kv + d) * 4 <= B200.sm.tensor_memory_bytes
+    k128 = choose_kernel(B200, 128, 128, False, "fp16")
+    assert (k128.block_q, k128.block_kv) == (256, 128)  # the published FMHA tile fills TMEM exactly
