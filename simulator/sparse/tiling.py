@@ -59,10 +59,8 @@ def _group_tiles(start, end, tq: int, tk: int, length: int, dynamic: bool):
     """Visited counts, static class matrix and block-sparsity of the query tiles of one undilated (sub-)axis."""
     n_q = _ceil_div(length, tq)
     first = np.arange(n_q) * tq
-    last = np.minimum(first + tq, length) - 1
     min_s, max_s = np.minimum.reduceat(start, first), np.maximum.reduceat(start, first)
     min_e, max_e = np.minimum.reduceat(end, first), np.maximum.reduceat(end, first)
-    del last
     n_k = _ceil_div(length, tk)
     k_lo = np.arange(n_k) * tk
     k_hi = np.minimum(k_lo + tk, length) - 1
@@ -144,11 +142,9 @@ def _union_runs(group, lo, hi):
     reach = np.maximum.accumulate(ghi)
     new = np.ones(lo.size, dtype=bool)
     new[1:] = glo[1:] > reach[:-1] + 1
-    ids = np.cumsum(new) - 1
     run_lo = glo[new]
     run_hi = np.maximum.reduceat(ghi, np.flatnonzero(new))
     run_group = group[new]
-    del ids
     return run_group, run_lo - run_group * big, run_hi - run_group * big
 
 

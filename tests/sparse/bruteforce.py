@@ -51,7 +51,8 @@ def brute_multi(shape, window, stride, dilation, causal, q_tile, kv_tile, dynami
     """(dense, visited list, fully_block_sparse) from the materialised mask, multi-dimensional tiling."""
     m = full_mask(shape, window, stride, dilation, causal)
     coords = list(itertools.product(*[range(L) for L in shape]))
-    qid = [tuple(multi_tile_ids(L, d, T)[c[a]] for a, (L, d, T) in enumerate(zip(shape, dilation, q_tile)))
+    qid = [tuple(multi_tile_ids(L, d, T)[c[a]]
+                 for a, (L, d, T) in enumerate(zip(shape, dilation, q_tile, strict=False)))
            for c in coords]
     groups: dict = {}
     for f, t in enumerate(qid):
@@ -62,12 +63,12 @@ def brute_multi(shape, window, stride, dilation, causal, q_tile, kv_tile, dynami
         keys = np.flatnonzero(m[qs].any(axis=0))
         if not dynamic:
             kid = {tuple(multi_tile_ids(L, d, T)[coords[k][a]] for a, (L, d, T) in
-                         enumerate(zip(shape, dilation, kv_tile))) for k in keys}
+                         enumerate(zip(shape, dilation, kv_tile, strict=False))) for k in keys}
             visited.append(len(kid))
             blocks: dict = {}
             for k in range(len(coords)):
                 b = tuple(multi_tile_ids(L, d, T)[coords[k][a]] for a, (L, d, T) in
-                          enumerate(zip(shape, dilation, kv_tile)))
+                          enumerate(zip(shape, dilation, kv_tile, strict=False)))
                 blocks.setdefault(b, []).append(k)
             for b in kid:
                 sub = m[np.ix_(qs, blocks[b])]
@@ -75,37 +76,29 @@ def brute_multi(shape, window, stride, dilation, causal, q_tile, kv_tile, dynami
         else:
             # dynamic: per axis, tiles anchored at the first key (local coordinate of its dilation group)
             count, lo = 1, []
-            for a, (d, T) in enumerate(zip(dilation, kv_tile)):
+            for a, (d, T) in enumerate(zip(dilation, kv_tile, strict=False)):
                 local = [coords[k][a] // d for k in keys]
                 lo.append(min(local))
                 count *= math.ceil((max(local) - min(local) + 1) / T)
             visited.append(count)
             g = [coords[qs[0]][a] % d for a, d in enumerate(dilation)]
+            n_used = [math.ceil((max(coords[k][a] // d for k in keys) - lo[a] + 1) / T)
+                      for a, (d, T) in enumerate(zip(dilation, kv_tile, strict=False))]
             blocks = {}
-            for k in range(len(coords)):
-                c = coords[k]
-                if any(c[a] % d != g[a] for a, d in enumerate(dilation)):
-                    continue
-                j = tuple((c[a] // d - lo[a]) // T for a, (d, T) in enumerate(zip(dilation, kv_tile)))
-                blocks.setdefault(j, []).append(k)
-            for j, ks in blocks.items():
-                if all(0 <= jj for jj in j):
-                    sub = m[np.ix_(qs, ks)]
-                    if sub.any():
-                        sparse &= bool(sub.all())
-                    if min(jj < math.ceil(1e9) for jj in j) and not sub.any():
-                        # a used dynamic tile (inside the per-axis ranges) that is empty is partial too
-                        inside = all(jj < (math.ceil((max(coords[k][a] // dilation[a] for k in keys) - lo[a] + 1)
-                                                     / kv_tile[a])) for a, jj in enumerate(j))
-                        sparse &= not inside
-    dense = math.prod(math.ceil(L / T) for L, T in zip(shape, kv_tile))
+            for k, c in enumerate(coords):
+                if all(c[a] % d == g[a] for a, d in enumerate(dilation)):
+                    j = tuple((c[a] // d - lo[a]) // T for a, (d, T) in enumerate(zip(dilation, kv_tile, strict=False)))
+                    blocks.setdefault(j, []).append(k)
+            for j in itertools.product(*[range(u) for u in n_used]):
+                sparse &= bool(m[np.ix_(qs, blocks[j])].all())
+    dense = math.prod(math.ceil(L / T) for L, T in zip(shape, kv_tile, strict=False))
     return dense, visited, sparse
 
 
 def permuted_order(shape, dilation) -> np.ndarray:
     """Original row-major token index of each position of the flat (dilation re-arranged) order."""
-    perms = [sorted(range(L), key=lambda i, d=d: (i % d, i // d)) for L, d in zip(shape, dilation)]
-    return np.array([np.ravel_multi_index(tuple(p[c] for p, c in zip(perms, pc)), shape)
+    perms = [sorted(range(L), key=lambda i, d=d: (i % d, i // d)) for L, d in zip(shape, dilation, strict=False)]
+    return np.array([np.ravel_multi_index(tuple(p[c] for p, c in zip(perms, pc, strict=False)), shape)
                      for pc in itertools.product(*[range(L) for L in shape])])
 
 
