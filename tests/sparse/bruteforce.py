@@ -119,3 +119,19 @@ def brute_flat(shape, window, stride, dilation, causal, q_tile, kv_tile, dynamic
             sub = rows[:, lo : min(lo + kv_tile, n)]
             sparse &= bool(sub.all())
     return math.ceil(n / kv_tile), visited, sparse
+
+
+def brute_dense(m: np.ndarray, q_tile: int, kv_tile: int):
+    """(dense, visited, fully_block_sparse) of an N x N token mask under flat tiling."""
+    n = m.shape[0]
+    visited, sparse = [], True
+    for t in range(math.ceil(n / q_tile)):
+        rows = m[t * q_tile : (t + 1) * q_tile]
+        count = 0
+        for k in range(math.ceil(n / kv_tile)):
+            blk = rows[:, k * kv_tile : (k + 1) * kv_tile]
+            if blk.any():
+                count += 1
+                sparse &= bool(blk.all())
+        visited.append(count)
+    return math.ceil(n / kv_tile), visited, sparse
