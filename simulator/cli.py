@@ -33,9 +33,10 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from simulator.commands import listing
+    from simulator.commands import bound, listing
 
     app.command("list")(listing.list_command)
+    app.command("bound")(bound.bound_command)
 
 
 _register()
