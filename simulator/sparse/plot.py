@@ -13,16 +13,23 @@ from simulator.sparse.tiling import EMPTY, FULL, PARTIAL, TileCounts
 MAX_MAP_CELLS = 4_000_000  # above this the map shows only the worst query tile
 
 
+def _ceil_div_sum(axis) -> int:
+    """Static KV tiles along one axis (dilation groups tiled separately)."""
+    from simulator.sparse.gna import group_lengths
+
+    return int(sum(-(-int(n) // axis.kv_tile) for n in group_lengths(axis.spec.length, axis.spec.dilation)))
+
+
 def tile_map(counts: TileCounts) -> np.ndarray | None:
     """(query tiles x KV tiles) classes EMPTY/FULL/PARTIAL in row-major tile order, or None when too large."""
     n_q = int(counts.visited.size)
     if counts.axes:
-        n_k = int(np.prod([a.classes.shape[1] for a in counts.axes]))
+        n_k = int(np.prod([_ceil_div_sum(a) for a in counts.axes]))
         if n_q * n_k > MAX_MAP_CELLS:
             return None
         cls = np.full((1, 1), FULL, dtype=np.int8)
         for a in counts.axes:  # AND of axes: empty if any empty, full if all full, else partial
-            c = a.classes
+            c = a.classes()
             big = np.empty((cls.shape[0] * c.shape[0], cls.shape[1] * c.shape[1]), dtype=np.int8)
             x = cls[:, None, :, None]
             y = c[None, :, None, :]

@@ -31,9 +31,23 @@ def _ceil_div(a, b):
 class AxisTiles:
     """Per-axis tile counts: one entry per query tile of the axis (dilation groups concatenated)."""
 
+    spec: AxisSpec
+    q_tile: int
+    kv_tile: int
     visited: np.ndarray  # KV tiles visited by each query tile along this axis
-    classes: np.ndarray  # (query tiles x static KV tiles of the axis): EMPTY, FULL or PARTIAL
     fully_block_sparse: bool  # no visited KV tile is partially masked (under the chosen KV tiling)
+
+    def classes(self) -> np.ndarray:
+        """(query tiles x static KV tiles of the axis) matrix of EMPTY / FULL / PARTIAL, for plots."""
+        axis = split_axis(self.spec)
+        parts = [_group_classes(s, e, self.q_tile, self.kv_tile, n)
+                 for s, e, n in zip(axis.starts, axis.ends, axis.lengths, strict=True)]
+        out = np.zeros((sum(p.shape[0] for p in parts), sum(p.shape[1] for p in parts)), dtype=np.int8)
+        r = c = 0
+        for cls in parts:  # block diagonal: a query of group g sees only keys of group g
+            out[r : r + cls.shape[0], c : c + cls.shape[1]] = cls
+            r, c = r + cls.shape[0], c + cls.shape[1]
+        return out
 
 
 @dataclass(frozen=True)
@@ -55,30 +69,42 @@ class TileCounts:
         return float(self.visited.mean())
 
 
-def _group_tiles(start, end, tq: int, tk: int, length: int, dynamic: bool):
-    """Visited counts, static class matrix and block-sparsity of the query tiles of one undilated (sub-)axis."""
-    n_q = _ceil_div(length, tq)
-    first = np.arange(n_q) * tq
-    min_s, max_s = np.minimum.reduceat(start, first), np.maximum.reduceat(start, first)
-    min_e, max_e = np.minimum.reduceat(end, first), np.maximum.reduceat(end, first)
-    n_k = _ceil_div(length, tk)
-    k_lo = np.arange(n_k) * tk
+def _tile_bounds(start, end, tq: int):
+    """Per query tile of an undilated (sub-)axis: min/max window start and min/max window end."""
+    first = np.arange(_ceil_div(start.size, tq)) * tq
+    return (np.minimum.reduceat(start, first), np.maximum.reduceat(start, first),
+            np.minimum.reduceat(end, first), np.maximum.reduceat(end, first))
+
+
+def _group_tiles(start, end, tq: int, tk: int, length: int, dynamic: bool) -> tuple[np.ndarray, bool]:
+    """Visited counts and perfect block sparsity of the query tiles of one undilated (sub-)axis, in O(tiles).
+
+    A KV tile [lo, hi] (clipped to the axis) is full for the query tile iff lo >= max start and hi <= min end;
+    every tile in the visited range holds a neighbour, so the tile is perfectly sparse iff all visited are full.
+    """
+    min_s, max_s, min_e, max_e = _tile_bounds(start, end, tq)
+    last_real = min_e == length - 1  # the clipped last tile ends at length - 1
+    if not dynamic:
+        first_k, last_k = min_s // tk, max_e // tk
+        visited = last_k - first_k + 1
+        full_lo = np.maximum(_ceil_div(max_s, tk), first_k)
+        full_hi = np.minimum(np.where(last_real, last_k, (min_e + 1) // tk - 1), last_k)
+    else:
+        visited = _ceil_div(max_e - min_s + 1, tk)
+        full_lo = _ceil_div(max_s - min_s, tk)
+        full_hi = np.minimum(np.where(last_real, visited - 1, (min_e - min_s + 1) // tk - 1), visited - 1)
+    n_full = np.maximum(full_hi - full_lo + 1, 0)
+    return visited, bool((n_full == visited).all())
+
+
+def _group_classes(start, end, tq: int, tk: int, length: int) -> np.ndarray:
+    """(query tiles x static KV tiles) classes of one undilated (sub-)axis."""
+    min_s, max_s, min_e, max_e = _tile_bounds(start, end, tq)
+    k_lo = np.arange(_ceil_div(length, tk)) * tk
     k_hi = np.minimum(k_lo + tk, length) - 1
     hit = (k_lo[None, :] <= max_e[:, None]) & (k_hi[None, :] >= min_s[:, None])
     full = (k_lo[None, :] >= max_s[:, None]) & (k_hi[None, :] <= min_e[:, None])
-    classes = np.where(full, FULL, np.where(hit, PARTIAL, EMPTY))
-    if not dynamic:
-        visited = max_e // tk - min_s // tk + 1
-        sparse = not bool((classes == PARTIAL).any())
-        return visited, classes, sparse
-    visited = _ceil_div(max_e - min_s + 1, tk)
-    j = np.arange(int(visited.max()))
-    d_lo = min_s[:, None] + j[None, :] * tk
-    d_hi = np.minimum(d_lo + tk, length) - 1
-    used = j[None, :] < visited[:, None]
-    d_full = (d_lo >= max_s[:, None]) & (d_hi <= min_e[:, None])
-    sparse = not bool((used & ~d_full).any())
-    return visited, classes, sparse
+    return np.where(full, FULL, np.where(hit, PARTIAL, EMPTY)).astype(np.int8)
 
 
 def axis_tiles(spec: AxisSpec, q_tile: int, kv_tile: int, dynamic: bool = False) -> AxisTiles:
@@ -86,15 +112,7 @@ def axis_tiles(spec: AxisSpec, q_tile: int, kv_tile: int, dynamic: bool = False)
     axis = split_axis(spec)
     parts = [_group_tiles(s, e, q_tile, kv_tile, n, dynamic)
              for s, e, n in zip(axis.starts, axis.ends, axis.lengths, strict=True)]
-    visited = np.concatenate([p[0] for p in parts])
-    rows = sum(p[1].shape[0] for p in parts)
-    cols = sum(p[1].shape[1] for p in parts)
-    classes = np.zeros((rows, cols), dtype=np.int8)
-    r = c = 0
-    for _, cls, _ in parts:  # block diagonal: a query of group g sees only keys of group g
-        classes[r : r + cls.shape[0], c : c + cls.shape[1]] = cls
-        r, c = r + cls.shape[0], c + cls.shape[1]
-    return AxisTiles(visited, classes, all(p[2] for p in parts))
+    return AxisTiles(spec, q_tile, kv_tile, np.concatenate([p[0] for p in parts]), all(p[1] for p in parts))
 
 
 def multi_tiles(cfg: GNAConfig, q_tile: tuple[int, ...], kv_tile: tuple[int, ...], dynamic: bool = False) -> TileCounts:
