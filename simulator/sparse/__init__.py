@@ -3,9 +3,10 @@ arbitrary patterns (interval patterns, block masks, mask functions, token permut
 
 from simulator.sparse.advisor import Advice, advise, advise_target
 from simulator.sparse.bound import BoundResult, amdahl, count_gna, gna_bound
+from simulator.sparse.flat import flat_tiles
 from simulator.sparse.report import bound
 from simulator.sparse.spec import AxisSpec, GNAConfig
-from simulator.sparse.tiling import TileCounts, flat_tiles, multi_tiles
+from simulator.sparse.tiling import TileCounts, multi_tiles
 
 __all__ = [
     "Advice", "AxisSpec", "BoundResult", "GNAConfig", "TileCounts", "advise", "advise_target", "amdahl", "bound",

@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from simulator.errors import SimulatorError
+from simulator.sparse.flat import flat_tiles
 from simulator.sparse.gna import neighbor_counts
 from simulator.sparse.spec import GNAConfig, check_rank
-from simulator.sparse.tiling import TileCounts, flat_tiles, multi_tiles
+from simulator.sparse.tiling import TileCounts, multi_tiles
 
 TILINGS = ("multi", "flat")
 KV_TILINGS = ("static", "dynamic")

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.errors import SimulatorError
-from simulator.sparse.tiling import TileCounts, _union_runs
+from simulator.sparse.runs import expand_runs, union_runs
+from simulator.sparse.tiling import MAX_TOUCHED, TileCounts
 
 MaskFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -150,7 +151,7 @@ def _merge_rows(lo: np.ndarray, hi: np.ndarray):
     rows = np.repeat(np.arange(lo.shape[0]), lo.shape[1])
     lo, hi = lo.ravel(), hi.ravel()
     keep = lo <= hi
-    return _union_runs(rows[keep], lo[keep], hi[keep])
+    return union_runs(rows[keep], lo[keep], hi[keep])
 
 
 def _segment_cover(group, a, b, need):
@@ -173,7 +174,7 @@ def count_intervals(pattern: IntervalPattern, q_tile: int, kv_tile: int) -> Tile
     row, run_lo, run_hi = _merge_rows(pattern.lo, pattern.hi)
     qt = row // q_tile
     n_q, n_k = _ceil_div(n, q_tile), _ceil_div(n, kv_tile)
-    t_run, t_lo, t_hi = _union_runs(qt, run_lo // kv_tile, run_hi // kv_tile)
+    t_run, t_lo, t_hi = union_runs(qt, run_lo // kv_tile, run_hi // kv_tile)
     visited = np.bincount(t_run, weights=t_hi - t_lo + 1, minlength=n_q).astype(np.int64)
     # A KV tile is full for a query when it lies inside one of its runs (the last tile ends at n - 1).
     f_lo = _ceil_div(run_lo, kv_tile)
@@ -181,15 +182,8 @@ def count_intervals(pattern: IntervalPattern, q_tile: int, kv_tile: int) -> Tile
     ok = f_lo <= f_hi
     need = np.minimum((np.arange(n_q) + 1) * q_tile, n) - np.arange(n_q) * q_tile
     full = _segment_cover(qt[ok], f_lo[ok], f_hi[ok], need)
-    pair_t, pair_k = _expand(t_run, t_lo, t_hi)
-    return TileCounts(n_k, visited, bool((full == visited).all()), touched=(pair_t, pair_k, None))
-
-
-def _expand(group, lo, hi):
-    lens = hi - lo + 1
-    g = np.repeat(group, lens)
-    k = np.repeat(lo, lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
-    return g, k
+    touched = (*expand_runs(t_run, t_lo, t_hi), None) if n_q * n_k <= MAX_TOUCHED else None
+    return TileCounts(n_k, visited, bool((full == visited).all()), touched=touched)
 
 
 def attended_pairs(pattern: IntervalPattern) -> int:
@@ -220,12 +214,21 @@ def count_block_mask(block_mask: np.ndarray, n_tokens: int, q_tile: int, kv_tile
     q1 = (np.minimum((np.arange(n_q) + 1) * q_tile, n_tokens) - 1) // bq + 1
     k0 = np.arange(n_k) * kv_tile // bk
     k1 = (np.minimum((np.arange(n_k) + 1) * kv_tile, n_tokens) - 1) // bk + 1
-    on = (pre[q1][:, k1] - pre[q0][:, k1] - pre[q1][:, k0] + pre[q0][:, k0])
-    area = (q1 - q0)[:, None] * (k1 - k0)[None, :]
-    touched = on > 0
-    pair_t, pair_k = np.nonzero(touched)
-    return TileCounts(n_k, touched.sum(axis=1), bool(((on == 0) | (on == area)).all()),
-                      touched=(pair_t, pair_k, (on == area)[touched]))
+    visited = np.zeros(n_q, dtype=np.int64)
+    sparse, keep, kept = True, n_q * n_k <= MAX_TOUCHED, []
+    rows = max(1, MAX_TOUCHED // n_k)
+    for r0 in range(0, n_q, rows):  # chunks of query tiles bound the memory to O(MAX_TOUCHED)
+        a, b = q0[r0 : r0 + rows], q1[r0 : r0 + rows]
+        on = pre[b][:, k1] - pre[a][:, k1] - pre[b][:, k0] + pre[a][:, k0]  # "on" blocks under each tile pair
+        area = (b - a)[:, None] * (k1 - k0)[None, :]
+        touched = on > 0
+        visited[r0 : r0 + rows] = touched.sum(axis=1)
+        sparse &= bool(((on == 0) | (on == area)).all())
+        if keep:
+            t, k = np.nonzero(touched)
+            kept.append((t + r0, k, (on == area)[touched]))
+    pairs = tuple(np.concatenate(p) for p in zip(*kept, strict=True)) if keep else None
+    return TileCounts(n_k, visited, sparse, touched=pairs)
 
 
 def block_mask_pairs(block_mask: np.ndarray, n_tokens: int) -> int:

@@ -49,6 +49,16 @@ def tile_map(counts: TileCounts) -> np.ndarray | None:
     return cls
 
 
+def check_plot_path(path: str | Path) -> Path:
+    """Fail early (before counting) on a plot path that cannot be written."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise SimulatorError(f"--plot: {path} must end in .png")
+    if not path.parent.exists():
+        raise SimulatorError(f"--plot: folder {path.parent} does not exist; create it or choose another path")
+    return path
+
+
 def plot_counts(counts: TileCounts, path: str | Path, title: str = "") -> Path:
     """Write a two-panel PNG: visit count per query tile, and the tile map."""
     import matplotlib
@@ -57,11 +67,7 @@ def plot_counts(counts: TileCounts, path: str | Path, title: str = "") -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise SimulatorError(f"--plot: {path} must end in .png")
-    if not path.parent.exists():
-        raise SimulatorError(f"--plot: folder {path.parent} does not exist; create it or choose another path")
+    path = check_plot_path(path)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
     visited = counts.visited
     if visited.ndim >= 2:

@@ -80,6 +80,10 @@ def bound(
         raise SimulatorError(f"--tiling: {tiling!r} is not one of {', '.join(TILINGS)}")
     if kv_tiling not in KV_TILINGS:
         raise SimulatorError(f"--kv-tiling: {kv_tiling!r} is not one of {', '.join(KV_TILINGS)}")
+    if plot is not None:
+        from simulator.sparse.plot import check_plot_path
+
+        check_plot_path(plot)
     fa = _fraction(attention_fraction, "--attention-fraction")
     fs = _fraction(sparse_fraction, "--sparse-fraction")
     if mask is not None:

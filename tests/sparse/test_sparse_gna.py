@@ -15,9 +15,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from simulator.sparse.flat import flat_tiles
 from simulator.sparse.gna import axis_mask
 from simulator.sparse.spec import GNAConfig
-from simulator.sparse.tiling import flat_tiles, multi_tiles
+from simulator.sparse.tiling import multi_tiles
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bruteforce import axis_mask_literal, brute_flat, brute_multi  # noqa: E402
@@ -98,3 +99,18 @@ def test_flat_tiling_matches_brute_force(opt, tq, tk, dynamic):
     assert t.visited.tolist() == visited
     assert t.visited_mean == pytest.approx(float(np.mean(visited)))
     assert t.fully_block_sparse == sparse
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_flat_chunking_does_not_change_counts(monkeypatch, dynamic):
+    import simulator.sparse.flat as flat
+
+    cfg = GNAConfig.build((12, 10, 14), (5, 4, 6), (2, 4, 3), (2, 1, 2), (False, True, False))
+    whole = flat_tiles(cfg, 24, 16, dynamic)
+    monkeypatch.setattr(flat, "CHUNK_INTERVALS", 1)  # one tile's segments per chunk
+    chunked = flat_tiles(cfg, 24, 16, dynamic)
+    assert np.array_equal(whole.visited, chunked.visited)
+    assert whole.fully_block_sparse == chunked.fully_block_sparse
+    assert all(np.array_equal(a, b) for a, b in zip(whole.touched, chunked.touched, strict=True))
+    dense, visited, sparse = brute_flat(cfg.shape, cfg.window, cfg.stride, cfg.dilation, cfg.causal, 24, 16, dynamic)
+    assert chunked.visited.tolist() == visited and chunked.fully_block_sparse == sparse

@@ -96,3 +96,15 @@ def test_radial_window_shrinks_with_temporal_distance():
     m = P.radial(frames=5, frame_tokens=16, spatial_window=8).mask()
     widths = [int(m[8, f * 16 : (f + 1) * 16].sum()) for f in range(5)]  # query: frame 0, token 8
     assert widths == [16, 9, 9, 5, 5]  # h(t) = 8 // 2**floor(log2(t+1)) = 8, 4, 4, 2, 2; frame caps distance 0
+
+
+def test_block_mask_chunking_does_not_change_counts(monkeypatch):
+    import simulator.sparse.patterns as patterns
+
+    rng = np.random.default_rng(1)
+    bm = rng.random((37, 29)) < 0.3
+    whole = P.count_block_mask(bm, 300, 7, 5)
+    monkeypatch.setattr(patterns, "MAX_TOUCHED", 10)  # one query tile per chunk, no pairs kept
+    chunked = P.count_block_mask(bm, 300, 7, 5)
+    assert np.array_equal(whole.visited, chunked.visited) and chunked.touched is None
+    assert whole.fully_block_sparse == chunked.fully_block_sparse
