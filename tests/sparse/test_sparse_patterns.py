@@ -102,7 +102,7 @@ def test_block_mask_chunking_does_not_change_counts(monkeypatch):
     import simulator.sparse.patterns as patterns
 
     rng = np.random.default_rng(1)
-    bm = rng.random((37, 29)) < 0.3
+    bm = rng.random((30, 20)) < 0.3  # 10- and 15-token blocks over 300 tokens
     whole = P.count_block_mask(bm, 300, 7, 5)
     monkeypatch.setattr(patterns, "MAX_TOUCHED", 10)  # one query tile per chunk, no pairs kept
     chunked = P.count_block_mask(bm, 300, 7, 5)
