@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from simulator.errors import SimulatorError
 
 _DIMS = re.compile(r"^\s*\d+(\s*x\s*\d+)*\s*$")
+_EXAMPLES = {"--shape": "30x48x80", "--window": "18x24x24", "--stride": "16x8x8", "--dilation": "1x2x1",
+             "--causal": "1x0x0", "--q-tile": "4x8x8", "--kv-tile": "2x8x8"}
 
 
 def parse_dims(text: str | None, option: str, *, allow_zero: bool = False) -> tuple[int, ...] | None:
@@ -21,7 +23,8 @@ def parse_dims(text: str | None, option: str, *, allow_zero: bool = False) -> tu
         return None
     if not isinstance(text, str) or not _DIMS.match(text):
         raise SimulatorError(
-            f"{option}: cannot read {text!r}; write one integer per axis joined by 'x', e.g. {option} 30x48x80"
+            f"{option}: cannot read {text!r}; write one integer per axis joined by 'x', "
+            f"e.g. {option} {_EXAMPLES.get(option, '30x48x80')}"
         )
     dims = tuple(int(part) for part in text.lower().split("x"))
     low = 0 if allow_zero else 1
@@ -45,10 +48,9 @@ def parse_flags(text: str | None, option: str) -> tuple[bool, ...] | None:
 def check_rank(values: tuple, shape: tuple[int, ...], option: str) -> None:
     """Raise unless `values` has one entry per axis of `shape`."""
     if len(values) != len(shape):
-        example = "x".join(str(v) for v in (list(values) * len(shape))[: len(shape)]) or "1"
         raise SimulatorError(
             f"{option}: has {len(values)} axes but --shape {'x'.join(map(str, shape))} has {len(shape)}; "
-            f"give one entry per axis, e.g. {option} {example}"
+            f"give {len(shape)} entries joined by 'x', one per axis of --shape"
         )
 
 
