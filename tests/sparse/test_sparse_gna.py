@@ -21,7 +21,7 @@ from simulator.sparse.spec import GNAConfig
 from simulator.sparse.tiling import multi_tiles
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bruteforce import axis_mask_literal, brute_flat, brute_multi  # noqa: E402
+from sparse_bruteforce import axis_mask_literal, brute_flat, brute_multi  # noqa: E402
 
 
 def test_hunyuan_worked_example():

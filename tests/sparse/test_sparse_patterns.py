@@ -17,7 +17,7 @@ from simulator.sparse.spec import GNAConfig
 from simulator.sparse.tiling import multi_tiles
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bruteforce import brute_dense  # noqa: E402
+from sparse_bruteforce import brute_dense  # noqa: E402
 
 
 @st.composite
