@@ -17,10 +17,14 @@ _EXAMPLES = {"--shape": "30x48x80", "--window": "18x24x24", "--stride": "16x8x8"
              "--causal": "1x0x0", "--q-tile": "4x8x8", "--kv-tile": "2x8x8"}
 
 
-def parse_dims(text: str | None, option: str, *, allow_zero: bool = False) -> tuple[int, ...] | None:
-    """'30x48x80' -> (30, 48, 80); None stays None. Raises naming `option` on malformed text."""
+def parse_dims(text, option: str, *, allow_zero: bool = False) -> tuple[int, ...] | None:
+    """'30x48x80' (or a sequence of ints, or one int) -> (30, 48, 80); None stays None. Raises naming `option`."""
     if text is None:
         return None
+    if isinstance(text, int) and not isinstance(text, bool):
+        text = str(text)
+    elif isinstance(text, tuple | list) and text and all(isinstance(v, int) for v in text):
+        text = "x".join(str(int(v)) for v in text)
     if not isinstance(text, str) or not _DIMS.match(text):
         raise SimulatorError(
             f"{option}: cannot read {text!r}; write one integer per axis joined by 'x', "
@@ -35,7 +39,7 @@ def parse_dims(text: str | None, option: str, *, allow_zero: bool = False) -> tu
     return dims
 
 
-def parse_flags(text: str | None, option: str) -> tuple[bool, ...] | None:
+def parse_flags(text, option: str) -> tuple[bool, ...] | None:
     """'0x1x0' -> (False, True, False); entries must be 0 or 1."""
     dims = parse_dims(text, option, allow_zero=True)
     if dims is None:

@@ -130,3 +130,10 @@ def test_advisor_finds_the_paper_stride_and_only_block_sparse_configs():
         assert t.fully_block_sparse
         assert t.kv_tiles_dense / t.visited_max == pytest.approx(a.speedup_upper_bound)
         assert np.prod(a.q_tile) == 128 and np.prod(a.kv_tile) == 128
+
+
+def test_python_api_takes_sequences_as_well_as_strings():
+    a = bound(shape=(30, 48, 80), window=[18, 24, 24], causal=(False, True, False), q_tile=(4, 8, 8), kv_tile="2x8x8")
+    b = bound(shape="30x48x80", window="18x24x24", causal="0x1x0", q_tile="4x8x8", kv_tile="2x8x8")
+    assert a == b
+    assert bound(shape=32768, window=2048, target="h100")["q_tile"] == "128"
