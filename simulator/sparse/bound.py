@@ -93,8 +93,13 @@ def count_gna(cfg: GNAConfig, q_tile: tuple[int, ...], kv_tile: tuple[int, ...],
     if tiling == "flat":
         return flat_tiles(cfg, flat_tile_size(q_tile, cfg.shape, "--q-tile"),
                           flat_tile_size(kv_tile, cfg.shape, "--kv-tile"), dynamic)
-    check_rank(q_tile, cfg.shape, "--q-tile")
-    check_rank(kv_tile, cfg.shape, "--kv-tile")
+    for tile, option in ((q_tile, "--q-tile"), (kv_tile, "--kv-tile")):
+        if len(tile) == 1 and len(cfg.shape) > 1:
+            raise SimulatorError(
+                f"{option}: one number ({tile[0]}) is a token count, which needs --tiling flat; for multi-dimensional "
+                f"tiles give {len(cfg.shape)} entries joined by 'x'"
+            )
+        check_rank(tile, cfg.shape, option)
     return multi_tiles(cfg, q_tile, kv_tile, dynamic)
 
 

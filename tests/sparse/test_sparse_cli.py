@@ -79,6 +79,7 @@ def test_dilation_and_dynamic_options_reach_the_counts():
     (["--shape", "30x48x80", "--window", "18x24x24", "--dilation", "2x1x1"], "--dilation"),
     (["--shape", "30x48x80", "--window", "18x24x24", "--q-tile", "4x8"], "--q-tile"),
     (["--shape", "30x48x80", "--window", "18x24x24", "--q-tile", "4x8x8"], "--kv-tile"),
+    (["--shape", "30x48x80", "--window", "18x24x24", "--q-tile", "256", "--kv-tile", "128"], "--tiling flat"),
     (["--shape", "30x48x80", "--window", "18x24x24", "--q-tile", "4x8x8", "--kv-tile", "2x8x8", "--target", "b200"],
      "--target"),
     (["--shape", "30x4a", "--window", "18x24"], "--shape"),
@@ -137,3 +138,35 @@ def test_python_api_takes_sequences_as_well_as_strings():
     b = bound(shape="30x48x80", window="18x24x24", causal="0x1x0", q_tile="4x8x8", kv_tile="2x8x8")
     assert a == b
     assert bound(shape=32768, window=2048, target="h100")["q_tile"] == "128"
+
+
+def test_advisor_matches_exhaustive_search_on_small_layouts():
+    import itertools
+
+    cfg = GNAConfig.build((12, 16), (6, 8), dilation=(1, 2))
+    q_tiles, kv_tiles = [(2, 4), (4, 2), (4, 4)], [(2, 4), (2, 2), (3, 4)]
+    best = {}
+    for q, k in itertools.product(q_tiles, kv_tiles):
+        for s in itertools.product(range(1, 7), range(1, 9)):
+            t = multi_tiles(GNAConfig.build(cfg.shape, cfg.window, s, cfg.dilation), q, k)
+            if t.fully_block_sparse:
+                best[(q, k)] = max(best.get((q, k), 0.0), t.kv_tiles_dense / t.visited_max)
+    advice = advise(cfg, q_tiles, kv_tiles, top=100)
+    assert {(a.q_tile, a.kv_tile): a.speedup_upper_bound for a in advice} == pytest.approx(best)
+    assert [a.speedup_upper_bound for a in advice] == sorted((a.speedup_upper_bound for a in advice), reverse=True)
+
+
+@pytest.mark.parametrize("extra", [["--tiling", "flat"], ["--kv-tiling", "dynamic"], ["--dilation", "1x2x1"]])
+def test_plot_every_tiling(tmp_path, capsys, extra):
+    png = tmp_path / "p.png"
+    run_json(capsys, ["--shape", "12x16x16", "--window", "6x8x8", "--q-tile", "2x4x4", "--kv-tile", "2x4x4",
+                      "--plot", str(png), *extra])
+    assert png.stat().st_size > 1000
+
+
+def test_plot_block_mask(tmp_path, capsys):
+    path, png = tmp_path / "m.npy", tmp_path / "m.png"
+    np.save(path, np.eye(16, dtype=bool))
+    out = run_json(capsys, ["--shape", "2048", "--mask", str(path), "--target", "h100", "--plot", str(png)])
+    assert out["fully_block_sparse"] is True and out["speedup_upper_bound"] == pytest.approx(16.0)
+    assert png.stat().st_size > 1000
