@@ -24,10 +24,17 @@ def _targets() -> list[dict[str, str]]:
     return builtin_target_entries()
 
 
+def _patterns() -> list[dict[str, str]]:
+    from simulator.sparse.patterns import catalogue_rows
+
+    return catalogue_rows()
+
+
 #: catalogue name -> function listing its entries as rows with at least `name`.
 CATALOGUES: dict[str, Callable[[], list[dict[str, str]]]] = {
     "cascades": _cascades,
     "targets": _targets,
+    "patterns": _patterns,
 }
 
 
