@@ -24,10 +24,17 @@ def _targets() -> list[dict[str, str]]:
     return builtin_target_entries()
 
 
+def _workloads() -> list[dict[str, str]]:
+    from simulator.workloads import workload_entries
+
+    return workload_entries()
+
+
 #: catalogue name -> function listing its entries as rows with at least `name`.
 CATALOGUES: dict[str, Callable[[], list[dict[str, str]]]] = {
     "cascades": _cascades,
     "targets": _targets,
+    "workloads": _workloads,
 }
 
 

@@ -20,8 +20,10 @@ from simulator.workloads import Workload, get_workload
 
 def load_cascade_by_name(name: str) -> Any:
     """The einsum_cascades loader (imported late: the spatial model needs it only when evaluating)."""
-    from einsum_cascades import load_cascade
-
+    try:
+        from einsum_cascades import load_cascade
+    except ImportError:  # exported from the package root per the IR contract; loader module otherwise
+        from einsum_cascades.loader import load_cascade
     return load_cascade(name)
 
 

@@ -185,9 +185,10 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
         em = mapping.einsums[spec.name]
         tiles = em.buffer_tile if em.buffer_tile is not None else group.tile
         for tensor, ranks in (*spec.operands, (spec.output, spec.output_ranks)):
-            if tensor_level(mapping, problem, tensor) == "pe":
+            level = tensor_level(mapping, problem, tensor)
+            if level == "pe":
                 continue
-            source = group.tile if tensor in produced else tiles
+            source = group.tile if tensor in produced and level == "buffer" else tiles
             fp = math.prod(min(source.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
             need[tensor] = max(need.get(tensor, 0.0), fp)
     for tensor in list(mapping.in_place):

@@ -63,19 +63,34 @@ def cascade_problem(cascade: Any, sizes: dict[str, int], instances: int) -> Prob
     tensor_ranks: dict[str, tuple[str, ...]] = {t: tuple(r) for t, r in cascade.inputs.items()}
     for e in cascade.einsums:  # iterative tensors (RM[m1+1] from RM[m1]) are read before their Einsum runs
         tensor_ranks.setdefault(e.output, tuple(e.output_ranks))
+    splits = {s.rank: (s.outer, s.inner) for s in getattr(cascade, "splits", ())}
     specs = []
     for e in cascade.einsums:
         operands = []
         for t in e.operands:
             if t not in tensor_ranks:
-                raise SimulatorError(f"cascade {cascade.name!r}: Einsum {e.output!r} reads {t!r}, which is neither an input nor written")
-            operands.append((t, tensor_ranks[t]))
+                raise SimulatorError(f"cascade {cascade.name!r}: Einsum {e.output!r} reads {t!r}, "
+                                     "which is neither an input nor written")
+            operands.append((t, _as_iterated(tensor_ranks[t], e.iteration_ranks, splits)))
         ranks = {r for r in (*e.iteration_ranks, *e.output_ranks)} | {r for _, rs in operands for r in rs}
         specs.append(EinsumSpec(
             name=e.output, output=e.output, output_ranks=tuple(e.output_ranks), operands=tuple(operands),
             iteration_ranks=tuple(e.iteration_ranks), sizes={r: rank_sizes[r] for r in ranks},
             op_counts={k: int(v) for k, v in counts[e.output].items() if int(v) > 0}, instances=instances))
     return Problem(cascade.name, tuple(specs), frozenset(cascade.inputs), frozenset(cascade.outputs))
+
+
+def _as_iterated(ranks: tuple[str, ...], iteration_ranks: tuple[str, ...],
+                 splits: dict[str, tuple[str, str]]) -> tuple[str, ...]:
+    """A tensor's ranks as an Einsum indexes them: a split rank (K[e,m] read as K[e,m1,m0]) becomes its parts."""
+    out: list[str] = []
+    for r in ranks:
+        parts = splits.get(r)
+        if r not in iteration_ranks and parts and all(p in iteration_ranks for p in parts):
+            out.extend(parts)
+        else:
+            out.append(r)
+    return tuple(out)
 
 
 def _einsum_op_counts(cascade: Any, sizes: dict[str, int], rank_sizes: dict[str, int]) -> dict[str, dict[str, int]]:
@@ -85,7 +100,7 @@ def _einsum_op_counts(cascade: Any, sizes: dict[str, int], rank_sizes: dict[str,
         from einsum_cascades.analysis import einsum_op_counts
     except ImportError:
         einsum_op_counts = None
-    if einsum_op_counts is not None and not getattr(cascade, "is_standin", False):
+    if einsum_op_counts is not None and hasattr(cascade, "splits"):
         return {name: {k: int(v) for k, v in ops.items()} for name, ops in einsum_op_counts(cascade, sizes).items()}
     out = {}
     for e in cascade.einsums:
