@@ -39,11 +39,7 @@ def evaluate_spatial(target: SpatialTarget, request: EvaluateRequest, cascade: A
     """Latency, energy, flops, bytes per level, utilisation per array, area and a per-Einsum breakdown."""
     if request.workload is None or request.seq is None:
         raise SimulatorError("spatial targets need --workload and --seq (see `cascade list workloads`)")
-    workload = get_workload(request.workload)
-    if request.batch is not None:
-        if request.batch <= 0:
-            raise SimulatorError(f"--batch must be a positive integer, not {request.batch}")
-        workload = Workload(**{**workload.__dict__, "batch": request.batch})
+    workload = _workload(request)
     mapping, mfile = load_mapping(request.mapping if request.mapping is not None else target.default_mapping)
     table = check_against_table(target)
     if cascade is None:
@@ -62,6 +58,24 @@ def evaluate_spatial(target: SpatialTarget, request: EvaluateRequest, cascade: A
     if request.scope == "layer":
         groups += _linear_groups(target, mapping, mfile, workload, request.seq, table)
     return _summarise(target, table, groups, request, mapping, problem)
+
+
+def _workload(request: EvaluateRequest) -> Workload:
+    """The named workload with --batch, --heads and --head-dim overrides; options this model does not use are
+    errors rather than silently ignored."""
+    unsupported = {"--search": request.search, "--kv-heads": request.kv_heads is not None,
+                   "--kv-seq": request.kv_seq is not None, "--causal": request.causal,
+                   "--dtype": request.dtype not in (None, "fp16")}
+    given = [opt for opt, on in unsupported.items() if on]
+    if given:
+        raise SimulatorError(f"{', '.join(given)}: not supported for spatial targets (fp16 self-attention with a "
+                             "fixed mapping); pick a causal or GQA cascade with --cascade and --mapping instead")
+    workload = get_workload(request.workload)
+    overrides = {"batch": request.batch, "heads": request.heads, "e": request.head_dim, "f": request.head_dim}
+    for option, value in (("--batch", request.batch), ("--heads", request.heads), ("--head-dim", request.head_dim)):
+        if value is not None and value <= 0:
+            raise SimulatorError(f"{option} must be a positive integer, not {value}")
+    return Workload(**{**workload.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
 
 
 def _linear_groups(target: SpatialTarget, mapping: Mapping, mfile: str, workload: Workload, seq: int,

@@ -180,6 +180,9 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
                      word: int) -> dict[str, float]:
     """Bytes each buffered tensor needs in the buffer while the group runs (in-place tensors share space)."""
     produced = {s.output for s in specs}
+    names = {s.name for s in specs}
+    # a buffered tensor produced here and read by another group stays whole in the buffer between the groups
+    escapes = {t for e in problem.einsums if e.name not in names for t, _ in e.operands if t in produced}
     need: dict[str, float] = {}
     for spec in specs:
         em = mapping.einsums[spec.name]
@@ -189,6 +192,8 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
             if level == "pe":
                 continue
             source = group.tile if tensor in produced and level == "buffer" else tiles
+            if tensor in escapes and level == "buffer":
+                source = {}
             fp = math.prod(min(source.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
             need[tensor] = max(need.get(tensor, 0.0), fp)
     for tensor in list(mapping.in_place):
