@@ -17,6 +17,7 @@ A mapping says, for one cascade:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -102,8 +103,15 @@ def builtin_mappings() -> list[str]:
 
 
 def load_mapping(name_or_path: str | Path) -> tuple[Mapping, str]:
-    """Load and validate a mapping; returns it and the file it came from (for error messages)."""
+    """Load and validate a mapping; returns it and the file it came from (for error messages). Cached per file
+    and modification time (mappings are immutable), so sweeps do not re-parse YAML."""
     path = mapping_path(name_or_path)
+    return _load_mapping(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _load_mapping(path_str: str, mtime_ns: int) -> tuple[Mapping, str]:
+    path = Path(path_str)
     try:
         return validate_spec(Mapping, load_yaml(path), path), str(path)
     except SpecError as exc:

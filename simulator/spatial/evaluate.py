@@ -6,6 +6,8 @@ The design is data: the target YAML names its default mapping, the mapping names
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from hw.spatial import SpatialTarget, area_breakdown_um2, check_against_table
@@ -19,7 +21,14 @@ from simulator.workloads import Workload, get_workload
 
 
 def load_cascade_by_name(name: str) -> Any:
-    """The einsum_cascades loader (imported late: the spatial model needs it only when evaluating)."""
+    """The einsum_cascades loader (imported late: the spatial model needs it only when evaluating); cached per
+    name or file and modification time, since cascades are immutable."""
+    path = Path(name)
+    return _load_cascade(name, path.stat().st_mtime_ns if path.suffix in (".yaml", ".yml") and path.exists() else 0)
+
+
+@lru_cache(maxsize=64)
+def _load_cascade(name: str, mtime_ns: int) -> Any:
     try:
         from einsum_cascades import load_cascade
     except ImportError:  # exported from the package root per the IR contract; loader module otherwise
