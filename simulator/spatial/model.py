@@ -215,6 +215,14 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
                    f"{problem.name!r} (its Einsums: {', '.join(specs)})")
     costs = {n: cost_einsum(specs[n], mapping.einsums[n], group, mapping, problem, target, table, file)
              for n in names}
+    for i, stage in enumerate(group.stages):
+        owner: dict[str, int] = {}
+        for j, lane in enumerate(stage):
+            for n in lane:
+                arr = mapping.einsums[n].array
+                if owner.setdefault(arr, j) != j:
+                    raise _err(file, f"groups.{group.name}.stages.{i}", f"lanes {owner[arr]} and {j} both use array "
+                               f"{arr!r}, so they cannot run concurrently; put them in one lane or in separate stages")
     need = buffer_occupancy(group, [specs[n] for n in names], mapping, problem, target.word_bytes)
     capacity = target.global_buffer.capacity_bytes
     total = sum(need.values())

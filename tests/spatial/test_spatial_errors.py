@@ -83,3 +83,13 @@ def test_mapping_groups_must_cover_einsums(tmp_path):
     path = edited(tmp_path, BUILTIN_DIR / "flat.yaml", lambda d: d["groups"][0].update(stages=[[["QK"]]]))
     with pytest.raises(MappingError, match=re.escape(str(path))):
         load_mapping(path)
+
+
+def test_concurrent_lanes_on_one_array(tmp_path):
+    # QK and GM in separate lanes of one stage, both bound to the 1D array: they cannot overlap
+    def edit(d):
+        d["einsums"]["QK"]["array"] = "pe1d"
+        d["einsums"]["QK"]["spatial"] = {"m": 256}
+    path = edited(tmp_path, BUILTIN_DIR / "flat.yaml", edit)
+    with pytest.raises(MappingError, match=r"groups\.attention\.stages\.0.*'pe1d'"):
+        evaluate(EvaluateRequest(target="flat", workload="BERT", seq=1024, mapping=path))
