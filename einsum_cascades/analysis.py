@@ -200,3 +200,23 @@ def _tidy(value):
         value = sympy.nsimplify(value)
         return int(value) if value.is_integer else float(value)
     return value
+
+
+def op_counts_function(cascade: Cascade):
+    """A numpy-vectorised evaluator of the symbolic op counts: `f(M=array, P=array, ...) -> {kind: array}`.
+
+    Compiled once with sympy.lambdify, it costs thousands of size bindings in one call (for sweeps); masked
+    cascades carry the symbolic assumptions of `mask_assumptions`."""
+    symbolic = op_counts(cascade)
+    names = sorted({str(s) for expr in symbolic.values() for s in sympy.sympify(expr).free_symbols})
+    compiled = {k: sympy.lambdify([sympy.Symbol(n, positive=True, integer=True) for n in names], v, "numpy")
+                for k, v in symbolic.items()}
+
+    def evaluate(**sizes):
+        missing = [n for n in names if n not in sizes]
+        if missing:
+            raise KeyError(f"op_counts_function({cascade.name}) needs sizes {', '.join(missing)}")
+        return {k: f(*(sizes[n] for n in names)) for k, f in compiled.items()}
+
+    evaluate.size_names = names  # type: ignore[attr-defined]
+    return evaluate

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -41,7 +42,7 @@ def key_value_table(title: str, rows: Mapping[str, Any]) -> Table:
     table.add_column("field", style="bold")
     table.add_column("value")
     for key, value in rows.items():
-        table.add_row(str(key), fmt(value))
+        table.add_row(escape(str(key)), escape(fmt(value)))
     return table
 
 
