@@ -52,7 +52,8 @@ def _int_size(expr: Any, sizes: dict[str, int], what: str) -> int:
         raise SimulatorError(f"{what}: size symbol(s) {names} unbound; set them in the mapping's 'sizes' "
                              "or the workload")
     if not value.is_integer or int(value) <= 0:
-        raise SimulatorError(f"{what}: size must be a positive integer, got {value}")
+        raise SimulatorError(f"{what}: size {expr} = {value} is not a positive integer; choose --seq (and the "
+                             "mapping's 'sizes') so that split ranks divide evenly")
     return int(value)
 
 
