@@ -63,6 +63,13 @@ def evaluate_spatial(target: SpatialTarget, request: EvaluateRequest, cascade: A
     if unmapped:
         raise MappingError(f"{mfile}: field 'einsums': Einsums {unmapped} of cascade {problem.name!r} have no "
                            "mapping; add an entry for each")
+    for tensor in sorted(problem.inputs | problem.outputs):
+        if mapping.tensors.get(tensor) == "pe":
+            raise MappingError(f"{mfile}: field 'tensors.{tensor}': {tensor!r} is a cascade input or output, so it "
+                               "must come from or go to memory; use 'dram' (or 'buffer' if already on chip)")
+    unknown = sorted(set(mapping.tensors) - {t for s in problem.einsums for t, _ in s.operands} - set(specs))
+    if unknown:
+        raise MappingError(f"{mfile}: field 'tensors': {unknown} are not tensors of cascade {problem.name!r}")
     groups = [cost_group(g, specs, mapping, problem, target, table, mfile) for g in mapping.groups]
     if request.scope == "layer":
         groups += _linear_groups(target, mapping, mfile, workload, request.seq, table)

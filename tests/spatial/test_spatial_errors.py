@@ -93,3 +93,9 @@ def test_concurrent_lanes_on_one_array(tmp_path):
     path = edited(tmp_path, BUILTIN_DIR / "flat.yaml", edit)
     with pytest.raises(MappingError, match=r"groups\.attention\.stages\.0.*'pe1d'"):
         evaluate(EvaluateRequest(target="flat", workload="BERT", seq=1024, mapping=path))
+
+
+def test_cascade_input_cannot_live_in_registers(tmp_path):
+    path = edited(tmp_path, BUILTIN_DIR / "fusemax.yaml", lambda d: d["tensors"].update(Q="pe"))
+    with pytest.raises(MappingError, match=r"tensors\.Q"):
+        evaluate(EvaluateRequest(target="fusemax", workload="BERT", seq=1024, mapping=path))
