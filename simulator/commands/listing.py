@@ -24,6 +24,12 @@ def _targets() -> list[dict[str, str]]:
     return builtin_target_entries()
 
 
+def _workloads() -> list[dict[str, str]]:
+    from simulator.workloads import workload_entries
+
+    return workload_entries()
+
+
 def _patterns() -> list[dict[str, str]]:
     from simulator.sparse.patterns import catalogue_rows
 
@@ -34,6 +40,7 @@ def _patterns() -> list[dict[str, str]]:
 CATALOGUES: dict[str, Callable[[], list[dict[str, str]]]] = {
     "cascades": _cascades,
     "targets": _targets,
+    "workloads": _workloads,
     "patterns": _patterns,
 }
 
