@@ -1,6 +1,8 @@
 #!/usr/bin/env sh
-# The main job on an example: analyse every library cascade and verify it against torch.
+# The main job on an example: sweep FuseMax, FLAT and Unfused over four models and 1K-1M tokens,
+# print the table and write results/fusemax-vs-flat/{results.jsonl,table.csv,plot.png}.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
-exec .venv/bin/cascade analyze --all --verify --sizes M=4096,P=4096,N=4096,E=64,F=64,M0=64,P0=128,T=64,H=16,G=4,R=64,L=512,W=1024 "$@"
+rm -rf results/fusemax-vs-flat
+exec .venv/bin/cascade sweep examples/sweeps/fusemax-vs-flat.yaml --out results/fusemax-vs-flat --workers 2 "$@"

@@ -24,10 +24,24 @@ def _targets() -> list[dict[str, str]]:
     return builtin_target_entries()
 
 
+def _workloads() -> list[dict[str, str]]:
+    from simulator.workloads import workload_entries
+
+    return workload_entries()
+
+
+def _patterns() -> list[dict[str, str]]:
+    from simulator.sparse.patterns import catalogue_rows
+
+    return catalogue_rows()
+
+
 #: catalogue name -> function listing its entries as rows with at least `name`.
 CATALOGUES: dict[str, Callable[[], list[dict[str, str]]]] = {
     "cascades": _cascades,
     "targets": _targets,
+    "workloads": _workloads,
+    "patterns": _patterns,
 }
 
 

@@ -1,0 +1,190 @@
+"""The `spatial` target kind: PE arrays, register files, a global buffer, DRAM, a clock, and per-action energy and
+per-component area looked up in a shared Accelergy-style table (`hw/profiles/tables/NAME.yaml`).
+
+A PE's operations are declared by what they cost: `cycles` of occupancy on one functional `unit` and the
+`actions` (unit -> count) they spend energy on, e.g. FuseMax's exp as a 6-term Taylor series is
+`{unit: mac, cycles: 7, actions: {mac: 6, add: 1}}`, while FLAT's 1D PE has a one-op-per-cycle exp unit.
+Distinct units of a PE work in parallel (pipelined), so an Einsum's cycles per point are those of its busiest unit.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+
+from hw.errors import SpecError
+from hw.registry import PROFILE_DIR, register_kind
+from hw.spec import Frozen, load_yaml, validate_spec
+
+TABLE_DIR = PROFILE_DIR / "tables"
+
+
+class OpCost(Frozen):
+    """What one operation costs on a PE: occupancy of a functional unit and the energy actions it performs."""
+
+    unit: str
+    cycles: PositiveInt = 1
+    actions: dict[str, PositiveInt] = Field(default_factory=dict)
+
+    def action_counts(self) -> dict[str, int]:
+        """Energy actions per op; when none are given, one action of the unit that runs it."""
+        return dict(self.actions) if self.actions else {self.unit: 1}
+
+
+class RegisterFile(Frozen):
+    """A per-PE register file; its energy per read/write and area come from the table entry `component`."""
+
+    component: str
+    words: PositiveInt
+
+
+class ComputeArray(Frozen):
+    """A rows x cols array of identical PEs (a 1D array has rows = 1)."""
+
+    name: str
+    rows: PositiveInt
+    cols: PositiveInt
+    units: tuple[str, ...] = Field(description="functional units per PE (table components, for area)")
+    ops: dict[str, OpCost] = Field(description="op kind -> cost; an Einsum bound here may use only these")
+    register_file: RegisterFile
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+    @model_validator(mode="after")
+    def _ops_use_declared_units(self) -> ComputeArray:
+        for op, cost in self.ops.items():
+            for unit in (cost.unit, *cost.actions):
+                if unit not in self.units:
+                    raise ValueError(f"op {op!r} uses unit {unit!r}, which is not in units {list(self.units)}")
+        return self
+
+
+class GlobalBuffer(Frozen):
+    """The on-chip shared buffer: capacity, line width (bits per access) and banks."""
+
+    component: str
+    capacity_bytes: PositiveInt
+    width_bits: PositiveInt
+    banks: PositiveInt
+
+
+class Dram(Frozen):
+    """Off-chip memory: bandwidth and access width (bits per access, for energy)."""
+
+    component: str
+    bw_bytes_per_s: PositiveFloat
+    width_bits: PositiveInt
+
+
+class SpatialTarget(Frozen):
+    """A spatial accelerator: compute arrays + register files + global buffer + DRAM, at one clock."""
+
+    kind: Literal["spatial"]
+    name: str
+    description: str
+    source: str
+    clock_hz: PositiveFloat
+    word_bytes: PositiveInt
+    energy_table: str = Field(description="name of a table in hw/profiles/tables/ (or a path)")
+    default_mapping: str = Field(description="mapping evaluated when none is given (mappers/builtin/NAME.yaml)")
+    arrays: tuple[ComputeArray, ...] = Field(min_length=1)
+    global_buffer: GlobalBuffer
+    dram: Dram
+
+    @model_validator(mode="after")
+    def _unique_array_names(self) -> SpatialTarget:
+        names = [a.name for a in self.arrays]
+        if len(set(names)) != len(names):
+            raise ValueError(f"array names must be unique, got {names}")
+        return self
+
+    def array(self, name: str) -> ComputeArray:
+        for arr in self.arrays:
+            if arr.name == name:
+                return arr
+        raise KeyError(name)
+
+
+class TableEntry(Frozen):
+    """One component of the energy/area table: energy per action (pJ), area (um^2), and for memories the
+    capacity the area was estimated at (area scales linearly with capacity)."""
+
+    actions_pj: dict[str, float]
+    area_um2: float = 0.0
+    capacity_bytes: PositiveInt | None = None
+    source: str
+
+
+class EnergyTable(Frozen):
+    """An Accelergy-style table of components at one technology node."""
+
+    name: str
+    technology: str
+    source: str
+    components: dict[str, TableEntry]
+
+    def energy_pj(self, component: str, action: str, where: str) -> float:
+        """Energy of one `action` of `component`; `where` names the target field that asked, for the error."""
+        entry = self.components.get(component)
+        if entry is None:
+            raise SpecError(f"{where}: component {component!r} is not in energy table {self.name!r} "
+                            f"(known: {', '.join(sorted(self.components))})")
+        if action not in entry.actions_pj:
+            raise SpecError(f"{where}: component {component!r} has no action {action!r} in table {self.name!r} "
+                            f"(known: {', '.join(sorted(entry.actions_pj))})")
+        return entry.actions_pj[action]
+
+    def area_um2(self, component: str, where: str, capacity_bytes: int | None = None) -> float:
+        entry = self.components.get(component)
+        if entry is None:
+            raise SpecError(f"{where}: component {component!r} is not in energy table {self.name!r}")
+        if capacity_bytes is not None and entry.capacity_bytes:
+            return entry.area_um2 * capacity_bytes / entry.capacity_bytes
+        return entry.area_um2
+
+
+@cache
+def load_energy_table(name_or_path: str) -> EnergyTable:
+    """Load a table by name (`hw/profiles/tables/NAME.yaml`) or path; cached, tables are immutable."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = TABLE_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in TABLE_DIR.glob("*.yaml")))
+        raise SpecError(f"field 'energy_table': no table {name_or_path!r} (known: {known})")
+    return validate_spec(EnergyTable, load_yaml(path), path)
+
+
+def check_against_table(target: SpatialTarget) -> EnergyTable:
+    """Every component a target names must be in its table with the actions the cost model will use."""
+    table = load_energy_table(target.energy_table)
+    for i, arr in enumerate(target.arrays):
+        for unit in arr.units:
+            table.energy_pj(unit, "compute", f"arrays.{i}.units")
+        for action in ("read", "write"):
+            table.energy_pj(arr.register_file.component, action, f"arrays.{i}.register_file.component")
+    for action in ("read", "write"):
+        table.energy_pj(target.global_buffer.component, action, "global_buffer.component")
+        table.energy_pj(target.dram.component, action, "dram.component")
+    return table
+
+
+def area_breakdown_um2(target: SpatialTarget) -> dict[str, float]:
+    """Area per component group: each array (PEs x (units + register file)) and the global buffer."""
+    table = load_energy_table(target.energy_table)
+    areas: dict[str, float] = {}
+    for i, arr in enumerate(target.arrays):
+        pe = sum(table.area_um2(u, f"arrays.{i}.units") for u in arr.units)
+        pe += table.area_um2(arr.register_file.component, f"arrays.{i}.register_file")
+        areas[arr.name] = pe * arr.pes
+    buf = target.global_buffer
+    areas["global_buffer"] = table.area_um2(buf.component, "global_buffer.component", buf.capacity_bytes)
+    return areas
+
+
+register_kind("spatial", SpatialTarget)

@@ -1,0 +1,37 @@
+"""`cascade bound`: speedup upper bound of a sparse attention pattern from tile counts (GNA and block masks)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from simulator.output import console, emit, key_value_table
+
+Opt = typer.Option
+
+
+def bound_command(
+    shape: Annotated[str, Opt("--shape", help="token layout, e.g. 30x48x80 (or N with --mask)")],
+    window: Annotated[str | None, Opt("--window", help="GNA window per axis, e.g. 18x24x24")] = None,
+    stride: Annotated[str | None, Opt("--stride", help="GNA stride per axis (default 1: sliding window)")] = None,
+    dilation: Annotated[str | None, Opt("--dilation", help="GNA dilation per axis (default 1)")] = None,
+    causal: Annotated[str | None, Opt("--causal", help="causal flag per axis, e.g. 1x0x0")] = None,
+    q_tile: Annotated[str | None, Opt("--q-tile", help="query tile shape, e.g. 4x8x8")] = None,
+    kv_tile: Annotated[str | None, Opt("--kv-tile", help="KV tile shape, e.g. 2x8x8")] = None,
+    target: Annotated[str | None, Opt("--target", help="tile preset: b200 or h100 (default b200)")] = None,
+    tiling: Annotated[str | None, Opt("--tiling", help="multi (default) or flat")] = None,
+    kv_tiling: Annotated[str, Opt("--kv-tiling", help="static or dynamic")] = "static",
+    attention_fraction: Annotated[float | None, Opt("--attention-fraction", help="share of time in attention")] = None,
+    sparse_fraction: Annotated[float | None, Opt("--sparse-fraction", help="share of steps with the pattern")] = None,
+    mask: Annotated[str | None, Opt("--mask", help="block mask .npy (query blocks x KV blocks)")] = None,
+    plot: Annotated[str | None, Opt("--plot", help="write visit counts and tile map to FILE.png")] = None,
+    json_: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
+) -> None:
+    """Speedup upper bound of a sparse attention pattern, from the KV tiles each query tile visits."""
+    from simulator.sparse.report import bound
+
+    result = bound(shape=shape, window=window, stride=stride, dilation=dilation, causal=causal, q_tile=q_tile,
+                   kv_tile=kv_tile, target=target, tiling=tiling, kv_tiling=kv_tiling,
+                   attention_fraction=attention_fraction, sparse_fraction=sparse_fraction, mask=mask, plot=plot)
+    emit(result, json_, lambda res: console.print(key_value_table("sparse attention bound", res)))

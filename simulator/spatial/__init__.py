@@ -1,0 +1,1 @@
+"""The spatial-array cost model (FuseMax / FLAT style accelerators)."""

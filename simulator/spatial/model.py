@@ -1,0 +1,254 @@
+"""The spatial cost model: a cascade (as a `Problem`), a `Mapping` and a `SpatialTarget` -> cycles, accesses, energy.
+
+Per Einsum (one instance, then times `instances`):
+- compute: the temporal iterations of its loop nest (ranks split into a buffer tile and spatial unrolling; a rank
+  smaller than its spatial factor leaves PEs idle) times the cycles per point of the busiest functional unit;
+- accesses: a tensor's tile is refetched each time a loop at or outside the innermost loop over one of its ranks
+  advances (loops further in reuse it). Buffer <-> array traffic uses the spatial tile over the whole nest; DRAM
+  <-> buffer traffic uses the buffer tile over the outer (DRAM-level) loops. `pe` tensors stay in register files;
+- register files: each point reads its operands and writes its output.
+Per fusion group: buffer occupancy (tiles of staged inputs, the group-tile footprint of intermediates, in-place
+tensors sharing space); overflow is spilled (the excess share of a spillable tensor's buffer accesses goes to DRAM)
+or is an error. Group latency = max(pipelined compute of its stages, DRAM traffic / bandwidth); the total is the
+sum over groups. Energy = sum of actions x energy per action from the target's table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from hw.spatial import ComputeArray, EnergyTable, SpatialTarget
+from mappers.errors import MappingError
+from mappers.mapping import EinsumMapping, Group, Mapping
+from simulator.spatial.problem import EinsumSpec, Problem
+
+
+@dataclass
+class EinsumCost:
+    """Costs of one Einsum over all its instances; DRAM bytes exclude the group's spills (added per group)."""
+
+    name: str
+    array: str
+    group: str
+    compute_cycles: float
+    work_cycles: float  # PE-cycles of useful work / PEs of the array: what it would take at full utilisation
+    dram_read_bytes: float = 0.0
+    dram_write_bytes: float = 0.0
+    buffer_read_bytes: float = 0.0
+    buffer_write_bytes: float = 0.0
+    rf_reads: float = 0.0
+    rf_writes: float = 0.0
+    compute_energy_pj: float = 0.0
+    flops: float = 0.0
+    # per tensor: (buffer read bytes, buffer write bytes), for spills and the group's shared staging
+    tensor_buffer_bytes: dict[str, tuple[float, float]] = field(default_factory=dict)
+    staged_reads: dict[str, float] = field(default_factory=dict)  # DRAM-level inputs: DRAM read bytes
+
+
+@dataclass
+class GroupCost:
+    name: str
+    einsums: list[EinsumCost]
+    compute_cycles: float
+    dram_bytes: float
+    buffer_need_bytes: float
+    spilled_fraction: float
+    latency_s: float
+
+
+def _err(file: str, where: str, msg: str) -> MappingError:
+    return MappingError(f"{file}: field '{where}': {msg}")
+
+
+def tensor_level(mapping: Mapping, problem: Problem, tensor: str) -> str:
+    """Where `tensor` lives: the mapping's choice, else DRAM for cascade inputs/outputs and buffer otherwise."""
+    if tensor in mapping.tensors:
+        return mapping.tensors[tensor]
+    return "dram" if tensor in problem.inputs or tensor in problem.outputs else "buffer"
+
+
+def _accesses(tensor_ranks: tuple[str, ...], footprint: float, loops: list[tuple[str, int]]) -> float:
+    """Tile fetches: footprint times the trips of every loop up to the innermost one over a rank of the tensor."""
+    last = -1
+    for i, (rank, trips) in enumerate(loops):
+        if trips > 1 and rank in tensor_ranks:
+            last = i
+    return footprint * math.prod(trips for _, trips in loops[: last + 1])
+
+
+@dataclass(frozen=True)
+class _Nest:
+    tile: dict[str, int]
+    spatial: dict[str, int]
+    outer: list[tuple[str, int]]
+    inner: list[tuple[str, int]]
+
+
+def _nest(spec: EinsumSpec, em: EinsumMapping, group: Group, arr: ComputeArray, file: str) -> _Nest:
+    where = f"einsums.{spec.name}"
+    ranks = spec.iteration_ranks
+    for key, value in (("spatial", em.spatial), ("buffer_tile", em.buffer_tile or {})):
+        bad = sorted(set(value) - set(ranks))
+        if bad:
+            raise _err(file, f"{where}.{key}", f"ranks {bad} are not iteration ranks of {spec.name} {list(ranks)}")
+    bad = sorted(set(em.loop_order) - set(ranks))
+    if bad:
+        raise _err(file, f"{where}.loop_order", f"ranks {bad} are not iteration ranks of {spec.name} {list(ranks)}")
+    if math.prod(em.spatial.values()) > arr.pes:
+        raise _err(file, f"{where}.spatial", f"unrolls {math.prod(em.spatial.values())} PEs but array "
+                   f"{arr.name!r} has {arr.pes}; reduce the factors")
+    tiles = em.buffer_tile if em.buffer_tile is not None else group.tile
+    tile = {r: min(tiles.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks}
+    spatial = {r: min(em.spatial.get(r, 1), tile[r]) for r in ranks}
+    order = list(em.loop_order) + [r for r in ranks if r not in em.loop_order]
+    outer = [(r, math.ceil(spec.sizes[r] / tile[r])) for r in order]
+    inner = [(r, math.ceil(tile[r] / spatial[r])) for r in order]
+    return _Nest(tile, spatial, outer, inner)
+
+
+def cycles_per_point(spec: EinsumSpec, arr: ComputeArray, file: str, target_name: str) -> float:
+    """Occupancy of the busiest functional unit per point of the iteration space (units run in parallel)."""
+    per_unit: dict[str, float] = {}
+    for op, count in spec.op_counts.items():
+        cost = arr.ops.get(op)
+        if cost is None:
+            raise _err(file, f"einsums.{spec.name}.array", f"Einsum {spec.name!r} needs op {op!r}, which array "
+                       f"{arr.name!r} of target {target_name!r} lacks (its ops: {', '.join(arr.ops)}); "
+                       "bind it to an array that has it")
+        per_unit[cost.unit] = per_unit.get(cost.unit, 0.0) + count / spec.points * cost.cycles
+    return max(per_unit.values(), default=0.0)
+
+
+def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapping, problem: Problem,
+                target: SpatialTarget, table: EnergyTable, file: str) -> EinsumCost:
+    """Cycles, accesses and compute energy of one Einsum under its mapping (see the module docstring)."""
+    try:
+        arr = target.array(em.array)
+    except KeyError:
+        raise _err(file, f"einsums.{spec.name}.array", f"target {target.name!r} has no array {em.array!r} "
+                   f"(arrays: {', '.join(a.name for a in target.arrays)})") from None
+    nest = _nest(spec, em, group, arr, file)
+    cpp = cycles_per_point(spec, arr, file, target.name)
+    n = spec.instances
+    iterations = math.prod(t for _, t in nest.outer) * math.prod(t for _, t in nest.inner)
+    cost = EinsumCost(spec.name, arr.name, group.name, compute_cycles=iterations * cpp * n,
+                      work_cycles=spec.points * cpp * n / arr.pes)
+    for op, count in spec.op_counts.items():
+        for unit, k in arr.ops[op].action_counts().items():
+            cost.compute_energy_pj += count * k * table.energy_pj(unit, "compute", f"arrays.{arr.name}.ops.{op}") * n
+        cost.flops += count * (2 if op == "mac" else 1) * n
+    density = max((c / spec.points for c in spec.op_counts.values()), default=0.0)
+    density = min(density, 1.0)
+    cost.rf_reads = spec.points * density * len(spec.operands) * n
+    cost.rf_writes = spec.points * density * n
+
+    word = target.word_bytes
+    loops = nest.outer + nest.inner
+    tensors = [(t, rs, False) for t, rs in spec.operands] + [(spec.output, spec.output_ranks, True)]
+    for tensor, ranks, is_output in tensors:
+        level = tensor_level(mapping, problem, tensor)
+        if level == "pe":
+            continue
+        rs = tuple(r for r in ranks if r in spec.iteration_ranks)
+        reads = writes = 0.0
+        spatial_fp = math.prod(nest.spatial[r] for r in rs)
+        tile_fp = math.prod(nest.tile[r] for r in rs)
+        full_fp = math.prod(spec.sizes[r] for r in rs)
+        if is_output:
+            writes = _accesses(rs, spatial_fp, loops) * word * n
+            reads = writes - full_fp * word * n  # partial sums re-read when a reduction loop is outside
+        else:
+            reads = _accesses(rs, spatial_fp, loops) * word * n
+        if level == "dram":
+            dram = _accesses(rs, tile_fp, nest.outer) * word * n
+            if is_output:
+                cost.dram_write_bytes += dram
+                cost.dram_read_bytes += dram - full_fp * word * n
+                reads += dram  # drained from the buffer to DRAM
+            else:
+                cost.staged_reads[tensor] = dram
+                writes += dram  # filled into the buffer from DRAM
+        cost.buffer_read_bytes += reads
+        cost.buffer_write_bytes += writes
+        old = cost.tensor_buffer_bytes.get(tensor, (0.0, 0.0))
+        cost.tensor_buffer_bytes[tensor] = (old[0] + reads, old[1] + writes)
+    return cost
+
+
+def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, problem: Problem,
+                     word: int) -> dict[str, float]:
+    """Bytes each buffered tensor needs in the buffer while the group runs (in-place tensors share space)."""
+    produced = {s.output for s in specs}
+    names = {s.name for s in specs}
+    # a buffered tensor produced here and read by another group stays whole in the buffer between the groups
+    escapes = {t for e in problem.einsums if e.name not in names for t, _ in e.operands if t in produced}
+    need: dict[str, float] = {}
+    for spec in specs:
+        em = mapping.einsums[spec.name]
+        tiles = em.buffer_tile if em.buffer_tile is not None else group.tile
+        for tensor, ranks in (*spec.operands, (spec.output, spec.output_ranks)):
+            level = tensor_level(mapping, problem, tensor)
+            if level == "pe":
+                continue
+            source = group.tile if tensor in produced and level == "buffer" else tiles
+            if tensor in escapes and level == "buffer":
+                source = {}
+            fp = math.prod(min(source.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
+            need[tensor] = max(need.get(tensor, 0.0), fp)
+    for tensor in list(mapping.in_place):
+        host = mapping.in_place[tensor]
+        while host in mapping.in_place and host not in need:  # follow chains: A over SN over QK
+            host = mapping.in_place[host]
+        if tensor in need and host in need:
+            need[host] = max(need[host], need.pop(tensor))
+    return need
+
+
+def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, problem: Problem,
+               target: SpatialTarget, table: EnergyTable, file: str) -> GroupCost:
+    """Cost every Einsum of a group, apply spills, pipeline the stages, and bound by DRAM bandwidth."""
+    names = group.einsum_names()
+    missing = [n for n in names if n not in specs]
+    if missing:
+        raise _err(file, f"groups.{group.name}.stages", f"Einsums {missing} are not in cascade "
+                   f"{problem.name!r} (its Einsums: {', '.join(specs)})")
+    costs = {n: cost_einsum(specs[n], mapping.einsums[n], group, mapping, problem, target, table, file)
+             for n in names}
+    for i, stage in enumerate(group.stages):
+        owner: dict[str, int] = {}
+        for j, lane in enumerate(stage):
+            for n in lane:
+                arr = mapping.einsums[n].array
+                if owner.setdefault(arr, j) != j:
+                    raise _err(file, f"groups.{group.name}.stages.{i}", f"lanes {owner[arr]} and {j} both use array "
+                               f"{arr!r}, so they cannot run concurrently; put them in one lane or in separate stages")
+    need = buffer_occupancy(group, [specs[n] for n in names], mapping, problem, target.word_bytes)
+    capacity = target.global_buffer.capacity_bytes
+    total = sum(need.values())
+    spill_need = sum(v for t, v in need.items() if t in mapping.spill)
+    fraction = 0.0
+    if total > capacity:
+        fixed = total - spill_need
+        if fixed > capacity or spill_need == 0:
+            worst = max((t for t in need if t not in mapping.spill), key=need.get)
+            raise _err(file, f"groups.{group.name}.tile", f"group {group.name!r} needs {total:.4g} B of buffer "
+                       f"({fixed:.4g} B not spillable, largest {worst!r} {need[worst]:.4g} B) but target "
+                       f"{target.name!r} has global_buffer.capacity_bytes = {capacity}; shrink the tiles or list "
+                       "the tensor under 'spill'")
+        fraction = 1.0 - (capacity - fixed) / spill_need
+    staged: dict[str, float] = {}
+    for c in costs.values():
+        for tensor, dram in c.staged_reads.items():
+            staged[tensor] = max(staged.get(tensor, 0.0), dram)  # a staged tile is shared by the group
+        spilled = [b for t, b in c.tensor_buffer_bytes.items() if t in mapping.spill]
+        c.dram_read_bytes += fraction * sum(r for r, _ in spilled)
+        c.dram_write_bytes += fraction * sum(w for _, w in spilled)
+    for tensor, dram in staged.items():
+        readers = [c for c in costs.values() if tensor in c.staged_reads]
+        for c in readers:
+            c.dram_read_bytes += dram / len(readers)
+    compute = sum(max(sum(costs[n].compute_cycles for n in lane) for lane in stage) for stage in group.stages)
+    dram = sum(c.dram_read_bytes + c.dram_write_bytes for c in costs.values())
+    latency = max(compute / target.clock_hz, dram / target.dram.bw_bytes_per_s)
+    return GroupCost(group.name, list(costs.values()), compute, dram, total, fraction, latency)
