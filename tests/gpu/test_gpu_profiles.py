@@ -4,6 +4,7 @@ import pytest
 
 from hw import SpecError, load_target
 from hw.gpu import GpuTarget
+from hw.registry import PROFILE_DIR
 
 
 @pytest.mark.parametrize(("name", "sms", "fp16_tflops", "hbm_tb_s"), [
@@ -32,7 +33,7 @@ def test_dtype_support_and_exp_rates():
 
 
 def test_unknown_key_is_an_error_naming_the_field(tmp_path):
-    text = (load_target.__globals__["PROFILE_DIR"] / "h100.yaml").read_text().replace("l2_bytes:", "l2_byte:")
+    text = (PROFILE_DIR / "h100.yaml").read_text().replace("l2_bytes:", "l2_byte:")
     path = tmp_path / "typo.yaml"
     path.write_text(text)
     with pytest.raises(SpecError, match="l2_byte"):
