@@ -46,3 +46,17 @@ def test_cascade_without_a_score_matrix_is_refused():
         pytest.skip("einsum_cascades.analysis not on this branch")
     with pytest.raises(SimulatorError, match="score matrix"):
         work.tile_work("linear-attention", 128, 64, (("E", 64), ("F", 64)))
+
+
+def test_fallback_used_when_analysis_is_missing(monkeypatch):
+    monkeypatch.setattr(work, "_analysis_api", lambda: None)
+    work._counter.cache_clear()
+    work.tile_work.cache_clear()
+    try:
+        got = work.tile_work("attention-1pass", 128, 64, (("E", 64), ("F", 64)))
+        assert got.source.startswith("fallback") and got.mac_per_kv_tile == 128 * 64 * 128
+        with pytest.raises(SimulatorError, match="until einsum_cascades.analysis"):
+            work.tile_work("mla-absorbed", 128, 64, (("E", 64), ("F", 64)))
+    finally:
+        work._counter.cache_clear()
+        work.tile_work.cache_clear()
