@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from simulator.output import console, emit, key_value_table
+from simulator.output import console, emit, fmt, key_value_table
 
 Opt = typer.Option
 
@@ -26,6 +27,7 @@ def bound_command(
     sparse_fraction: Annotated[float | None, Opt("--sparse-fraction", help="share of steps with the pattern")] = None,
     mask: Annotated[str | None, Opt("--mask", help="block mask .npy (query blocks x KV blocks)")] = None,
     plot: Annotated[str | None, Opt("--plot", help="write visit counts and tile map to FILE.png")] = None,
+    advise: Annotated[int | None, Opt("--advise", help="also list the N best block-sparse stride/tile choices")] = None,
     json_: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
 ) -> None:
     """Speedup upper bound of a sparse attention pattern, from the KV tiles each query tile visits."""
@@ -34,4 +36,19 @@ def bound_command(
     result = bound(shape=shape, window=window, stride=stride, dilation=dilation, causal=causal, q_tile=q_tile,
                    kv_tile=kv_tile, target=target, tiling=tiling, kv_tiling=kv_tiling,
                    attention_fraction=attention_fraction, sparse_fraction=sparse_fraction, mask=mask, plot=plot)
-    emit(result, json_, lambda res: console.print(key_value_table("sparse attention bound", res)))
+    if advise is not None:
+        from simulator.sparse.report import advice
+
+        result["advice"] = advice(shape, window, dilation, causal, target, kv_tiling, advise)
+    emit(result, json_, _render)
+
+
+def _render(res: dict) -> None:
+    console.print(key_value_table("sparse attention bound", {k: v for k, v in res.items() if k != "advice"}))
+    if res.get("advice"):
+        table = Table(title="perfectly block-sparse choices (--advise)")
+        for col in res["advice"][0]:
+            table.add_column(col)
+        for row in res["advice"]:
+            table.add_row(*(fmt(v) for v in row.values()))
+        console.print(table)

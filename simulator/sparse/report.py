@@ -151,3 +151,19 @@ def _mask_bound(dims, window, stride, dilation, causal, q_tile, kv_tile, target,
 
         out["plot"] = str(plot_counts(counts, plot, f"block mask {mask}, tiles {tq} / {tk}"))
     return out
+
+
+def advice(shape: str, window: str, dilation: str | None = None, causal: str | None = None,
+           target: str | None = None, kv_tiling: str = "static", top: int = 10) -> list[dict[str, Any]]:
+    """The `top` strides and tile shapes (of `target`'s kernels, default b200) that make the pattern perfectly
+    block-sparse, best bound first (what `cascade bound --advise N` adds under `advice`)."""
+    from simulator.sparse.advisor import advise_target
+
+    if top < 1:
+        raise SimulatorError(f"--advise must be a positive number of suggestions, not {top}")
+    dims = parse_dims(shape, "--shape")
+    if dims is None or window is None:
+        raise SimulatorError("--advise needs --shape and --window")
+    cfg = GNAConfig.build(dims, parse_dims(window, "--window"), None, parse_dims(dilation, "--dilation"),
+                          parse_flags(causal, "--causal"))
+    return [a.as_dict() for a in advise_target(cfg, target or "b200", kv_tiling, top)]

@@ -170,3 +170,17 @@ def test_plot_block_mask(tmp_path, capsys):
     out = run_json(capsys, ["--shape", "2048", "--mask", str(path), "--target", "h100", "--plot", str(png)])
     assert out["fully_block_sparse"] is True and out["speedup_upper_bound"] == pytest.approx(16.0)
     assert png.stat().st_size > 1000
+
+
+def test_advise_lists_block_sparse_choices_best_first(capsys):
+    # GNA paper (arXiv 2504.16922): HunyuanVideo 30x48x80, window 18x24x24, stride 16x8x8 with q 4x8x8 /
+    # kv 2x8x8 is perfectly block-sparse at the FLOP-wise bound 11.1x.
+    from simulator.cli import main
+
+    assert main(["bound", "--shape", "30x48x80", "--window", "18x24x24", "--target", "b200", "--advise", "5",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    bounds = [a["speedup_upper_bound"] for a in data["advice"]]
+    assert bounds == sorted(bounds, reverse=True) and len(bounds) == 5
+    assert {"q_tile": "4x8x8", "kv_tile": "2x8x8", "stride": "16x8x8"}.items() <= next(
+        a for a in data["advice"] if a["q_tile"] == "4x8x8").items()
