@@ -33,6 +33,7 @@ class EinsumCost:
     group: str
     compute_cycles: float
     work_cycles: float  # PE-cycles of useful work / PEs of the array: what it would take at full utilisation
+    drain_cycles: float = 0.0  # spatial-reduction drain over all output tiles (exposed only without interleaving)
     dram_read_bytes: float = 0.0
     dram_write_bytes: float = 0.0
     buffer_read_bytes: float = 0.0
@@ -108,7 +109,8 @@ def _nest(spec: EinsumSpec, em: EinsumMapping, group: Group, arr: ComputeArray, 
 
 
 def cycles_per_point(spec: EinsumSpec, arr: ComputeArray, file: str, target_name: str) -> float:
-    """Occupancy of the busiest functional unit per point of the iteration space (units run in parallel)."""
+    """Cycles per point of the iteration space: the busiest functional unit's occupancy when the PE's units run
+    concurrently (`concurrent_units`), else the sum over all its ops (one op issued at a time)."""
     per_unit: dict[str, float] = {}
     for op, count in spec.op_counts.items():
         cost = arr.ops.get(op)
@@ -117,7 +119,25 @@ def cycles_per_point(spec: EinsumSpec, arr: ComputeArray, file: str, target_name
                        f"{arr.name!r} of target {target_name!r} lacks (its ops: {', '.join(arr.ops)}); "
                        "bind it to an array that has it")
         per_unit[cost.unit] = per_unit.get(cost.unit, 0.0) + count / spec.points * cost.cycles
+    if not arr.concurrent_units:
+        return sum(per_unit.values())
     return max(per_unit.values(), default=0.0)
+
+
+def _output_tiles(spec: EinsumSpec, nest: _Nest) -> int:
+    """Temporal iterations that each produce a new output tile (those over output ranks)."""
+    return math.prod(t for r, t in nest.outer + nest.inner if r in spec.output_ranks)
+
+
+def reduction_depth(spec: EinsumSpec, spatial: dict[str, int], arr: ComputeArray) -> int:
+    """Cycles for one output of a reduction unrolled across PEs to drain out of the array: the product of the
+    spatial factors of the reduced ranks, one hop per PE along a chain (`log2` of it for a tree)."""
+    reduced = [r for r in spec.iteration_ranks if r not in spec.output_ranks]
+    pes = math.prod(spatial.get(r, 1) for r in reduced)
+    if pes <= 1:
+        return 0
+    hops = math.ceil(math.log2(pes)) if arr.spatial_reduction == "tree" else pes
+    return hops * arr.reduction_hop_cycles
 
 
 def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapping, problem: Problem,
@@ -133,7 +153,8 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
     n = spec.instances
     iterations = math.prod(t for _, t in nest.outer) * math.prod(t for _, t in nest.inner)
     cost = EinsumCost(spec.name, arr.name, group.name, compute_cycles=iterations * cpp * n,
-                      work_cycles=spec.points * cpp * n / arr.pes)
+                      work_cycles=spec.points * cpp * n / arr.pes,
+                      drain_cycles=_output_tiles(spec, nest) * n * reduction_depth(spec, nest.spatial, arr))
     for op, count in spec.op_counts.items():
         for unit, k in arr.ops[op].action_counts().items():
             cost.compute_energy_pj += count * k * table.energy_pj(unit, "compute", f"arrays.{arr.name}.ops.{op}") * n
@@ -183,6 +204,9 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
     names = {s.name for s in specs}
     # a buffered tensor produced here and read by another group stays whole in the buffer between the groups
     escapes = {t for e in problem.einsums if e.name not in names for t, _ in e.operands if t in produced}
+    # an intermediate kept in the buffer is held at the group's tile, and at least at the tile its producer writes
+    # (FLAT's QK: a block of query rows over all keys, though its softmax walks one row at a time)
+    writer_tile = {s.output: mapping.einsums[s.name].buffer_tile or {} for s in specs}
     need: dict[str, float] = {}
     for spec in specs:
         em = mapping.einsums[spec.name]
@@ -191,10 +215,13 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
             level = tensor_level(mapping, problem, tensor)
             if level == "pe":
                 continue
-            source = group.tile if tensor in produced and level == "buffer" else tiles
+            held = tiles
+            if tensor in produced and level == "buffer":
+                held = {r: max(min(group.tile.get(r, spec.sizes[r]), spec.sizes[r]),
+                               min(writer_tile[tensor].get(r, 0), spec.sizes[r])) for r in ranks}
             if tensor in escapes and level == "buffer":
-                source = {}
-            fp = math.prod(min(source.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
+                held = {}
+            fp = math.prod(min(held.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
             need[tensor] = max(need.get(tensor, 0.0), fp)
     for tensor in list(mapping.in_place):
         host = mapping.in_place[tensor]
@@ -203,6 +230,21 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
         if tensor in need and host in need:
             need[host] = max(need[host], need.pop(tensor))
     return need
+
+
+def exposed_drain_cycles(group: Group, costs: dict[str, EinsumCost], specs: dict[str, EinsumSpec]) -> float:
+    """Without interleaving, a stage cannot start until the spatial reductions it reads from an earlier stage
+    have drained out of the array (FuseMax's 2D array waiting for LM's max to reach the 1D array before RM, then
+    SLN, can run); with `interleaved: true` other tiles' work fills that wait."""
+    if group.interleaved:
+        return 0.0
+    stage_of = {n: i for i, stage in enumerate(group.stages) for lane in stage for n in lane}
+    exposed = 0.0
+    for name, stage in stage_of.items():
+        readers = [r for r in stage_of if any(t == specs[name].output for t, _ in specs[r].operands)]
+        if any(stage_of[r] > stage for r in readers):
+            exposed += costs[name].drain_cycles
+    return exposed
 
 
 def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, problem: Problem,
@@ -249,6 +291,7 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
         for c in readers:
             c.dram_read_bytes += dram / len(readers)
     compute = sum(max(sum(costs[n].compute_cycles for n in lane) for lane in stage) for stage in group.stages)
+    compute += exposed_drain_cycles(group, costs, specs)
     dram = sum(c.dram_read_bytes + c.dram_write_bytes for c in costs.values())
     latency = max(compute / target.clock_hz, dram / target.dram.bw_bytes_per_s)
     return GroupCost(group.name, list(costs.values()), compute, dram, total, fraction, latency)
