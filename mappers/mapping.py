@@ -101,15 +101,16 @@ class Mapping(Frozen):
                              f"(declared: {sorted(self.params) or 'none'})")
         return self
 
-    def param_refs(self) -> list[str]:
-        """Names of the params this mapping refers to (`$name` values), in order of first use."""
+    def param_refs(self, part: Literal["all", "attention", "linear"] = "all") -> list[str]:
+        """Names of the params this mapping refers to (`$name` values), in order of first use: anywhere, outside
+        the `linear` entry (chosen once per evaluation), or inside it (chosen per linear layer)."""
         found: list[str] = []
-        _walk_refs(self.model_dump(mode="python", exclude={"params"}), found)
+        if part == "linear":
+            _walk_refs(self.linear.model_dump(mode="python") if self.linear else {}, found)
+        else:
+            _walk_refs(self.model_dump(mode="python", exclude={"params"} | ({"linear"} if part == "attention"
+                                                                              else set())), found)
         return list(dict.fromkeys(found))
-
-    @property
-    def bound(self) -> bool:
-        return not self.param_refs()
 
 
 def _walk_refs(node: Any, found: list[str]) -> None:
@@ -124,7 +125,7 @@ def _walk_refs(node: Any, found: list[str]) -> None:
 
 
 def _substitute(node: Any, values: dict[str, Any]) -> Any:
-    if isinstance(node, str) and node.startswith("$"):
+    if isinstance(node, str) and node.startswith("$") and node[1:] in values:
         return values[node[1:]]
     if isinstance(node, dict):
         return {k: _substitute(v, values) for k, v in node.items()}
@@ -133,10 +134,11 @@ def _substitute(node: Any, values: dict[str, Any]) -> Any:
     return node
 
 
-def param_choices(mapping: Mapping, sizes: dict[str, int]) -> list[dict[str, Any]]:
-    """Every combination of the values of the params `mapping` uses, with size symbols (e.g. `P`) replaced by
-    their value in `sizes`; duplicates removed. One empty dict when the mapping has no params."""
-    used = mapping.param_refs()
+def param_choices(mapping: Mapping, sizes: dict[str, int],
+                  part: Literal["attention", "linear"] = "attention") -> list[dict[str, Any]]:
+    """Every combination of the values of the params `mapping` uses in `part`, with size symbols (e.g. `P`)
+    replaced by their value in `sizes`; duplicates removed. One empty dict when it uses none."""
+    used = mapping.param_refs(part)
     axes = [[sizes.get(v, v) if isinstance(v, str) else v for v in mapping.params[name]] for name in used]
     out: list[dict[str, Any]] = []
     for combo in itertools.product(*axes):
@@ -147,12 +149,11 @@ def param_choices(mapping: Mapping, sizes: dict[str, int]) -> list[dict[str, Any
 
 
 def bind_mapping(mapping: Mapping, values: dict[str, Any], file: str) -> Mapping:
-    """`mapping` with every `$name` replaced by `values[name]`; a value of the wrong kind (a level where a size
-    belongs) is a `MappingError` naming `file` and the field."""
-    if not mapping.param_refs():
+    """`mapping` with every `$name` in `values` replaced by its value (others, e.g. those of `linear`, stay); a
+    value of the wrong kind (a level where a size belongs) is a `MappingError` naming `file` and the field."""
+    if not values:
         return mapping
     data = _substitute(mapping.model_dump(mode="python", exclude_none=True), values)
-    data["params"] = {}
     try:
         return validate_spec(Mapping, data, f"{file} (params {values})")
     except SpecError as exc:
@@ -197,3 +198,14 @@ def dump_mapping(mapping: Mapping, path: str | Path) -> None:
     """Write `mapping` as YAML that `load_mapping` reads back unchanged."""
     data = mapping.model_dump(mode="json", exclude_none=True)
     Path(path).write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def bind_einsum_mapping(em: EinsumMapping, values: dict[str, Any], file: str) -> EinsumMapping:
+    """One Einsum's mapping (e.g. the `linear` entry) with its `$name` values bound."""
+    if not values:
+        return em
+    try:
+        return validate_spec(EinsumMapping, _substitute(em.model_dump(mode="python", exclude_none=True), values),
+                             f"{file} (linear, params {values})")
+    except SpecError as exc:
+        raise MappingError(str(exc)) from None

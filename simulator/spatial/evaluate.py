@@ -15,7 +15,7 @@ from typing import Any
 
 from hw.spatial import SpatialTarget, area_breakdown_um2, check_against_table
 from mappers.errors import MappingError
-from mappers.mapping import Group, Mapping, bind_mapping, load_mapping, param_choices
+from mappers.mapping import Group, Mapping, bind_einsum_mapping, bind_mapping, load_mapping, param_choices
 from simulator.errors import SimulatorError
 from simulator.evaluate import EvaluateRequest
 from simulator.spatial.model import GroupCost, cost_group
@@ -132,14 +132,40 @@ def _workload(request: EvaluateRequest) -> Workload:
 
 def _linear_groups(target: SpatialTarget, mapping: Mapping, mfile: str, workload: Workload, seq: int,
                    table: Any) -> list[GroupCost]:
+    """The linear layers, each its own group; params of the `linear` entry are chosen per layer by the same rule
+    as the attention's (lowest latency, then energy, among those that fit)."""
     if mapping.linear is None:
         raise MappingError(f"{mfile}: field 'linear': --scope layer needs a mapping for the linear layers")
     lin = linear_problem(workload.batch * seq, workload.d_model, workload.d_ff)
-    lin_map = mapping.model_copy(update={
-        "einsums": {s.name: mapping.linear for s in lin.einsums}, "tensors": {}, "spill": (), "in_place": {},
-        "groups": tuple(Group(name=s.name, stages=(((s.name,),),)) for s in lin.einsums)})
-    specs = {s.name: s for s in lin.einsums}
-    return [cost_group(g, specs, lin_map, lin, target, table, mfile) for g in lin_map.groups]
+    choices = param_choices(mapping, {}, part="linear")
+    out = []
+    for spec in lin.einsums:
+        best: tuple[float, float, GroupCost] | None = None
+        seen: list[Any] = []
+        error: MappingError | None = None
+        for values in choices:
+            em = bind_einsum_mapping(mapping.linear, values, mfile)
+            clipped = {r: min(v, spec.sizes[r]) for r, v in (em.buffer_tile or {}).items() if r in spec.sizes}
+            if clipped in seen:
+                continue
+            seen.append(clipped)
+            group = Group(name=spec.name, stages=(((spec.name,),),))
+            lin_map = mapping.model_copy(update={"einsums": {spec.name: em}, "tensors": {}, "spill": (),
+                                                 "in_place": {}, "groups": (group,), "linear": None})
+            try:
+                cost = cost_group(group, {spec.name: spec}, lin_map, lin, target, table, mfile)
+            except MappingError as exc:
+                error = error or exc
+                continue
+            energy = sum(energy_by_component_pj(target, table, cost.einsums).values())
+            if best is None or cost.latency_s < best[0] * (1 - 1e-9) or (
+                    cost.latency_s <= best[0] * (1 + 1e-9) and energy < best[1]):
+                best = (cost.latency_s, energy, cost)
+        if best is None:
+            assert error is not None
+            raise error
+        out.append(best[2])
+    return out
 
 
 def _einsum_energy_pj(c: Any, target: SpatialTarget, table: Any) -> dict[str, float]:

@@ -159,10 +159,7 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
         for unit, k in arr.ops[op].action_counts().items():
             cost.compute_energy_pj += count * k * table.energy_pj(unit, "compute", f"arrays.{arr.name}.ops.{op}") * n
         cost.flops += count * (2 if op == "mac" else 1) * n
-    density = max((c / spec.points for c in spec.op_counts.values()), default=0.0)
-    density = min(density, 1.0)
-    cost.rf_reads = spec.points * density * len(spec.operands) * n
-    cost.rf_writes = spec.points * density * n
+    cost.rf_reads, cost.rf_writes = register_file_accesses(spec, nest, em.array, mapping, problem)
 
     word = target.word_bytes
     loops = nest.outer + nest.inner
@@ -195,6 +192,30 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
         old = cost.tensor_buffer_bytes.get(tensor, (0.0, 0.0))
         cost.tensor_buffer_bytes[tensor] = (old[0] + reads, old[1] + writes)
     return cost
+
+
+def register_file_accesses(spec: EinsumSpec, nest: _Nest, array: str, mapping: Mapping,
+                           problem: Problem) -> tuple[float, float]:
+    """Register-file (reads, writes) of one Einsum over all PEs and instances, following its loop nest as
+    Timeloop counts them: each op reads its operands, and the partial sum it accumulates into when the Einsum
+    reduces; each op writes (updates) its result. An operand is written (filled) into a PE's registers each time
+    its element there changes: once per trip of the loops up to the innermost one over its ranks, so a stationary
+    operand is filled once and reused across the inner loops. An operand its producer left in the same array's
+    registers (a `pe` tensor forwarded PE to PE, e.g. FuseMax's BQK -> SLN -> SLNV) needs no fill."""
+    density = min(max((c / spec.points for c in spec.op_counts.values()), default=0.0), 1.0)
+    points = spec.points * density * spec.instances
+    reduces = any(r not in spec.output_ranks for r in spec.iteration_ranks)
+    reads = points * (len(spec.operands) + (1 if reduces else 0))
+    writes = points
+    producer = {e.output: mapping.einsums[e.name].array for e in problem.einsums if e.name in mapping.einsums}
+    loops = nest.outer + nest.inner
+    pes = math.prod(nest.spatial.values())  # every PE in use holds its own copy (a multicast fills each)
+    for tensor, ranks in spec.operands:
+        if tensor_level(mapping, problem, tensor) == "pe" and producer.get(tensor) == array:
+            continue
+        rs = tuple(r for r in ranks if r in spec.iteration_ranks)
+        writes += _accesses(rs, pes, loops) * density * spec.instances
+    return reads, writes
 
 
 def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, problem: Problem,
