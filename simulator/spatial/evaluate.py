@@ -210,6 +210,7 @@ def _summarise(target: SpatialTarget, table: Any, groups: list[GroupCost], reque
                      "pe_utilization": c.work_cycles / c.compute_cycles if c.compute_cycles else 0.0,
                      "dram_bytes": c.dram_read_bytes + c.dram_write_bytes,
                      "buffer_bytes": c.buffer_read_bytes + c.buffer_write_bytes,
+                     "register_file_bytes": (c.rf_reads + c.rf_writes) * target.word_bytes,
                      "energy_j": sum(parts.values()) * 1e-12})
     cycles = latency_s * target.clock_hz
     utilization = {a.name: (sum(c.work_cycles for c in costs if c.array == a.name) / cycles if cycles else 0.0)
