@@ -138,3 +138,26 @@ def test_interleaving_is_what_hides_the_stall():
     exposed = run("fusemax-unbound")
     lm_tiles = 64 * 12 * (1024 // 256) * (1024 // 256)  # batch x heads x query tiles x key blocks
     assert exposed["latency_s"] - hidden["latency_s"] == pytest.approx(lm_tiles * 256 / 940e6, rel=1e-9)
+
+
+# (workload, latency_s, traffic) of the six linear layers at 1K from end2end-proposal.csv (FuseMax's hardware)
+LINEAR = [("BERT", 0.0075296680851063835, 1826095104), ("T5", 0.003485895578457447, 1214251008),
+          ("XLM", 0.05354430638297873, None)]
+
+
+@pytest.mark.parametrize("workload,latency_s,traffic", LINEAR)
+def test_linear_layers_match_artifact(workload, latency_s, traffic):
+    att, lay = run("fusemax", workload, 1024), run("fusemax", workload, 1024, scope="layer")
+    assert lay["latency_s"] - att["latency_s"] == pytest.approx(latency_s, rel=1e-6)
+    if traffic is not None:  # XLM's weights do not fit: our tiles move less than the artifact's mapper's
+        assert lay["bytes_by_level"]["dram"] - att["bytes_by_level"]["dram"] == pytest.approx(traffic, rel=1e-9)
+
+
+def test_fusemax_energy_as_the_artifact_counts_it():
+    # attn-proposal.csv BERT 1K energy 1950104644581.9434 pJ. The artifact charges one PE's register-file accesses
+    # (Timeloop's per-instance counts, src/accel/cascade.py build_accelergy_buf_counts), so without the register
+    # files ours agrees to 3 %; with every PE counted it is 16 % higher.
+    r = run("fusemax")
+    no_rf = r["energy_j"] - r["energy_j_by_component"]["register_file"]
+    assert no_rf == pytest.approx(1.9501046445819434, rel=0.03)
+    assert r["energy_j"] == pytest.approx(1.16 * 1.9501046445819434, rel=0.02)
