@@ -22,6 +22,7 @@ A mapping says, for one cascade:
 from __future__ import annotations
 
 import itertools
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -157,7 +158,11 @@ def bind_mapping(mapping: Mapping, values: dict[str, Any], file: str) -> Mapping
     try:
         return validate_spec(Mapping, data, f"{file} (params {values})")
     except SpecError as exc:
-        raise MappingError(str(exc)) from None
+        raise MappingError(_UNION_TAG.sub("", str(exc))) from None
+
+
+#: pydantic names the member of a union a value failed (`.constrained-int`); the field path reads better without
+_UNION_TAG = re.compile(r"\.(?:constrained-int|constrained-str|int|str|literal\[[^\]]*\])(?=')")
 
 
 def mapping_path(name_or_path: str | Path) -> Path:
@@ -208,4 +213,4 @@ def bind_einsum_mapping(em: EinsumMapping, values: dict[str, Any], file: str) ->
         return validate_spec(EinsumMapping, _substitute(em.model_dump(mode="python", exclude_none=True), values),
                              f"{file} (linear, params {values})")
     except SpecError as exc:
-        raise MappingError(str(exc)) from None
+        raise MappingError(_UNION_TAG.sub("", str(exc))) from None

@@ -30,7 +30,7 @@ def test_undeclared_param_is_an_error(tmp_path):
 
 def test_param_of_the_wrong_kind_names_the_field(tmp_path):
     path = edited(tmp_path, "flat", lambda d: d["params"].update(rows=["dram"]))
-    with pytest.raises(MappingError, match=r"params .*'rows': 'dram'.*einsums\.(QK|AV)\.buffer_tile\.p"):
+    with pytest.raises(MappingError, match=r"params .*'rows': 'dram'.*field 'einsums\.(QK|AV)\.buffer_tile\.p'"):
         evaluate(EvaluateRequest(target="flat", workload="BERT", seq=1024, mapping=path))
 
 
