@@ -88,10 +88,10 @@ def test_unfused_matches_artifact(workload, seq, latency_s, traffic):
 
 
 def test_unfused_long_sequence_near_artifact():
-    # attn-unfused.csv BERT 1M: 21908.798652459576 s. The artifact's Timeloop mapper keeps a whole head's K on chip
-    # for the QK and AV kernels (every tensor read once); our row-block mappings re-read K and V per 1024 rows.
-    r = run("unfused", "BERT", 1 << 20)
-    assert r["latency_s"] == pytest.approx(21908.798652459576, rel=0.03)
+    # attn-unfused.csv BERT 1M: 21908.798652459576 s, XLM 64K: 114.22582631489362 s. Our QK and AV kernels keep 16K
+    # keys on chip and re-read Q (A) per key block, where the artifact's Timeloop mapper moves a little less.
+    assert run("unfused", "BERT", 1 << 20)["latency_s"] == pytest.approx(21908.798652459576, rel=0.005)
+    assert run("unfused", "XLM", 1 << 16)["latency_s"] == pytest.approx(114.22582631489362, rel=0.005)
 
 
 # (workload, seq, latency_s, util_2d) from attn-cascade.csv: FuseMax's 1-pass cascade on FLAT's hardware. Its 1D
