@@ -79,8 +79,7 @@ def evaluate_spatial(target: SpatialTarget, request: EvaluateRequest, cascade: A
             continue
         latency_s = sum(g.latency_s for g in groups)
         energy_pj = sum(energy_by_component_pj(target, table, [c for g in groups for c in g.einsums]).values())
-        if best is None or latency_s < best[0] * (1 - 1e-9) or (latency_s <= best[0] * (1 + 1e-9)
-                                                                 and energy_pj < best[1]):
+        if best is None or _better(latency_s, energy_pj, best[0], best[1]):
             best = (latency_s, energy_pj, values, mapping, problem, groups)
     if best is None:
         assert first_error is not None
@@ -92,6 +91,13 @@ def evaluate_spatial(target: SpatialTarget, request: EvaluateRequest, cascade: A
     result["mapping_params"] = values
     result["mapping_candidates"] = len(choices)
     return result
+
+
+def _better(latency_s: float, energy_pj: float, best_latency_s: float, best_energy_pj: float) -> bool:
+    """The choice rule for params: lower latency wins; within a relative 1e-9 (a tie), lower energy."""
+    if latency_s < best_latency_s * (1 - 1e-9):
+        return True
+    return latency_s <= best_latency_s * (1 + 1e-9) and energy_pj < best_energy_pj
 
 
 def _attention_groups(target: SpatialTarget, mapping: Mapping, mfile: str, problem: Problem,
@@ -158,8 +164,7 @@ def _linear_groups(target: SpatialTarget, mapping: Mapping, mfile: str, workload
                 error = error or exc
                 continue
             energy = sum(energy_by_component_pj(target, table, cost.einsums).values())
-            if best is None or cost.latency_s < best[0] * (1 - 1e-9) or (
-                    cost.latency_s <= best[0] * (1 + 1e-9) and energy < best[1]):
+            if best is None or _better(cost.latency_s, energy, best[0], best[1]):
                 best = (cost.latency_s, energy, cost)
         if best is None:
             assert error is not None
