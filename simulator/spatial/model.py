@@ -2,15 +2,18 @@
 
 Per Einsum (one instance, then times `instances`):
 - compute: the temporal iterations of its loop nest (ranks split into a buffer tile and spatial unrolling; a rank
-  smaller than its spatial factor leaves PEs idle) times the cycles per point of the busiest functional unit;
+  smaller than its spatial factor leaves PEs idle) times the cycles per point (busiest functional unit, or the sum
+  of the ops where the PE issues one at a time);
 - accesses: a tensor's tile is refetched each time a loop at or outside the innermost loop over one of its ranks
   advances (loops further in reuse it). Buffer <-> array traffic uses the spatial tile over the whole nest; DRAM
   <-> buffer traffic uses the buffer tile over the outer (DRAM-level) loops. `pe` tensors stay in register files;
-- register files: each point reads its operands and writes its output.
-Per fusion group: buffer occupancy (tiles of staged inputs, the group-tile footprint of intermediates, in-place
-tensors sharing space); overflow is spilled (the excess share of a spillable tensor's buffer accesses goes to DRAM)
-or is an error. Group latency = max(pipelined compute of its stages, DRAM traffic / bandwidth); the total is the
-sum over groups. Energy = sum of actions x energy per action from the target's table.
+- register files, over every PE: operand reads (and partial-sum reads) and result writes per op, plus a fill each
+  time an operand's element in a PE changes (stationary operands reused; operands forwarded within an array free).
+Per fusion group: buffer occupancy (tiles of staged inputs, intermediates at the group's and their producer's tile,
+in-place tensors sharing space); overflow is spilled (the excess share of a spillable tensor's buffer accesses goes
+to DRAM) or is an error. Group latency = max(pipelined compute of its stages plus the reduction drains a
+non-interleaved schedule exposes, DRAM traffic / bandwidth); the total is the sum over groups. Energy = sum of
+actions x energy per action from the target's table.
 """
 
 from __future__ import annotations
