@@ -105,12 +105,14 @@ class Mapping(Frozen):
     def param_refs(self, part: Literal["all", "attention", "linear"] = "all") -> list[str]:
         """Names of the params this mapping refers to (`$name` values), in order of first use: anywhere, outside
         the `linear` entry (chosen once per evaluation), or inside it (chosen per linear layer)."""
+        where: list[Any] = []
+        if part != "linear":  # the fields that may hold a reference
+            where += [self.sizes, self.tensors, *(g.tile for g in self.groups),
+                      *(e.buffer_tile or {} for e in self.einsums.values())]
+        if part != "attention" and self.linear is not None:
+            where.append(self.linear.buffer_tile or {})
         found: list[str] = []
-        if part == "linear":
-            _walk_refs(self.linear.model_dump(mode="python") if self.linear else {}, found)
-        else:
-            _walk_refs(self.model_dump(mode="python", exclude={"params"} | ({"linear"} if part == "attention"
-                                                                              else set())), found)
+        _walk_refs(where, found)
         return list(dict.fromkeys(found))
 
 
