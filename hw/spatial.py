@@ -4,7 +4,9 @@ per-component area looked up in a shared Accelergy-style table (`hw/profiles/tab
 A PE's operations are declared by what they cost: `cycles` of occupancy on one functional `unit` and the
 `actions` (unit -> count) they spend energy on, e.g. FuseMax's exp as a 6-term Taylor series is
 `{unit: mac, cycles: 7, actions: {mac: 6, add: 1}}`, while FLAT's 1D PE has a one-op-per-cycle exp unit.
-Distinct units of a PE work in parallel (pipelined), so an Einsum's cycles per point are those of its busiest unit.
+Distinct units of a PE work in parallel (pipelined), so an Einsum's cycles per point are those of its busiest unit,
+unless the array says `concurrent_units: false` (one op issued per cycle: the sum). A reduction unrolled across PEs
+drains through a `chain` of PEs (one hop per PE) or a `tree`; the mapping decides whether that wait is exposed.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ class ComputeArray(Frozen):
     units: tuple[str, ...] = Field(description="functional units per PE (table components, for area)")
     ops: dict[str, OpCost] = Field(description="op kind -> cost; an Einsum bound here may use only these")
     register_file: RegisterFile
+    concurrent_units: bool = Field(True, description="distinct units of a PE work on one point at once (cycles "
+                                   "per point = busiest unit); false: one op at a time (sum over the point's ops)")
+    spatial_reduction: Literal["chain", "tree"] = Field("chain", description="how partial sums of a rank unrolled "
+                                                       "across PEs combine: forwarded PE to PE, or an adder tree")
+    reduction_hop_cycles: PositiveInt = 1
 
     @property
     def pes(self) -> int:

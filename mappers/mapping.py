@@ -12,17 +12,23 @@ A mapping says, for one cascade:
   pipeline of `stages` (stages one after another; the lanes of a stage run concurrently, each lane's Einsums in turn);
 - `einsums`: per Einsum, the compute `array` it is bound to, `spatial` unrolling (rank -> PEs), the temporal
   `loop_order` (outer -> inner) and the `buffer_tile` kept in the global buffer (defaults to the group's tile);
-- `linear` (optional): one Einsum mapping applied to the linear layers of `--scope layer`.
+- `linear` (optional): one Einsum mapping applied to the linear layers of `--scope layer`;
+- `params` (optional): named choices, e.g. `rows: [256, 512, 1024, P]`; a value `$rows` in `sizes`, `tensors`,
+  a group `tile` or an Einsum `buffer_tile` refers to one. The evaluator binds every combination (a size symbol such
+  as `P` takes the workload's value) and keeps the feasible one with the lowest latency (then energy): the same rule
+  for every design, e.g. FLAT's row granularity per sequence length or FuseMax's query tile.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, StringConstraints, model_validator
 
 from hw.errors import SpecError
 from hw.spec import Frozen, load_yaml, validate_spec
@@ -31,6 +37,9 @@ from mappers.errors import MappingError
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 
 Level = Literal["dram", "buffer", "pe"]
+#: `$name`: a reference to one of the mapping's `params`, bound before costing.
+ParamRef = Annotated[str, StringConstraints(pattern=r"^\$[A-Za-z_][A-Za-z0-9_]*$")]
+TileSize = PositiveInt | ParamRef
 
 
 class EinsumMapping(Frozen):
@@ -39,15 +48,17 @@ class EinsumMapping(Frozen):
     array: str
     spatial: dict[str, PositiveInt] = Field(default_factory=dict)
     loop_order: tuple[str, ...] = ()
-    buffer_tile: dict[str, PositiveInt] | None = None
+    buffer_tile: dict[str, TileSize] | None = None
 
 
 class Group(Frozen):
     """A fusion group: Einsums that share on-chip tiles and run as one pipelined kernel."""
 
     name: str
-    tile: dict[str, PositiveInt] = Field(default_factory=dict)
+    tile: dict[str, TileSize] = Field(default_factory=dict)
     stages: tuple[tuple[tuple[str, ...], ...], ...]
+    interleaved: bool = Field(False, description="stages of consecutive tiles overlap (FuseMax's binding, paper "
+                              "Fig. 7), so no stage waits for a spatial reduction draining from an earlier one")
 
     def einsum_names(self) -> list[str]:
         return [name for stage in self.stages for lane in stage for name in lane]
@@ -60,8 +71,9 @@ class Mapping(Frozen):
     description: str = ""
     source: str = ""
     cascade: str
-    sizes: dict[str, PositiveInt] = Field(default_factory=dict)
-    tensors: dict[str, Level] = Field(default_factory=dict)
+    params: dict[str, tuple[PositiveInt | str, ...]] = Field(default_factory=dict)
+    sizes: dict[str, TileSize] = Field(default_factory=dict)
+    tensors: dict[str, Level | ParamRef] = Field(default_factory=dict)
     spill: tuple[str, ...] = ()
     in_place: dict[str, str] = Field(default_factory=dict)
     groups: tuple[Group, ...] = Field(min_length=1)
@@ -81,7 +93,78 @@ class Mapping(Frozen):
         if missing or extra:
             raise ValueError(f"groups[*].stages and einsums must name the same Einsums; "
                              f"only in einsums: {missing}, only in stages: {extra}")
+        empty = sorted(name for name, values in self.params.items() if not values)
+        if empty:
+            raise ValueError(f"params {empty} have no values; list at least one")
+        unknown = sorted(set(self.param_refs()) - set(self.params))
+        if unknown:
+            raise ValueError(f"{', '.join('$' + u for u in unknown)} used but not declared under 'params' "
+                             f"(declared: {sorted(self.params) or 'none'})")
         return self
+
+    def param_refs(self, part: Literal["all", "attention", "linear"] = "all") -> list[str]:
+        """Names of the params this mapping refers to (`$name` values), in order of first use: anywhere, outside
+        the `linear` entry (chosen once per evaluation), or inside it (chosen per linear layer)."""
+        where: list[Any] = []
+        if part != "linear":  # the fields that may hold a reference
+            where += [self.sizes, self.tensors, *(g.tile for g in self.groups),
+                      *(e.buffer_tile or {} for e in self.einsums.values())]
+        if part != "attention" and self.linear is not None:
+            where.append(self.linear.buffer_tile or {})
+        found: list[str] = []
+        _walk_refs(where, found)
+        return list(dict.fromkeys(found))
+
+
+def _walk_refs(node: Any, found: list[str]) -> None:
+    if isinstance(node, str) and node.startswith("$"):
+        found.append(node[1:])
+    elif isinstance(node, dict):
+        for value in node.values():
+            _walk_refs(value, found)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _walk_refs(value, found)
+
+
+def _substitute(node: Any, values: dict[str, Any]) -> Any:
+    if isinstance(node, str) and node.startswith("$") and node[1:] in values:
+        return values[node[1:]]
+    if isinstance(node, dict):
+        return {k: _substitute(v, values) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_substitute(v, values) for v in node]
+    return node
+
+
+def param_choices(mapping: Mapping, sizes: dict[str, int],
+                  part: Literal["attention", "linear"] = "attention") -> list[dict[str, Any]]:
+    """Every combination of the values of the params `mapping` uses in `part`, with size symbols (e.g. `P`)
+    replaced by their value in `sizes`; duplicates removed. One empty dict when it uses none."""
+    used = mapping.param_refs(part)
+    axes = [[sizes.get(v, v) if isinstance(v, str) else v for v in mapping.params[name]] for name in used]
+    out: list[dict[str, Any]] = []
+    for combo in itertools.product(*axes):
+        choice = dict(zip(used, combo, strict=True))
+        if choice not in out:
+            out.append(choice)
+    return out
+
+
+def bind_mapping(mapping: Mapping, values: dict[str, Any], file: str) -> Mapping:
+    """`mapping` with every `$name` in `values` replaced by its value (others, e.g. those of `linear`, stay); a
+    value of the wrong kind (a level where a size belongs) is a `MappingError` naming `file` and the field."""
+    if not values:
+        return mapping
+    data = _substitute(mapping.model_dump(mode="python", exclude_none=True), values)
+    try:
+        return validate_spec(Mapping, data, f"{file} (params {values})")
+    except SpecError as exc:
+        raise MappingError(_UNION_TAG.sub("", str(exc))) from None
+
+
+#: pydantic names the member of a union a value failed (`.constrained-int`); the field path reads better without
+_UNION_TAG = re.compile(r"\.(?:constrained-int|constrained-str|int|str|literal\[[^\]]*\])(?=')")
 
 
 def mapping_path(name_or_path: str | Path) -> Path:
@@ -122,3 +205,14 @@ def dump_mapping(mapping: Mapping, path: str | Path) -> None:
     """Write `mapping` as YAML that `load_mapping` reads back unchanged."""
     data = mapping.model_dump(mode="json", exclude_none=True)
     Path(path).write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def bind_einsum_mapping(em: EinsumMapping, values: dict[str, Any], file: str) -> EinsumMapping:
+    """One Einsum's mapping (e.g. the `linear` entry) with its `$name` values bound."""
+    if not values:
+        return em
+    try:
+        return validate_spec(EinsumMapping, _substitute(em.model_dump(mode="python", exclude_none=True), values),
+                             f"{file} (linear, params {values})")
+    except SpecError as exc:
+        raise MappingError(_UNION_TAG.sub("", str(exc))) from None

@@ -2,15 +2,18 @@
 
 Per Einsum (one instance, then times `instances`):
 - compute: the temporal iterations of its loop nest (ranks split into a buffer tile and spatial unrolling; a rank
-  smaller than its spatial factor leaves PEs idle) times the cycles per point of the busiest functional unit;
+  smaller than its spatial factor leaves PEs idle) times the cycles per point (busiest functional unit, or the sum
+  of the ops where the PE issues one at a time);
 - accesses: a tensor's tile is refetched each time a loop at or outside the innermost loop over one of its ranks
   advances (loops further in reuse it). Buffer <-> array traffic uses the spatial tile over the whole nest; DRAM
   <-> buffer traffic uses the buffer tile over the outer (DRAM-level) loops. `pe` tensors stay in register files;
-- register files: each point reads its operands and writes its output.
-Per fusion group: buffer occupancy (tiles of staged inputs, the group-tile footprint of intermediates, in-place
-tensors sharing space); overflow is spilled (the excess share of a spillable tensor's buffer accesses goes to DRAM)
-or is an error. Group latency = max(pipelined compute of its stages, DRAM traffic / bandwidth); the total is the
-sum over groups. Energy = sum of actions x energy per action from the target's table.
+- register files, over every PE: operand reads (and partial-sum reads) and result writes per op, plus a fill each
+  time an operand's element in a PE changes (stationary operands reused; operands forwarded within an array free).
+Per fusion group: buffer occupancy (tiles of staged inputs, intermediates at the group's and their producer's tile,
+in-place tensors sharing space); overflow is spilled (the excess share of a spillable tensor's buffer accesses goes
+to DRAM) or is an error. Group latency = max(pipelined compute of its stages plus the reduction drains a
+non-interleaved schedule exposes, DRAM traffic / bandwidth); the total is the sum over groups. Energy = sum of
+actions x energy per action from the target's table.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class EinsumCost:
     group: str
     compute_cycles: float
     work_cycles: float  # PE-cycles of useful work / PEs of the array: what it would take at full utilisation
+    drain_cycles: float = 0.0  # spatial-reduction drain over all output tiles (exposed only without interleaving)
     dram_read_bytes: float = 0.0
     dram_write_bytes: float = 0.0
     buffer_read_bytes: float = 0.0
@@ -108,7 +112,8 @@ def _nest(spec: EinsumSpec, em: EinsumMapping, group: Group, arr: ComputeArray, 
 
 
 def cycles_per_point(spec: EinsumSpec, arr: ComputeArray, file: str, target_name: str) -> float:
-    """Occupancy of the busiest functional unit per point of the iteration space (units run in parallel)."""
+    """Cycles per point of the iteration space: the busiest functional unit's occupancy when the PE's units run
+    concurrently (`concurrent_units`), else the sum over all its ops (one op issued at a time)."""
     per_unit: dict[str, float] = {}
     for op, count in spec.op_counts.items():
         cost = arr.ops.get(op)
@@ -117,7 +122,25 @@ def cycles_per_point(spec: EinsumSpec, arr: ComputeArray, file: str, target_name
                        f"{arr.name!r} of target {target_name!r} lacks (its ops: {', '.join(arr.ops)}); "
                        "bind it to an array that has it")
         per_unit[cost.unit] = per_unit.get(cost.unit, 0.0) + count / spec.points * cost.cycles
+    if not arr.concurrent_units:
+        return sum(per_unit.values())
     return max(per_unit.values(), default=0.0)
+
+
+def _output_tiles(spec: EinsumSpec, nest: _Nest) -> int:
+    """Temporal iterations that each produce a new output tile (those over output ranks)."""
+    return math.prod(t for r, t in nest.outer + nest.inner if r in spec.output_ranks)
+
+
+def reduction_depth(spec: EinsumSpec, spatial: dict[str, int], arr: ComputeArray) -> int:
+    """Cycles for one output of a reduction unrolled across PEs to drain out of the array: the product of the
+    spatial factors of the reduced ranks, one hop per PE along a chain (`log2` of it for a tree)."""
+    reduced = [r for r in spec.iteration_ranks if r not in spec.output_ranks]
+    pes = math.prod(spatial.get(r, 1) for r in reduced)
+    if pes <= 1:
+        return 0
+    hops = math.ceil(math.log2(pes)) if arr.spatial_reduction == "tree" else pes
+    return hops * arr.reduction_hop_cycles
 
 
 def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapping, problem: Problem,
@@ -133,15 +156,13 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
     n = spec.instances
     iterations = math.prod(t for _, t in nest.outer) * math.prod(t for _, t in nest.inner)
     cost = EinsumCost(spec.name, arr.name, group.name, compute_cycles=iterations * cpp * n,
-                      work_cycles=spec.points * cpp * n / arr.pes)
+                      work_cycles=spec.points * cpp * n / arr.pes,
+                      drain_cycles=_output_tiles(spec, nest) * n * reduction_depth(spec, nest.spatial, arr))
     for op, count in spec.op_counts.items():
         for unit, k in arr.ops[op].action_counts().items():
             cost.compute_energy_pj += count * k * table.energy_pj(unit, "compute", f"arrays.{arr.name}.ops.{op}") * n
         cost.flops += count * (2 if op == "mac" else 1) * n
-    density = max((c / spec.points for c in spec.op_counts.values()), default=0.0)
-    density = min(density, 1.0)
-    cost.rf_reads = spec.points * density * len(spec.operands) * n
-    cost.rf_writes = spec.points * density * n
+    cost.rf_reads, cost.rf_writes = register_file_accesses(spec, nest, em.array, mapping, problem)
 
     word = target.word_bytes
     loops = nest.outer + nest.inner
@@ -176,6 +197,30 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
     return cost
 
 
+def register_file_accesses(spec: EinsumSpec, nest: _Nest, array: str, mapping: Mapping,
+                           problem: Problem) -> tuple[float, float]:
+    """Register-file (reads, writes) of one Einsum over all PEs and instances, following its loop nest as
+    Timeloop counts them: each op reads its operands, and the partial sum it accumulates into when the Einsum
+    reduces; each op writes (updates) its result. An operand is written (filled) into a PE's registers each time
+    its element there changes: once per trip of the loops up to the innermost one over its ranks, so a stationary
+    operand is filled once and reused across the inner loops. An operand its producer left in the same array's
+    registers (a `pe` tensor forwarded PE to PE, e.g. FuseMax's BQK -> SLN -> SLNV) needs no fill."""
+    density = min(max((c / spec.points for c in spec.op_counts.values()), default=0.0), 1.0)
+    points = spec.points * density * spec.instances
+    reduces = any(r not in spec.output_ranks for r in spec.iteration_ranks)
+    reads = points * (len(spec.operands) + (1 if reduces else 0))
+    writes = points
+    producer = {e.output: mapping.einsums[e.name].array for e in problem.einsums if e.name in mapping.einsums}
+    loops = nest.outer + nest.inner
+    pes = math.prod(nest.spatial.values())  # every PE in use holds its own copy (a multicast fills each)
+    for tensor, ranks in spec.operands:
+        if tensor_level(mapping, problem, tensor) == "pe" and producer.get(tensor) == array:
+            continue
+        rs = tuple(r for r in ranks if r in spec.iteration_ranks)
+        writes += _accesses(rs, pes, loops) * density * spec.instances
+    return reads, writes
+
+
 def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, problem: Problem,
                      word: int) -> dict[str, float]:
     """Bytes each buffered tensor needs in the buffer while the group runs (in-place tensors share space)."""
@@ -183,6 +228,9 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
     names = {s.name for s in specs}
     # a buffered tensor produced here and read by another group stays whole in the buffer between the groups
     escapes = {t for e in problem.einsums if e.name not in names for t, _ in e.operands if t in produced}
+    # an intermediate kept in the buffer is held at the group's tile, and at least at the tile its producer writes
+    # (FLAT's QK: a block of query rows over all keys, though its softmax walks one row at a time)
+    writer_tile = {s.output: mapping.einsums[s.name].buffer_tile or {} for s in specs}
     need: dict[str, float] = {}
     for spec in specs:
         em = mapping.einsums[spec.name]
@@ -191,10 +239,13 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
             level = tensor_level(mapping, problem, tensor)
             if level == "pe":
                 continue
-            source = group.tile if tensor in produced and level == "buffer" else tiles
+            held = tiles
+            if tensor in produced and level == "buffer":
+                held = {r: max(min(group.tile.get(r, spec.sizes[r]), spec.sizes[r]),
+                               min(writer_tile[tensor].get(r, 0), spec.sizes[r])) for r in ranks}
             if tensor in escapes and level == "buffer":
-                source = {}
-            fp = math.prod(min(source.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
+                held = {}
+            fp = math.prod(min(held.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
             need[tensor] = max(need.get(tensor, 0.0), fp)
     for tensor in list(mapping.in_place):
         host = mapping.in_place[tensor]
@@ -203,6 +254,21 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
         if tensor in need and host in need:
             need[host] = max(need[host], need.pop(tensor))
     return need
+
+
+def exposed_drain_cycles(group: Group, costs: dict[str, EinsumCost], specs: dict[str, EinsumSpec]) -> float:
+    """Without interleaving, a stage cannot start until the spatial reductions it reads from an earlier stage
+    have drained out of the array (FuseMax's 2D array waiting for LM's max to reach the 1D array before RM, then
+    SLN, can run); with `interleaved: true` other tiles' work fills that wait."""
+    if group.interleaved:
+        return 0.0
+    stage_of = {n: i for i, stage in enumerate(group.stages) for lane in stage for n in lane}
+    exposed = 0.0
+    for name, stage in stage_of.items():
+        readers = [r for r in stage_of if any(t == specs[name].output for t, _ in specs[r].operands)]
+        if any(stage_of[r] > stage for r in readers):
+            exposed += costs[name].drain_cycles
+    return exposed
 
 
 def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, problem: Problem,
@@ -249,6 +315,7 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
         for c in readers:
             c.dram_read_bytes += dram / len(readers)
     compute = sum(max(sum(costs[n].compute_cycles for n in lane) for lane in stage) for stage in group.stages)
+    compute += exposed_drain_cycles(group, costs, specs)
     dram = sum(c.dram_read_bytes + c.dram_write_bytes for c in costs.values())
     latency = max(compute / target.clock_hz, dram / target.dram.bw_bytes_per_s)
     return GroupCost(group.name, list(costs.values()), compute, dram, total, fraction, latency)
