@@ -117,6 +117,16 @@ class ParsedEinsum:
     line: int | None = None
 
 
+@dataclass(frozen=True)
+class ParsedInitial:
+    """A populate line giving an iterative tensor its first step, e.g. `RM[0,p] = -inf`."""
+
+    output: Ref
+    value: float
+    text: str
+    line: int | None = None
+
+
 def refs(expr: Expr) -> list[Ref]:
     """Every tensor reference in `expr`, left to right."""
     if isinstance(expr, Ref):

@@ -26,6 +26,7 @@ import yaml
 
 from einsum_cascades.cascade import Cascade, Split
 from einsum_cascades.errors import CascadeError
+from einsum_cascades.expr import ParsedInitial
 from einsum_cascades.library import BUILTIN_DIR, library_names
 from einsum_cascades.parser import parse_einsum
 from einsum_cascades.sizes import parse_size, symbol
@@ -84,6 +85,10 @@ def parse_cascade(text: str, source: str = "<string>") -> Cascade:
     lines = _einsum_lines(data["einsums"], text, root, fail)
     file_lines = text.split("\n")
     parsed = [parse_einsum(_indent(file_lines, line) + code, source=source, line=line) for line, code in lines]
+    initial_lines = [item for item in parsed if isinstance(item, ParsedInitial)]
+    for item in initial_lines:
+        _add_initial(initial, item, source)
+    parsed = [item for item in parsed if not isinstance(item, ParsedInitial)]
     outputs = data["outputs"]
     if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs) or not outputs:
         raise fail("outputs", "expected a list of tensor names, e.g. [AV]")
@@ -94,6 +99,8 @@ def parse_cascade(text: str, source: str = "<string>") -> Cascade:
     for out in outputs:
         if out not in {e.output for e in einsums}:
             raise fail("outputs", f"{out!r} is not written by any Einsum")
+    for item in initial_lines:
+        _check_initial(item, tensor_ranks, iterative, source)
     for tensor in initial:
         if tensor not in iterative:
             raise fail("initial", f"{tensor!r} is not an iterative tensor (written at an index like m1+1)")
@@ -103,6 +110,28 @@ def parse_cascade(text: str, source: str = "<string>") -> Cascade:
         outputs=tuple(outputs), einsums=einsums, tensor_ranks=tensor_ranks, iterative=iterative,
         initial=initial, symbols=symbols, verify=verify, source=source,
     )
+
+
+def _add_initial(initial: dict[str, float], item: ParsedInitial, source: str) -> None:
+    tensor = item.output.tensor
+    if tensor in initial:
+        raise CascadeError(f"initial value of {tensor!r} given twice", source=source, line=item.line)
+    initial[tensor] = item.value
+
+
+def _check_initial(item: ParsedInitial, tensor_ranks, iterative, source: str) -> None:
+    """`RM[0,p] = -inf` must index RM with its own ranks, with 0 on its iterative rank."""
+    tensor = item.output.tensor
+    expected = tensor_ranks.get(tensor)
+    if tensor not in iterative or expected is None:
+        raise CascadeError(f"{tensor!r} is not an iterative tensor (written at an index like m1+1); only those take "
+                           "an initial value", source=source, line=item.line)
+    written = tuple(i.var if i.var is not None else iterative[tensor] for i in item.output.indices)
+    zero_at = next(k for k, i in enumerate(item.output.indices) if i.var is None)
+    if written != expected or expected[zero_at] != iterative[tensor]:
+        shown = ",".join("0" if r == iterative[tensor] else r for r in expected)
+        raise CascadeError(f"initial value of {tensor!r} must be written {tensor}[{shown}] = value",
+                           source=source, line=item.line)
 
 
 def _indent(file_lines: list[str], line: int | None) -> str:

@@ -3,6 +3,7 @@
 Grammar (one Einsum per line; `#` starts a comment):
 
     line       := ref '=' expr [ '::' reduction (',' reduction)* ] [ 'where' pred [ 'else' value ] ]
+                | NAME '[' 0 and rank names ']' '=' value          (initial value: RM[0,p] = -inf)
     reduction  := ('+' | 'sum' | 'max' | 'min') '(' rank (',' rank)* ')'
     expr       := term (('+' | '-') term)*        term := unary (('*' | '/') unary)*
     unary      := '-' unary | NUMBER | 'inf' | ref | NAME '(' expr (',' expr)* ')' | '(' expr ')'
@@ -28,6 +29,7 @@ from einsum_cascades.expr import (
     Expr,
     Index,
     ParsedEinsum,
+    ParsedInitial,
     Reduction,
     Ref,
 )
@@ -99,11 +101,11 @@ class _Parser:
         return token
 
     # -- grammar -----------------------------------------------------------------------------------------
-    def einsum(self) -> ParsedEinsum:
+    def einsum(self) -> ParsedEinsum | ParsedInitial:
         output = self.ref(self.name("the output tensor name, e.g. 'QK[m,p] = ...'"))
-        if any(i.var is None for i in output.indices):
-            raise self.fail("rank names in the output indices (constants may only be read)")
         self.expect("=", "'=' after the output tensor")
+        if any(i.var is None for i in output.indices):
+            return self.initial(output)
         expr = self.expr()
         reductions: list[Reduction] = []
         if self.accept("::"):
@@ -119,6 +121,16 @@ class _Parser:
         if self.tok.kind != "end":
             raise self.fail("'::' reductions, 'where' mask, or the end of the line")
         return ParsedEinsum(output, expr, tuple(reductions), mask, fill, self.text.rstrip(), self.line)
+
+    def initial(self, output: Ref) -> ParsedInitial:
+        """`RM[0,p] = -inf`: the first step of an iterative tensor (index 0 on its iterative rank)."""
+        if sum(i.var is None for i in output.indices) != 1 or any(i.const not in (None, "0") for i in output.indices):
+            raise self.fail("rank names in the output indices, or exactly one index 0 for an initial value "
+                            "such as 'RM[0,p] = -inf'", self.tokens[0])
+        value = self.signed_number("a number or -inf as the initial value, e.g. 'RM[0,p] = -inf'")
+        if self.tok.kind != "end":
+            raise self.fail("the end of the line after an initial value")
+        return ParsedInitial(output, value, self.text.rstrip(), self.line)
 
     def reduction(self) -> list[Reduction]:
         token = self.tok
@@ -260,7 +272,7 @@ class _Parser:
         raise self.fail(expected)
 
 
-def parse_einsum(text: str, source: str | None = None, line: int | None = None) -> ParsedEinsum:
+def parse_einsum(text: str, source: str | None = None, line: int | None = None) -> ParsedEinsum | ParsedInitial:
     """Parse one Einsum line (comments already removed or not); raises `CascadeError` naming the column."""
     code = text.split("#", 1)[0]
     if not code.strip():

@@ -95,3 +95,22 @@ def test_random_cascade_file_raises_only_cascade_error(text):
 def test_random_einsum_line_inside_a_cascade_raises_only_cascade_error(line):
     with contextlib.suppress(CascadeError):
         parse_cascade(cascade_with(line.replace("\n", " ")))
+
+
+def test_initial_values_as_einsum_lines():
+    text = """name: t
+ranks: {m: M, p: P}
+splits: {m: [m1, m0, M0]}
+inputs: {S: [m, p]}
+einsums: |
+  RM[0,p] = -inf
+  LM[m1,p] = S[m1,m0,p] :: max(m0)
+  RM[m1+1,p] = max(RM[m1,p], LM[m1,p])
+  OUT[p] = RM[M1,p]
+outputs: [OUT]
+"""
+    assert parse_cascade(text).initial == {"RM": float("-inf")}
+    with pytest.raises(CascadeError, match=r"t.yaml:6: initial value of 'RM' must be written RM\[0,p\]"):
+        parse_cascade(text.replace("RM[0,p] = -inf", "RM[p,0] = -inf"), source="t.yaml")
+    with pytest.raises(CascadeError, match="given twice"):
+        parse_cascade(text.replace("einsums:", "initial: {RM: 0}\neinsums:"), source="t.yaml")
