@@ -61,12 +61,15 @@ class Gelu(wiring.Component):
         plan = self.plan
         ni, fb = plan.in_fmt.frac_bits, plan.frac_shift
         a = Mux(x < 0, -x, x)
-        inside = a < (1 << (plan.range_log2 + ni))
-        idx = (a >> fb)[: plan.range_log2 + plan.seg_log2]
-        f = a[:fb] if fb > 0 else Const(0, 1)
+        # stage: |x| split into segment index, interpolation weight and the in-range flag
+        inside = st.reg(a < (1 << (plan.range_log2 + ni)), "in1")
+        idx = st.reg((a >> fb)[: plan.range_log2 + plan.seg_log2], "idx")
+        f = st.reg(a[:fb] if fb > 0 else Const(0, 1), "f1")
+        x = st.reg(x, "xa")
+        # stage: table look-up
         coefs = [st.reg(_rom(t)[idx], f"tab{k}") for k, t in enumerate(plan.tables)]
         f, x, inside = st.reg(f, "f2"), st.reg(x, "x2"), st.reg(inside, "in2")
-        depth = 1
+        depth = 2
         if plan.method == "edge-moe":
             prod, n = st.mul(coefs[1], f, "dmul")
             c = st.reg(st.delay(coefs[0], n, "t") + (prod >> fb), "c")
@@ -78,7 +81,7 @@ class Gelu(wiring.Component):
             prod2, n2 = st.mul(q1, f1, "q1mul")
             c = st.reg(st.delay(coefs[0], n1 + 1 + n2, "a0") + (prod2 >> fb), "c")
             depth += n1 + n2 + 2
-        x, inside = st.delay(x, depth - 1, "x"), st.delay(inside, depth - 1, "in")
+        x, inside = st.delay(x, depth - 2, "x"), st.delay(inside, depth - 2, "in")
         wide = plan.wide_frac
         relu = Mux(x > 0, x, 0) << (wide - ni)
         corr = Mux(inside, c, 0) << (wide - plan.table_frac)

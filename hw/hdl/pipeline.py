@@ -15,7 +15,7 @@ import math
 from amaranth.hdl import Module, Mux, Shape, Signal, Value
 
 #: adder levels between two registers inside a multiplier tree
-LEVELS_PER_STAGE = 2
+LEVELS_PER_STAGE = 1
 
 
 def mul_stages(n_terms: int) -> int:
