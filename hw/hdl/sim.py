@@ -37,6 +37,8 @@ def run_stream(dut, payloads: list[int], *, stall_prob: float = 0.0, input_gap_p
     out_cycles: list[int] = []
     in_cycles: list[int] = []
     cycle = [0]
+    in_payload = dut.i.payload.as_value() if hasattr(dut.i.payload, "as_value") else dut.i.payload
+    out_payload = dut.o.payload.as_value() if hasattr(dut.o.payload, "as_value") else dut.o.payload
 
     async def clock_count(ctx):
         async for _ in ctx.tick():
@@ -49,7 +51,7 @@ def run_stream(dut, payloads: list[int], *, stall_prob: float = 0.0, input_gap_p
             if gap:
                 await ctx.tick()
             ctx.set(dut.i.valid, 1)
-            ctx.set(dut.i.payload, value)
+            ctx.set(in_payload, value)
             await ctx.tick().until(dut.i.ready)
             in_cycles.append(cycle[0])
             ctx.set(dut.i.valid, 0)
@@ -60,7 +62,7 @@ def run_stream(dut, payloads: list[int], *, stall_prob: float = 0.0, input_gap_p
             stall = stalls[k % len(stalls)]
             k += 1
             ctx.set(dut.o.ready, 0 if stall else 1)
-            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, out_payload)
             if valid and not stall:
                 outputs.append(_raw(payload))
                 out_cycles.append(cycle[0])

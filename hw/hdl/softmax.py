@@ -1,0 +1,179 @@
+"""The streaming softmax unit: rows in (one score per cycle), rows of probabilities out (one per cycle).
+
+Ports: `i` carries {data: score, last}, `o` carries {data: probability, last}; `last` marks a row's final
+element. A row is stored in a block RAM while the online max and sum are accumulated (pass 1); then one
+reciprocal is computed (normalise + restoring division, ~30 cycles) and the stored scores are replayed
+through the same exponential pipeline and multiplied by it (pass 2). Rows longer than `max_len` are cut
+at `max_len` elements (the element there is treated as `last`). The datapath computes exactly what
+`softmax_model` computes.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hw.hdl.pipeline import Stages, rshift_round
+from hw.hdl.softmax_model import (
+    DIV_FRAC,
+    EXP_FRAC,
+    LOG2E_FRAC,
+    RECIP_FRAC,
+    SHIFT_MAX,
+    TABLE_BITS,
+    SoftmaxPlan,
+)
+
+IN, WAIT, NORM0, NORM, DIV, ISSUE = range(6)
+
+
+class Softmax(wiring.Component):
+    """Softmax over rows of up to `plan.max_len` scores (`plan.in_fmt`) to probabilities (`plan.out_fmt`)."""
+
+    def __init__(self, plan: SoftmaxPlan):
+        self.plan = plan
+        in_layout = data.StructLayout({"data": signed(plan.in_fmt.width), "last": unsigned(1)})
+        out_layout = data.StructLayout({"data": unsigned(plan.out_fmt.width), "last": unsigned(1)})
+        super().__init__({"i": In(stream.Signature(in_layout)), "o": Out(stream.Signature(out_layout))})
+
+    def elaborate(self, platform) -> Module:  # noqa: PLR0915 - one pipeline, read top to bottom
+        m = Module()
+        plan = self.plan
+        n_max = plan.max_len
+        en = Signal()
+        m.d.comb += en.eq(~self.o.valid | self.o.ready)
+        st = Stages(m, en)
+
+        state = Signal(range(6))
+        cnt, length, icnt = Signal(range(n_max + 1)), Signal(range(n_max + 1)), Signal(range(n_max + 1))
+        accept, issue = Signal(), Signal()
+        m.d.comb += [self.i.ready.eq(en & (state == IN)), accept.eq(self.i.valid & self.i.ready),
+                     issue.eq(en & (state == ISSUE))]
+        in_last = self.i.payload.last | (cnt == n_max - 1)
+
+        m.submodules.buf = buf = Memory(shape=signed(plan.in_fmt.width), depth=n_max, init=[])
+        wp, rp = buf.write_port(), buf.read_port(domain="sync")
+        m.d.comb += [wp.addr.eq(cnt), wp.data.eq(self.i.payload.data), wp.en.eq(accept),
+                     rp.addr.eq(icnt), rp.en.eq(en)]
+
+        # stage 0: a score from the input (pass 1) or from the buffer (pass 2), with its tags
+        tags = {"v": st.reg(accept | issue, "v0"), "ph2": st.reg(issue, "ph2_0"),
+                "first": st.reg(Mux(issue, icnt == 0, cnt == 0), "first0"),
+                "last": st.reg(Mux(issue, icnt == length - 1, in_last), "last0")}
+        x0 = st.reg(self.i.payload.data, "x0")
+        x = Mux(tags["ph2"], rp.data, x0)
+
+        def advance(n: int, name: str) -> None:
+            for key in tags:
+                tags[key] = st.delay(tags[key], n, f"{key}_{name}")
+
+        # x2 = x * log2(e), 16 fraction bits; c = ceil(x2)
+        prod, n_l = st.mul(x, plan.log2e, "lmul")
+        x2 = st.reg(rshift_round(prod, plan.in_fmt.frac_bits), "x2")
+        advance(n_l + 1, "x2")
+        c = st.reg((x2 + (2**LOG2E_FRAC - 1)) >> LOG2E_FRAC, "c", signed(plan.max_int_bits))
+        x2 = st.reg(x2, "x2c")
+        advance(1, "c")
+
+        # running integer max (pass 1) or the row's max (pass 2)
+        m_run = Signal(signed(plan.max_int_bits))
+        m_final = Signal(signed(plan.max_int_bits))
+        m_new = Mux(tags["ph2"], m_final, Mux(tags["first"] | (c > m_run), c, m_run))
+        with m.If(en & tags["v"] & ~tags["ph2"]):
+            m.d.sync += m_run.eq(m_new)
+        mb, mprev, x2 = st.reg(m_new, "mb"), st.reg(m_run, "mprev"), st.reg(x2, "x2m")
+        advance(1, "m")
+        step = mb - mprev
+        d = st.reg(Mux(tags["first"] | (step > SHIFT_MAX), SHIFT_MAX, step), "d", unsigned(6))
+        diff = st.reg((mb << LOG2E_FRAC) - x2, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
+        advance(1, "diff")
+
+        # 2^-f: table look-up (block RAM, sync read) and linear interpolation
+        t_tab, d_tab = plan.tables()
+        m.submodules.exp_t = mem_t = Memory(shape=unsigned(EXP_FRAC + 1), depth=len(t_tab), init=t_tab)
+        m.submodules.exp_d = mem_d = Memory(shape=unsigned(max(d_tab).bit_length()), depth=len(d_tab), init=d_tab)
+        lo_bits = LOG2E_FRAC - TABLE_BITS
+        rd_t, rd_d = mem_t.read_port(domain="sync"), mem_d.read_port(domain="sync")
+        m.d.comb += [rd_t.addr.eq(diff[lo_bits:LOG2E_FRAC]), rd_d.addr.eq(diff[lo_bits:LOG2E_FRAC]),
+                     rd_t.en.eq(en), rd_d.en.eq(en)]
+        lo = st.reg(diff[:lo_bits], "lo")
+        n = st.reg(Mux((diff >> LOG2E_FRAC) > SHIFT_MAX, SHIFT_MAX, diff >> LOG2E_FRAC), "n", unsigned(6))
+        d = st.reg(d, "d_t")
+        advance(1, "tab")
+        iprod, n_i = st.mul(rd_d.data, lo, "imul")
+        e = st.reg(st.delay(rd_t.data, n_i, "t") - rshift_round(iprod, lo_bits), "e", unsigned(EXP_FRAC + 1))
+        n, d = st.delay(n, n_i + 1, "n"), st.delay(d, n_i + 1, "d")
+        advance(n_i + 1, "e")
+
+        # e >> n, rounded: into the accumulator's precision (pass 1), to RECIP_FRAC bits (pass 2)
+        ta = st.reg((e << (plan.acc_frac - EXP_FRAC + 1)) >> n, "ta")
+        tb = st.reg((e << 1) >> (n + (EXP_FRAC - RECIP_FRAC)), "tb")
+        e_acc = st.reg((ta + 1) >> 1, "eacc", unsigned(plan.acc_frac + 1))
+        e18 = st.reg((tb + 1) >> 1, "e18", unsigned(RECIP_FRAC + 1))
+        d = st.delay(d, 2, "d_s")
+        advance(2, "sh")
+
+        # pass 1: s <- (s >> d) + e, the only loop in the datapath
+        s = Signal(plan.acc_width)
+        with m.If(en & tags["v"] & ~tags["ph2"]):
+            m.d.sync += s.eq(Mux(tags["first"], e_acc, (s >> d) + e_acc))
+        row_summed = Signal()
+        m.d.comb += row_summed.eq(en & tags["v"] & ~tags["ph2"] & tags["last"])
+
+        # pass 2: p = e * r >> (2 RECIP_FRAC - out_frac + k), rounded and clipped to 1.0
+        r = Signal(RECIP_FRAC + 1)
+        shamt = Signal(range(2 * RECIP_FRAC + 64))
+        pprod, n_p = st.mul(e18, r, "pmul")
+        advance(n_p, "p")
+        tp = st.reg((pprod << 1) >> shamt, "tp")
+        advance(1, "tp")
+        p_max = min(plan.out_fmt.max_raw, 1 << plan.out_fmt.frac_bits)
+        p = (tp + 1) >> 1
+        out = st.reg(Mux(p > p_max, p_max, p), "p", unsigned(plan.out_fmt.width))
+        advance(1, "out")
+        m.d.comb += [self.o.payload.data.eq(out), self.o.payload.last.eq(tags["last"]),
+                     self.o.valid.eq(tags["v"] & tags["ph2"])]
+
+        # in-flight pass-2 elements: r and the shift may change only when none is left in the pipeline
+        inflight = Signal(range(n_max + 256))
+        m.d.sync += inflight.eq(inflight + issue - (self.o.valid & self.o.ready))
+
+        one = 1 << plan.acc_frac
+        sn, k = Signal(plan.acc_width + 1), Signal(signed(8))
+        dv, rem, q = Signal(DIV_FRAC + 1), Signal(DIV_FRAC + 2), Signal(RECIP_FRAC + 1)
+        it = Signal(range(RECIP_FRAC + 2))
+        with m.Switch(state):
+            with m.Case(IN):
+                with m.If(accept):
+                    m.d.sync += cnt.eq(cnt + 1)
+                    with m.If(in_last):
+                        m.d.sync += [length.eq(cnt + 1), cnt.eq(0), state.eq(WAIT)]
+            with m.Case(WAIT):
+                with m.If(row_summed):
+                    m.d.sync += state.eq(NORM0)
+            with m.Case(NORM0):
+                m.d.sync += [sn.eq(s), k.eq(0), m_final.eq(m_run), state.eq(NORM)]
+            with m.Case(NORM):
+                with m.If(sn >= 2 * one):
+                    m.d.sync += [sn.eq(sn >> 1), k.eq(k + 1)]
+                with m.Elif(sn < one):
+                    m.d.sync += [sn.eq(sn << 1), k.eq(k - 1)]
+                with m.Else():
+                    shift = plan.acc_frac - DIV_FRAC
+                    m.d.sync += [dv.eq(sn >> shift if shift >= 0 else sn << -shift), rem.eq(1 << DIV_FRAC),
+                                 q.eq(0), it.eq(0), state.eq(DIV)]
+            with m.Case(DIV):
+                with m.If(it <= RECIP_FRAC):
+                    ge = rem >= dv
+                    m.d.sync += [q.eq((q << 1) | ge), rem.eq(Mux(ge, rem - dv, rem) << 1), it.eq(it + 1)]
+                with m.Elif(inflight == 0):
+                    m.d.sync += [r.eq(q), shamt.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + k),
+                                 icnt.eq(0), state.eq(ISSUE)]
+            with m.Case(ISSUE):
+                with m.If(en):
+                    m.d.sync += icnt.eq(icnt + 1)
+                    with m.If(icnt == length - 1):
+                        m.d.sync += state.eq(IN)
+        return m
