@@ -33,9 +33,10 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from simulator.commands import listing
+    from simulator.commands import hdl, listing
 
     app.command("list")(listing.list_command)
+    app.command("hdl")(hdl.hdl_command)
 
 
 _register()
