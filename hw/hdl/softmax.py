@@ -26,7 +26,7 @@ from hw.hdl.softmax_model import (
     SoftmaxPlan,
 )
 
-IN, WAIT, NORM0, NORM, DIV, ISSUE = range(6)
+IN, WAIT, COMB0, COMB1, COMB2, NORM, DIV, ISSUE = range(8)
 
 
 class Softmax(wiring.Component):
@@ -46,7 +46,7 @@ class Softmax(wiring.Component):
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
         st = Stages(m, en)
 
-        state = Signal(range(6))
+        state = Signal(range(8))
         cnt, length, icnt = Signal(range(n_max + 1)), Signal(range(n_max + 1)), Signal(range(n_max + 1))
         accept, issue = Signal(), Signal()
         m.d.comb += [self.i.ready.eq(en & (state == IN)), accept.eq(self.i.valid & self.i.ready),
@@ -61,7 +61,8 @@ class Softmax(wiring.Component):
         # stage 0: a score from the input (pass 1) or from the buffer (pass 2), with its tags
         tags = {"v": st.reg(accept | issue, "v0"), "ph2": st.reg(issue, "ph2_0"),
                 "first": st.reg(Mux(issue, icnt == 0, cnt == 0), "first0"),
-                "last": st.reg(Mux(issue, icnt == length - 1, in_last), "last0")}
+                "last": st.reg(Mux(issue, icnt == length - 1, in_last), "last0"),
+                "early": st.reg(cnt < 2, "early0"), "odd": st.reg(cnt[0], "odd0")}
         x0 = st.reg(self.i.payload.data, "x0")
         # the block RAM's clock-to-output (~5.8 ns on ECP5) leaves no room for logic after it: register first
         x = st.reg(Mux(tags["ph2"], rp.data, x0), "xsel")
@@ -82,14 +83,16 @@ class Softmax(wiring.Component):
 
         # running integer max (pass 1) or the row's max (pass 2)
         m_run = Signal(signed(plan.max_int_bits))
+        m_run2 = Signal(signed(plan.max_int_bits))  # the max two elements ago (for the interleaved sums)
         m_final = Signal(signed(plan.max_int_bits))
         m_new = Mux(tags["ph2"], m_final, Mux(tags["first"] | (c > m_run), c, m_run))
         with m.If(en & tags["v"] & ~tags["ph2"]):
-            m.d.sync += m_run.eq(m_new)
-        mb, mprev, x2 = st.reg(m_new, "mb"), st.reg(m_run, "mprev"), st.reg(x2, "x2m")
+            m.d.sync += [m_run.eq(m_new), m_run2.eq(m_run)]
+        mb, mprev2, x2 = st.reg(m_new, "mb"), st.reg(m_run2, "mprev2"), st.reg(x2, "x2m")
         advance(1, "m")
-        step = mb - mprev
-        d = st.reg(Mux(tags["first"] | (step > SHIFT_MAX), SHIFT_MAX, step), "d", unsigned(6))
+        tags["mb"] = mb
+        step = mb - mprev2
+        d = st.reg(Mux(tags["early"] | (step > SHIFT_MAX), SHIFT_MAX, step), "d", unsigned(6))
         diff = st.reg((mb << LOG2E_FRAC) - x2, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
         advance(1, "diff")
 
@@ -121,12 +124,19 @@ class Softmax(wiring.Component):
         d = st.delay(d, 2, "d_s")
         advance(2, "sh")
 
-        # pass 1: s <- (s >> d) + e, the only loop in the datapath
-        s = Signal(plan.acc_width)
-        with m.If(en & tags["v"] & ~tags["ph2"]):
-            m.d.sync += s.eq(Mux(tags["first"], e_acc, (s >> d) + e_acc))
+        # pass 1: two interleaved sums (even, odd elements), sum <- (sum >> d) + e in two cycles (shift, add)
+        acc = [Signal(plan.acc_width, name="acc_even"), Signal(plan.acc_width, name="acc_odd")]
+        acc_max = [Signal(signed(plan.max_int_bits), name=f"max_{par}") for par in ("even", "odd")]
+        older = Mux(tags["odd"], acc[1], acc[0]) >> d
+        shifted = st.reg(Mux(tags["early"], 0, older), "acc_sh", unsigned(plan.acc_width))
+        e1, odd1, mb1 = st.reg(e_acc, "e1"), st.reg(tags["odd"], "odd1"), st.reg(tags["mb"], "mb1")
+        upd1 = st.reg(tags["v"] & ~tags["ph2"], "upd1")
+        last1 = st.reg(tags["last"], "last1")
+        for par in (0, 1):
+            with m.If(en & upd1 & (odd1 == par)):
+                m.d.sync += [acc[par].eq(shifted + e1), acc_max[par].eq(mb1)]
         row_summed = Signal()
-        m.d.comb += row_summed.eq(en & tags["v"] & ~tags["ph2"] & tags["last"])
+        m.d.comb += row_summed.eq(en & upd1 & last1)
 
         # pass 2: p = e * r >> (2 RECIP_FRAC - out_frac + k), rounded and clipped to 1.0
         r = Signal(RECIP_FRAC + 1)
@@ -150,15 +160,25 @@ class Softmax(wiring.Component):
         sn, k = Signal(plan.acc_width + 1), Signal(signed(8))
         dv, rem, q = Signal(DIV_FRAC + 1), Signal(DIV_FRAC + 2), Signal(RECIP_FRAC + 1)
         it = Signal(range(RECIP_FRAC + 2))
+        comb_d = [Signal(6, name="comb_d_even"), Signal(6, name="comb_d_odd")]
+        comb_s = [Signal(plan.acc_width, name="comb_s_even"), Signal(plan.acc_width, name="comb_s_odd")]
         with m.Switch(state):
             with m.Case(IN), m.If(accept):
                 m.d.sync += cnt.eq(cnt + 1)
                 with m.If(in_last):
                     m.d.sync += [length.eq(cnt + 1), cnt.eq(0), state.eq(WAIT)]
             with m.Case(WAIT), m.If(row_summed):
-                m.d.sync += state.eq(NORM0)
-            with m.Case(NORM0):
-                m.d.sync += [sn.eq(s), k.eq(0), m_final.eq(m_run), state.eq(NORM)]
+                m.d.sync += state.eq(COMB0)
+            with m.Case(COMB0):  # rescale both sums to the row's max, then add (three short cycles)
+                for par in (0, 1):
+                    gap = m_run - acc_max[par]
+                    m.d.sync += comb_d[par].eq(Mux(gap > SHIFT_MAX, SHIFT_MAX, gap))
+                m.d.sync += [m_final.eq(m_run), state.eq(COMB1)]
+            with m.Case(COMB1):
+                m.d.sync += [comb_s[0].eq(acc[0] >> comb_d[0]),
+                             comb_s[1].eq(Mux(length > 1, acc[1] >> comb_d[1], 0)), state.eq(COMB2)]
+            with m.Case(COMB2):
+                m.d.sync += [sn.eq(comb_s[0] + comb_s[1]), k.eq(0), state.eq(NORM)]
             with m.Case(NORM):
                 with m.If(sn >= 2 * one):
                     m.d.sync += [sn.eq(sn >> 1), k.eq(k + 1)]

@@ -2,7 +2,9 @@
 
 Per row (Stevens et al., Softermax, DAC 2021; online normaliser as in Rabe & Staats 2021):
 1. x2 = x * log2(e) with 16 fraction bits; the running max m is kept as an integer, ceil(x2), so that rescaling
-   the running sum when the max grows is a right shift: s <- (s >> (m_new - m_old)) + 2^(x2 - m_new).
+   the running sum when the max grows is a right shift: s <- (s >> (m_new - m_old)) + 2^(x2 - m_new). Two such
+   sums are kept, over the even and the odd elements, so that each has two cycles per update; they are
+   rescaled to the row's max and added once at the end.
 2. 2^(x2 - m) = 2^-f >> n with n, f the integer and fraction parts of m - x2 >= 0; 2^-f from a 256-entry table
    with linear interpolation on the 8 bits below (error < 2^-20).
 3. One reciprocal per row: s normalised to [1, 2) (exponent k), r = 1/s by restoring division (17 bits).
@@ -115,11 +117,16 @@ def first_pass(plan: SoftmaxPlan, x: np.ndarray) -> RowState:
     running = np.maximum.accumulate(c)
     e, n = _exp_parts(plan, x, running)
     e_acc = rshift_round_var(e << (plan.acc_frac - EXP_FRAC), n)
-    d = np.minimum(np.diff(running, prepend=running[0]), SHIFT_MAX)
-    s = 0
-    for e_k, d_k in zip(e_acc.tolist(), d.tolist(), strict=True):
-        s = (s >> d_k) + e_k
+    # two interleaved sums (even / odd elements), each rescaled by the max's growth since its last update:
+    # the hardware then has two cycles per update of each (shift, then add)
+    sums, last_max = [0, 0], [0, 0]
+    for j, (e_j, m_j) in enumerate(zip(e_acc.tolist(), running.tolist(), strict=True)):
+        par = j & 1
+        shift = min(m_j - last_max[par], SHIFT_MAX) if j >= 2 else SHIFT_MAX
+        sums[par] = (sums[par] >> shift) + e_j
+        last_max[par] = m_j
     m = int(running[-1])
+    s = sum(sums[par] >> min(m - last_max[par], SHIFT_MAX) for par in (0, 1) if par < len(x))
     k, s_n = 0, s
     one = 1 << plan.acc_frac
     while s_n >= 2 * one:
