@@ -11,7 +11,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.hdl.gelu_model import GeluPlan, igelu_constants
-from hw.hdl.pipeline import Stages, rshift_round, saturate
+from hw.hdl.pipeline import Stages, rshift_round
 
 
 def _rom(values: tuple[int, ...]) -> Array:
@@ -50,8 +50,11 @@ class Gelu(wiring.Component):
             y, depth = self._igelu(st, x)
         else:
             y, depth = self._correction(st, x)
-        out = st.reg(saturate(y, plan.out_fmt.min_raw, plan.out_fmt.max_raw), "y", signed(plan.out_fmt.width))
-        latency = depth + 2  # input register, datapath, output register
+        # saturation in two stages: both range flags in parallel, then a one-LUT-level select
+        lo, hi = plan.out_fmt.min_raw, plan.out_fmt.max_raw
+        over, under, y = st.reg(y > hi, "over"), st.reg(y < lo, "under"), st.reg(y, "ysat")
+        out = st.reg(Mux(over, hi, Mux(under, lo, y)), "y", signed(plan.out_fmt.width))
+        latency = depth + 3  # input register, datapath, range flags, output register
         valid = st.delay(self.i.valid, latency, "valid")
         m.d.comb += [self.o.payload.eq(out), self.o.valid.eq(valid)]
         return latency
@@ -98,7 +101,7 @@ class Gelu(wiring.Component):
         zp, n1 = st.mul(a, k["K"], "kmul")
         zs = k["zshift"]
         z = st.reg(rshift_round(zp, zs) if zs > 0 else zp << -zs, "z")
-        t = st.reg(k["B"] - Mux(z < k["B"], z, k["B"]), "t", unsigned(max(1, k["B"].bit_length())))
+        t = st.reg(Mux(z >= k["B"], 0, k["B"] - z), "t", unsigned(max(1, k["B"].bit_length())))
         tt, n2 = st.mul(t, t, "tmul")
         ap, n3 = st.mul(tt >> p, k["A"], "amul")
         big_l = st.reg(k["one"] - (ap >> p), "l", signed(p + 2))

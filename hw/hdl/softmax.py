@@ -146,8 +146,8 @@ class Softmax(wiring.Component):
         tp = st.reg((pprod << 1) >> shamt, "tp")
         advance(1, "tp")
         p_max = min(plan.out_fmt.max_raw, 1 << plan.out_fmt.frac_bits)
-        p = (tp + 1) >> 1
-        out = st.reg(Mux(p > p_max, p_max, p), "p", unsigned(plan.out_fmt.width))
+        over = tp >= 2 * p_max + 1  # (tp + 1) >> 1 > p_max, compared in parallel with the rounding add
+        out = st.reg(Mux(over, p_max, (tp + 1) >> 1), "p", unsigned(plan.out_fmt.width))
         advance(1, "out")
         m.d.comb += [self.o.payload.data.eq(out), self.o.payload.last.eq(tags["last"]),
                      self.o.valid.eq(tags["v"] & tags["ph2"])]
