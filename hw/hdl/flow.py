@@ -62,7 +62,8 @@ def run_hdl(unit: str, *, out_dir: Path, method: str | None = None, in_format: s
         "out_format": str(plan.out_fmt), "max_len": max_len if unit == "softmax" else None,
         "verilog": str(files.verilog_path), "rtlil": str(files.rtlil_path),
         "latency_cycles": dut.latency_cycles if unit == "gelu" else softmax_latency_cycles(plan),
-        "luts": None, "ffs": None, "dsps": None, "brams": None, "fmax_mhz": None, "fmax_mhz_by_seed": None,
+        "luts": None, "lut4_cells": None, "carry_cells": None, "ffs": None, "dsps": None, "brams": None,
+        "fmax_mhz": None, "fmax_mhz_by_seed": None,
         "max_error_lsb": None, "mean_error_lsb": None, "hw_mismatches": None, "vcd": None,
     }
     vcd_path = out_dir / f"{unit}.vcd" if vcd else None
@@ -100,6 +101,7 @@ def _synth(unit: str, rtlil_path: Path, out_dir: Path, target: str, seeds: tuple
     if device is None:
         raise SpecError(f"--synth: unknown synthesis target {target!r}; choose ecp5 (25k), ecp5-25k or ecp5-85k")
     res = synth_ecp5(rtlil_path, unit, out_dir / "synth", device=device, seeds=seeds)
-    return {"luts": res.luts, "ffs": res.ffs, "dsps": res.dsps, "brams": res.brams, "fmax_mhz": res.fmax_mhz,
+    return {"luts": res.luts + 2 * res.carry_cells, "lut4_cells": res.luts, "carry_cells": res.carry_cells,
+            "ffs": res.ffs, "dsps": res.dsps, "brams": res.brams, "fmax_mhz": res.fmax_mhz,
             "fmax_mhz_by_seed": list(res.fmax_mhz_by_seed), "device": f"LFE5U-{device.upper()} {res.package} "
             f"speed {res.speed}"}
