@@ -6,19 +6,12 @@ tables become LUT ROMs indexed by the segment of |x|; multipliers are pipelined 
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.hdl.gelu_model import GeluPlan, igelu_constants
-from hw.hdl.pipeline import Stages, rshift_round
-
-
-def _rom(values: tuple[int, ...]) -> Array:
-    """A constant table (becomes a LUT ROM), signed when any entry is negative."""
-    width = max(abs(v).bit_length() for v in values)
-    shape = signed(width + 1) if min(values) < 0 else unsigned(max(1, width))
-    return Array(Const(v, shape) for v in values)
+from hw.hdl.pipeline import Stages, lut_rom, rshift_round
 
 
 class Gelu(wiring.Component):
@@ -71,7 +64,7 @@ class Gelu(wiring.Component):
         f = st.reg(a[:fb] if fb > 0 else Const(0, 1), "f1")
         x = st.reg(x, "xa")
         # stage: table look-up
-        coefs = [st.reg(_rom(t)[idx], f"tab{k}") for k, t in enumerate(plan.tables)]
+        coefs = [st.reg(lut_rom(st.m, t, idx, f"rom{k}"), f"tab{k}") for k, t in enumerate(plan.tables)]
         f, x, inside = st.reg(f, "f2"), st.reg(x, "x2"), st.reg(inside, "in2")
         depth = 2
         if plan.method == "edge-moe":

@@ -10,12 +10,12 @@ at `max_len` elements (the element there is treated as `last`). The datapath com
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hw.hdl.pipeline import Stages, rshift_round
+from hw.hdl.pipeline import Stages, lut_rom, rshift_round
 from hw.hdl.softmax_model import (
     DIV_FRAC,
     EXP_FRAC,
@@ -100,10 +100,8 @@ class Softmax(wiring.Component):
         t_tab, d_tab = plan.tables()
         lo_bits = LOG2E_FRAC - TABLE_BITS
         hi = diff[lo_bits:LOG2E_FRAC]
-        # Yosys maps each ROM and its register to a DP16KD (clock-to-output ~5.6 ns): a second register follows
-        t_val = st.reg(st.reg(Array(Const(v, unsigned(EXP_FRAC + 1)) for v in t_tab)[hi], "t_rom"), "t_val")
-        d_rom = Array(Const(v, unsigned(max(d_tab).bit_length())) for v in d_tab)
-        d_val = st.reg(st.reg(d_rom[hi], "d_rom"), "d_val")
+        t_val = st.delay(lut_rom(m, t_tab, hi, "exp_t"), 2, "t_val")
+        d_val = st.delay(lut_rom(m, d_tab, hi, "exp_d"), 2, "d_val")
         lo, n_d = st.reg(diff[:lo_bits], "lo0"), st.reg(diff >> LOG2E_FRAC, "n0")
         d = st.reg(d, "d_t0")
         advance(1, "rom")
