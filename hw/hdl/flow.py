@@ -71,7 +71,16 @@ def run_hdl(unit: str, *, out_dir: Path, method: str | None = None, in_format: s
         result.update(_verify(unit, plan, vcd_path, with_torch=verify))
         result["vcd"] = str(vcd_path) if vcd_path else None
     if synth:
-        result.update(_synth(unit, files.rtlil_path, out_dir, synth, seeds))
+        rtlil_path = files.rtlil_path
+        if unit == "softmax":  # synthesize the variant whose row buffer is an EBR with its output register
+            from amaranth.back import rtlil
+
+            from hw.hdl.softmax import Softmax
+
+            (out_dir / "synth").mkdir(parents=True, exist_ok=True)
+            rtlil_path = out_dir / "synth" / "softmax.il"
+            rtlil_path.write_text(rtlil.convert(Softmax(plan, ecp5_bram=True), name="softmax", emit_src=False))
+        result.update(_synth(unit, rtlil_path, out_dir, synth, seeds))
     return result
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hw.hdl.pipeline import Stages, lut_rom, rshift_round
+from hw.hdl.rowbuffer import row_buffer
 from hw.hdl.softmax_model import (
     DIV_FRAC,
     EXP_FRAC,
@@ -32,8 +32,9 @@ IN, WAIT, COMB0, COMB1, COMB2, NORM, DIV, ISSUE = range(8)
 class Softmax(wiring.Component):
     """Softmax over rows of up to `plan.max_len` scores (`plan.in_fmt`) to probabilities (`plan.out_fmt`)."""
 
-    def __init__(self, plan: SoftmaxPlan):
+    def __init__(self, plan: SoftmaxPlan, ecp5_bram: bool = False):
         self.plan = plan
+        self.ecp5_bram = ecp5_bram  # row buffer as a DP16KD with output register (synthesis only)
         in_layout = data.StructLayout({"data": signed(plan.in_fmt.width), "last": unsigned(1)})
         out_layout = data.StructLayout({"data": unsigned(plan.out_fmt.width), "last": unsigned(1)})
         super().__init__({"i": In(stream.Signature(in_layout)), "o": Out(stream.Signature(out_layout))})
@@ -53,10 +54,8 @@ class Softmax(wiring.Component):
                      issue.eq(en & (state == ISSUE))]
         in_last = self.i.payload.last | (cnt == n_max - 1)
 
-        m.submodules.buf = buf = Memory(shape=signed(plan.in_fmt.width), depth=n_max, init=[])
-        wp, rp = buf.write_port(), buf.read_port(domain="sync")
-        m.d.comb += [wp.addr.eq(cnt), wp.data.eq(self.i.payload.data), wp.en.eq(accept),
-                     rp.addr.eq(icnt), rp.en.eq(en)]
+        rdata = row_buffer(m, width=plan.in_fmt.width, depth=n_max, en=en, waddr=cnt, wdata=self.i.payload.data,
+                           we=accept, raddr=icnt, ecp5=self.ecp5_bram)
 
         # stage 0: a score from the input (pass 1) or from the buffer (pass 2), with its tags
         tags = {"v": st.reg(accept | issue, "v0"), "ph2": st.reg(issue, "ph2_0"),
@@ -64,13 +63,14 @@ class Softmax(wiring.Component):
                 "last": st.reg(Mux(issue, icnt == length - 1, in_last), "last0"),
                 "early": st.reg(cnt < 2, "early0"), "odd": st.reg(cnt[0], "odd0")}
         x0 = st.reg(self.i.payload.data, "x0")
-        # the block RAM's clock-to-output (~5.8 ns on ECP5) leaves no room for logic after it: register first
-        x = st.reg(Mux(tags["ph2"], rp.data, x0), "xsel")
 
         def advance(n: int, name: str) -> None:
             for key in tags:
                 tags[key] = st.delay(tags[key], n, f"{key}_{name}")
 
+        # the buffer's data arrives two enabled edges after its address (read register + output register)
+        advance(1, "buf")
+        x = st.reg(Mux(tags["ph2"], rdata, st.reg(x0, "x0b")), "xsel")
         advance(1, "xsel")
 
         # x2 = x * log2(e), 16 fraction bits; c = ceil(x2)
