@@ -18,6 +18,7 @@ from hw.hdl.sim import run_stream
 
 UNITS = ("gelu", "softmax")
 DEFAULT_OUT = {"gelu": "Q7.8", "softmax": "UQ1.15"}
+SYNTH_TARGETS = {"ecp5": "25k", "ecp5-25k": "25k", "ecp5-85k": "85k"}
 
 
 def build_plan(unit: str, method: str | None, in_format: str, out_format: str | None, max_len: int):
@@ -55,6 +56,8 @@ def run_hdl(unit: str, *, out_dir: Path, method: str | None = None, in_format: s
     """Export `unit` into `out_dir`; with `verify` compare with torch and simulate; with `synth` ('ecp5' or
     'ecp5-25k'/'ecp5-85k') report resources and post-route fmax."""
     plan, dut = build_plan(unit, method, in_format, out_format, max_len)
+    if synth is not None and synth not in SYNTH_TARGETS:
+        raise SpecError(f"--synth: unknown synthesis target {synth!r}; choose one of {', '.join(SYNTH_TARGETS)}")
     out_dir = Path(out_dir)
     files = export(dut, unit, out_dir)
     result: dict[str, Any] = {
@@ -106,9 +109,7 @@ def _verify(unit: str, plan, vcd_path: Path | None, with_torch: bool) -> dict[st
 def _synth(unit: str, rtlil_path: Path, out_dir: Path, target: str, seeds: tuple[int, ...]) -> dict[str, Any]:
     from hw.hdl.synth import synth_ecp5
 
-    device = {"ecp5": "25k", "ecp5-25k": "25k", "ecp5-85k": "85k"}.get(target)
-    if device is None:
-        raise SpecError(f"--synth: unknown synthesis target {target!r}; choose ecp5 (25k), ecp5-25k or ecp5-85k")
+    device = SYNTH_TARGETS[target]
     res = synth_ecp5(rtlil_path, unit, out_dir / "synth", device=device, seeds=seeds)
     return {"luts": res.luts + 2 * res.carry_cells, "lut4_cells": res.luts, "carry_cells": res.carry_cells,
             "ffs": res.ffs, "dsps": res.dsps, "brams": res.brams, "fmax_mhz": res.fmax_mhz,

@@ -85,15 +85,16 @@ class Softmax(wiring.Component):
         m_run = Signal(signed(plan.max_int_bits))
         m_run2 = Signal(signed(plan.max_int_bits))  # the max two elements ago (for the interleaved sums)
         m_final = Signal(signed(plan.max_int_bits))
-        m_new = Mux(tags["ph2"], m_final, Mux(tags["first"] | (c > m_run), c, m_run))
+        # the loop is one comparator and one LUT level; pass 2's fixed max is selected in the next stage
+        m_new = Mux(tags["first"] | (c > m_run), c, m_run)
         with m.If(en & tags["v"] & ~tags["ph2"]):
             m.d.sync += [m_run.eq(m_new), m_run2.eq(m_run)]
         mb, mprev2, x2 = st.reg(m_new, "mb"), st.reg(m_run2, "mprev2"), st.reg(x2, "x2m")
         advance(1, "m")
         tags["mb"] = mb
-        step = mb - mprev2
-        d = st.reg(Mux(tags["early"] | (step > SHIFT_MAX), SHIFT_MAX, step), "d", unsigned(6))
-        diff = st.reg((mb << LOG2E_FRAC) - x2, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
+        step = st.reg(mb - mprev2, "step")
+        m_use = Mux(tags["ph2"], m_final, mb)
+        diff = st.reg((m_use << LOG2E_FRAC) - x2, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
         advance(1, "diff")
 
         # 2^-f: table look-up (LUT ROMs, registered) and linear interpolation
@@ -103,7 +104,7 @@ class Softmax(wiring.Component):
         t_val = st.delay(lut_rom(m, t_tab, hi, "exp_t"), 2, "t_val")
         d_val = st.delay(lut_rom(m, d_tab, hi, "exp_d"), 2, "d_val")
         lo, n_d = st.reg(diff[:lo_bits], "lo0"), st.reg(diff >> LOG2E_FRAC, "n0")
-        d = st.reg(d, "d_t0")
+        d = st.reg(Mux(tags["early"] | (step > SHIFT_MAX), SHIFT_MAX, step), "d_t0", unsigned(6))
         advance(1, "rom")
         lo = st.reg(lo, "lo")
         n = st.reg(Mux(n_d > SHIFT_MAX, SHIFT_MAX, n_d), "n", unsigned(6))
