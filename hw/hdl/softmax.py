@@ -52,7 +52,9 @@ class Softmax(wiring.Component):
         accept, issue = Signal(), Signal()
         m.d.comb += [self.i.ready.eq(en & (state == IN)), accept.eq(self.i.valid & self.i.ready),
                      issue.eq(en & (state == ISSUE))]
-        in_last = self.i.payload.last | (cnt == n_max - 1)
+        cnt_end = Signal(init=int(n_max == 1))  # cnt == n_max - 1, kept as a flag (no comparator in the path)
+        left = Signal(range(n_max + 1))  # pass 2: elements still to issue after this one
+        in_last = self.i.payload.last | cnt_end
 
         rdata = row_buffer(m, width=plan.in_fmt.width, depth=n_max, en=en, waddr=cnt, wdata=self.i.payload.data,
                            we=accept, raddr=icnt, ecp5=self.ecp5_bram)
@@ -60,7 +62,7 @@ class Softmax(wiring.Component):
         # stage 0: a score from the input (pass 1) or from the buffer (pass 2), with its tags
         tags = {"v": st.reg(accept | issue, "v0"), "ph2": st.reg(issue, "ph2_0"),
                 "first": st.reg(Mux(issue, icnt == 0, cnt == 0), "first0"),
-                "last": st.reg(Mux(issue, icnt == length - 1, in_last), "last0"),
+                "last": st.reg(Mux(issue, left == 0, in_last), "last0"),
                 "early": st.reg(cnt < 2, "early0"), "odd": st.reg(cnt[0], "odd0")}
         x0 = st.reg(self.i.payload.data, "x0")
 
@@ -81,12 +83,20 @@ class Softmax(wiring.Component):
         x2 = st.reg(x2, "x2c")
         advance(1, "c")
 
-        # running integer max (pass 1) or the row's max (pass 2)
+        # running integer max (pass 1) or the row's max (pass 2). The comparison is made one stage early
+        # against the max as it will be (the current max, updated by the element one stage ahead), so that the
+        # loop itself is one LUT level: m <- (first | greater) ? c : m.
         m_run = Signal(signed(plan.max_int_bits))
         m_run2 = Signal(signed(plan.max_int_bits))  # the max two elements ago (for the interleaved sums)
         m_final = Signal(signed(plan.max_int_bits))
-        # the loop is one comparator and one LUT level; pass 2's fixed max is selected in the next stage
-        m_new = Mux(tags["first"] | (c > m_run), c, m_run)
+        ahead_upd, ahead_first = Signal(), Signal()
+        ahead_c = Signal(signed(plan.max_int_bits))
+        gt_run, gt_ahead = c > m_run, c > ahead_c
+        gt = st.reg(Mux(ahead_upd, Mux(ahead_first, gt_ahead, gt_run & gt_ahead), gt_run), "gt")
+        c, x2 = st.reg(c, "c_m"), st.reg(x2, "x2g")
+        advance(1, "gt")
+        m.d.comb += [ahead_upd.eq(tags["v"] & ~tags["ph2"]), ahead_first.eq(tags["first"]), ahead_c.eq(c)]
+        m_new = Mux(tags["first"] | gt, c, m_run)
         with m.If(en & tags["v"] & ~tags["ph2"]):
             m.d.sync += [m_run.eq(m_new), m_run2.eq(m_run)]
         mb, mprev2, x2 = st.reg(m_new, "mb"), st.reg(m_run2, "mprev2"), st.reg(x2, "x2m")
@@ -163,9 +173,9 @@ class Softmax(wiring.Component):
         comb_s = [Signal(plan.acc_width, name="comb_s_even"), Signal(plan.acc_width, name="comb_s_odd")]
         with m.Switch(state):
             with m.Case(IN), m.If(accept):
-                m.d.sync += cnt.eq(cnt + 1)
+                m.d.sync += [cnt.eq(cnt + 1), cnt_end.eq(cnt == n_max - 2)]
                 with m.If(in_last):
-                    m.d.sync += [length.eq(cnt + 1), cnt.eq(0), state.eq(WAIT)]
+                    m.d.sync += [length.eq(cnt + 1), cnt.eq(0), cnt_end.eq(n_max == 1), state.eq(WAIT)]
             with m.Case(WAIT), m.If(row_summed):
                 m.d.sync += state.eq(COMB0)
             with m.Case(COMB0):  # rescale both sums to the row's max, then add (three short cycles)
@@ -193,9 +203,10 @@ class Softmax(wiring.Component):
                     m.d.sync += [q.eq((q << 1) | ge), rem.eq(Mux(ge, rem - dv, rem) << 1), it.eq(it + 1)]
                 with m.Elif(inflight == 0):
                     m.d.sync += [r.eq(q), shamt.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + k),
-                                 icnt.eq(0), state.eq(ISSUE)]
+                                 icnt.eq(0), left.eq(length - 1), state.eq(ISSUE)]
             with m.Case(ISSUE), m.If(en):
                 m.d.sync += icnt.eq(icnt + 1)
-                with m.If(icnt == length - 1):
+                m.d.sync += left.eq(left - 1)
+                with m.If(left == 0):
                     m.d.sync += state.eq(IN)
         return m
