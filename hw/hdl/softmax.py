@@ -91,7 +91,12 @@ class Softmax(wiring.Component):
         m_final = Signal(signed(plan.max_int_bits))
         ahead_upd, ahead_first = Signal(), Signal()
         ahead_c = Signal(signed(plan.max_int_bits))
-        gt_run, gt_ahead = c > m_run, c > ahead_c
+        flip = 1 << (plan.max_int_bits - 1)  # offset binary: a signed compare as a plain carry chain
+
+        def greater(a, b):
+            return (a.as_unsigned() ^ flip) > (b.as_unsigned() ^ flip)
+
+        gt_run, gt_ahead = greater(c, m_run), greater(c, ahead_c)
         gt = st.reg(Mux(ahead_upd, Mux(ahead_first, gt_ahead, gt_run & gt_ahead), gt_run), "gt")
         c, x2 = st.reg(c, "c_m"), st.reg(x2, "x2g")
         advance(1, "gt")
@@ -164,6 +169,10 @@ class Softmax(wiring.Component):
         # in-flight pass-2 elements: r and the shift may change only when none is left in the pipeline
         inflight = Signal(range(n_max + 256))
         m.d.sync += inflight.eq(inflight + issue - (self.o.valid & self.o.ready))
+        # registered, so one cycle stale; safe because nothing is issued while the divider runs (it only falls)
+        drained = Signal()
+        m.d.sync += drained.eq(inflight == 0)
+        div_done = Signal()
 
         one = 1 << plan.acc_frac
         sn, k = Signal(plan.acc_width + 1), Signal(signed(8))
@@ -196,12 +205,13 @@ class Softmax(wiring.Component):
                 with m.Else():
                     shift = plan.acc_frac - DIV_FRAC
                     m.d.sync += [dv.eq(sn >> shift if shift >= 0 else sn << -shift), rem.eq(1 << DIV_FRAC),
-                                 q.eq(0), it.eq(0), state.eq(DIV)]
+                                 q.eq(0), it.eq(0), div_done.eq(0), state.eq(DIV)]
             with m.Case(DIV):
-                with m.If(it <= RECIP_FRAC):
+                with m.If(~div_done):
                     ge = rem >= dv
-                    m.d.sync += [q.eq((q << 1) | ge), rem.eq(Mux(ge, rem - dv, rem) << 1), it.eq(it + 1)]
-                with m.Elif(inflight == 0):
+                    m.d.sync += [q.eq((q << 1) | ge), rem.eq(Mux(ge, rem - dv, rem) << 1), it.eq(it + 1),
+                                 div_done.eq(it == RECIP_FRAC)]
+                with m.Elif(drained):
                     m.d.sync += [r.eq(q), shamt.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + k),
                                  icnt.eq(0), left.eq(length - 1), state.eq(ISSUE)]
             with m.Case(ISSUE), m.If(en):

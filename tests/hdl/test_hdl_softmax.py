@@ -54,6 +54,12 @@ def test_softmax_cuts_rows_longer_than_max_len():
     assert [v & 0xFFFF for v in run.outputs] == softmax_row_model(plan, np.arange(8)).tolist()
 
 
+@pytest.mark.parametrize("max_len", [1, 2, 3])
+def test_softmax_hardware_tiny_rows(max_len):
+    plan = plan_softmax(Q78, UQ115, max_len)
+    assert softmax_hw_mismatches(plan, softmax_test_rows(plan, n_random=6, seed=max_len), stall_prob=0.3) == 0
+
+
 @pytest.mark.slow
 def test_softmax_hardware_equals_model_full_length():
     plan = plan_softmax(Q78, UQ115, 1024)
