@@ -42,7 +42,26 @@ def sweep(out: Path, quick: bool) -> list[dict]:
                     synth="ecp5", seeds=seeds)
         rows.append(r)
         print(_line(r), flush=True)
+    rows.append(mac_lane(out, seeds))
+    print(f"mac lane (16-bit): {rows[-1]}", flush=True)
     return rows
+
+
+def mac_lane(out: Path, seeds: tuple[int, ...]) -> dict:
+    """Resources of one 16-bit multiply-accumulate lane (the FPGA targets' `mac` cost on ECP5)."""
+    from amaranth.back import rtlil
+
+    from hw.hdl.mac import MacLane
+    from hw.hdl.synth import synth_ecp5
+
+    d = out / "mac"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "mac.il").write_text(rtlil.convert(MacLane(16), name="mac", emit_src=False))
+    r = synth_ecp5(d / "mac.il", "mac", d, seeds=seeds)
+    return {"unit": "mac", "method": "16-bit", "in_format": "Q15.0", "out_format": "Q39.0", "max_len": None,
+            "luts": r.luts + 2 * r.carry_cells, "lut4_cells": r.luts, "carry_cells": r.carry_cells, "ffs": r.ffs,
+            "dsps": r.dsps, "brams": r.brams, "fmax_mhz": r.fmax_mhz, "fmax_mhz_by_seed": list(r.fmax_mhz_by_seed),
+            "latency_cycles": 3, "max_error_lsb": 0.0, "mean_error_lsb": 0.0, "device": "LFE5U-25K CABGA381 speed 6"}
 
 
 def _line(r: dict) -> str:
@@ -103,7 +122,7 @@ def main() -> None:
     ap.add_argument("--write-data", action="store_true", help=f"rewrite {DATA_FILE.relative_to(ROOT)}")
     args = ap.parse_args()
     rows = sweep(args.out, args.quick)
-    plot(rows, args.out / "error_vs_luts.png")
+    plot([r for r in rows if r["unit"] != "mac"], args.out / "error_vs_luts.png")
     gelu_error_plot(args.out / "gelu_error_q78.png")
     (args.out / "results.json").write_text(json.dumps(rows, indent=1))
     print(f"wrote {args.out / 'results.json'}, error_vs_luts.png, gelu_error_q78.png")
