@@ -50,8 +50,13 @@ class Softmax(wiring.Component):
         state = Signal(range(8))
         cnt, length, icnt = Signal(range(n_max + 1)), Signal(range(n_max + 1)), Signal(range(n_max + 1))
         accept, issue = Signal(), Signal()
-        m.d.comb += [self.i.ready.eq(en & (state == IN)), accept.eq(self.i.valid & self.i.ready),
-                     issue.eq(en & (state == ISSUE))]
+        is_in, is_issue = Signal(init=1), Signal()  # state == IN / ISSUE as flip-flops (no decoder in the path)
+        m.d.comb += [self.i.ready.eq(en & is_in), accept.eq(self.i.valid & self.i.ready),
+                     issue.eq(en & is_issue)]
+
+        def goto(target: int) -> list:
+            return [state.eq(target), is_in.eq(target == IN), is_issue.eq(target == ISSUE)]
+
         cnt_end = Signal(init=int(n_max == 1))  # cnt == n_max - 1, kept as a flag (no comparator in the path)
         left = Signal(range(n_max + 1))  # pass 2: elements still to issue after this one
         in_last = self.i.payload.last | cnt_end
@@ -162,9 +167,10 @@ class Softmax(wiring.Component):
         p_max = min(plan.out_fmt.max_raw, 1 << plan.out_fmt.frac_bits)
         over = tp >= 2 * p_max + 1  # (tp + 1) >> 1 > p_max, compared in parallel with the rounding add
         out = st.reg(Mux(over, p_max, (tp + 1) >> 1), "p", unsigned(plan.out_fmt.width))
+        out_valid = st.reg(tags["v"] & tags["ph2"], "out_valid")  # one flip-flop drives o.valid and `en`
         advance(1, "out")
         m.d.comb += [self.o.payload.data.eq(out), self.o.payload.last.eq(tags["last"]),
-                     self.o.valid.eq(tags["v"] & tags["ph2"])]
+                     self.o.valid.eq(out_valid)]
 
         # in-flight pass-2 elements: r and the shift may change only when none is left in the pipeline
         inflight = Signal(range(n_max + 256))
@@ -184,19 +190,19 @@ class Softmax(wiring.Component):
             with m.Case(IN), m.If(accept):
                 m.d.sync += [cnt.eq(cnt + 1), cnt_end.eq(cnt == n_max - 2)]
                 with m.If(in_last):
-                    m.d.sync += [length.eq(cnt + 1), cnt.eq(0), cnt_end.eq(n_max == 1), state.eq(WAIT)]
+                    m.d.sync += [length.eq(cnt + 1), cnt.eq(0), cnt_end.eq(n_max == 1), *goto(WAIT)]
             with m.Case(WAIT), m.If(row_summed):
-                m.d.sync += state.eq(COMB0)
+                m.d.sync += goto(COMB0)
             with m.Case(COMB0):  # rescale both sums to the row's max, then add (three short cycles)
                 for par in (0, 1):
                     gap = m_run - acc_max[par]
                     m.d.sync += comb_d[par].eq(Mux(gap > SHIFT_MAX, SHIFT_MAX, gap))
-                m.d.sync += [m_final.eq(m_run), state.eq(COMB1)]
+                m.d.sync += [m_final.eq(m_run), *goto(COMB1)]
             with m.Case(COMB1):
                 m.d.sync += [comb_s[0].eq(acc[0] >> comb_d[0]),
-                             comb_s[1].eq(Mux(length > 1, acc[1] >> comb_d[1], 0)), state.eq(COMB2)]
+                             comb_s[1].eq(Mux(length > 1, acc[1] >> comb_d[1], 0)), *goto(COMB2)]
             with m.Case(COMB2):
-                m.d.sync += [sn.eq(comb_s[0] + comb_s[1]), k.eq(0), state.eq(NORM)]
+                m.d.sync += [sn.eq(comb_s[0] + comb_s[1]), k.eq(0), *goto(NORM)]
             with m.Case(NORM):
                 with m.If(sn >= 2 * one):
                     m.d.sync += [sn.eq(sn >> 1), k.eq(k + 1)]
@@ -205,18 +211,19 @@ class Softmax(wiring.Component):
                 with m.Else():
                     shift = plan.acc_frac - DIV_FRAC
                     m.d.sync += [dv.eq(sn >> shift if shift >= 0 else sn << -shift), rem.eq(1 << DIV_FRAC),
-                                 q.eq(0), it.eq(0), div_done.eq(0), state.eq(DIV)]
+                                 q.eq(0), it.eq(0), div_done.eq(0), *goto(DIV)]
             with m.Case(DIV):
                 with m.If(~div_done):
-                    ge = rem >= dv
-                    m.d.sync += [q.eq((q << 1) | ge), rem.eq(Mux(ge, rem - dv, rem) << 1), it.eq(it + 1),
+                    trial = rem - dv  # signed (Amaranth widens); one carry chain, its sign says whether dv fits
+                    ge = ~trial[-1]
+                    m.d.sync += [q.eq((q << 1) | ge), rem.eq(Mux(ge, trial, rem) << 1), it.eq(it + 1),
                                  div_done.eq(it == RECIP_FRAC)]
                 with m.Elif(drained):
                     m.d.sync += [r.eq(q), shamt.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + k),
-                                 icnt.eq(0), left.eq(length - 1), state.eq(ISSUE)]
+                                 icnt.eq(0), left.eq(length - 1), *goto(ISSUE)]
             with m.Case(ISSUE), m.If(en):
                 m.d.sync += icnt.eq(icnt + 1)
                 m.d.sync += left.eq(left - 1)
                 with m.If(left == 0):
-                    m.d.sync += state.eq(IN)
+                    m.d.sync += goto(IN)
         return m
