@@ -26,7 +26,7 @@ from hw.hdl.softmax_model import (
     SoftmaxPlan,
 )
 
-IN, WAIT, COMB0, COMB1, COMB2, NORM, DIV, ISSUE = range(8)
+IN, WAIT, COMB0, COMB0B, COMB1, COMB1B, COMB2, NORM, DIV, ISSUE = range(10)
 
 
 class Softmax(wiring.Component):
@@ -47,7 +47,7 @@ class Softmax(wiring.Component):
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
         st = Stages(m, en)
 
-        state = Signal(range(8))
+        state = Signal(range(10))
         cnt, length, icnt = Signal(range(n_max + 1)), Signal(range(n_max + 1)), Signal(range(n_max + 1))
         accept, issue = Signal(), Signal()
         is_in, is_issue = Signal(init=1), Signal()  # state == IN / ISSUE as flip-flops (no decoder in the path)
@@ -185,6 +185,8 @@ class Softmax(wiring.Component):
         dv, rem, q = Signal(DIV_FRAC + 1), Signal(DIV_FRAC + 2), Signal(RECIP_FRAC + 1)
         it = Signal(range(RECIP_FRAC + 2))
         comb_d = [Signal(6, name="comb_d_even"), Signal(6, name="comb_d_odd")]
+        comb_gap = [Signal(signed(plan.max_int_bits + 1), name=f"comb_gap_{par}") for par in ("even", "odd")]
+        comb_c = [Signal(plan.acc_width, name=f"comb_coarse_{par}") for par in ("even", "odd")]
         comb_s = [Signal(plan.acc_width, name="comb_s_even"), Signal(plan.acc_width, name="comb_s_odd")]
         with m.Switch(state):
             with m.Case(IN), m.If(accept):
@@ -193,14 +195,20 @@ class Softmax(wiring.Component):
                     m.d.sync += [length.eq(cnt + 1), cnt.eq(0), cnt_end.eq(n_max == 1), *goto(WAIT)]
             with m.Case(WAIT), m.If(row_summed):
                 m.d.sync += goto(COMB0)
-            with m.Case(COMB0):  # rescale both sums to the row's max, then add (three short cycles)
-                for par in (0, 1):
-                    gap = m_run - acc_max[par]
-                    m.d.sync += comb_d[par].eq(Mux(gap > SHIFT_MAX, SHIFT_MAX, gap))
-                m.d.sync += [m_final.eq(m_run), *goto(COMB1)]
+            # rescale both sums to the row's max, then add: five short cycles (subtract, clamp, shift by
+            # multiples of 8, shift by 0..7, add), so that no once-per-row step sets the clock
+            with m.Case(COMB0):
+                m.d.sync += [comb_gap[par].eq(m_run - acc_max[par]) for par in (0, 1)]
+                m.d.sync += [m_final.eq(m_run), *goto(COMB0B)]
+            with m.Case(COMB0B):
+                m.d.sync += [comb_d[par].eq(Mux(comb_gap[par] > SHIFT_MAX, SHIFT_MAX, comb_gap[par])) for par in (0, 1)]
+                m.d.sync += goto(COMB1)
             with m.Case(COMB1):
-                m.d.sync += [comb_s[0].eq(acc[0] >> comb_d[0]),
-                             comb_s[1].eq(Mux(length > 1, acc[1] >> comb_d[1], 0)), *goto(COMB2)]
+                m.d.sync += [comb_c[par].eq(acc[par] >> (comb_d[par][3:] << 3)) for par in (0, 1)]
+                m.d.sync += goto(COMB1B)
+            with m.Case(COMB1B):
+                m.d.sync += [comb_s[0].eq(comb_c[0] >> comb_d[0][:3]),
+                             comb_s[1].eq(Mux(length > 1, comb_c[1] >> comb_d[1][:3], 0)), *goto(COMB2)]
             with m.Case(COMB2):
                 m.d.sync += [sn.eq(comb_s[0] + comb_s[1]), k.eq(0), *goto(NORM)]
             with m.Case(NORM):
