@@ -33,13 +33,14 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from simulator.commands import analyze, bound, evaluate, listing, sweep
+    from simulator.commands import analyze, bound, evaluate, hdl, listing, sweep
 
     app.command("list")(listing.list_command)
     app.command("analyze")(analyze.analyze_command)
     app.command("evaluate")(evaluate.evaluate_command)
     app.command("bound")(bound.bound_command)
     app.command("sweep")(sweep.sweep_command)
+    app.command("hdl")(hdl.hdl_command)
 
 
 _register()

