@@ -19,6 +19,7 @@ from hw.hdl.rowbuffer import row_buffer
 from hw.hdl.softmax_model import (
     DIV_FRAC,
     EXP_FRAC,
+    INTERLEAVE,
     LOG2E_FRAC,
     RECIP_FRAC,
     SHIFT_MAX,
@@ -26,7 +27,8 @@ from hw.hdl.softmax_model import (
     SoftmaxPlan,
 )
 
-IN, WAIT, COMB0, COMB0B, COMB1, COMB1B, COMB2, NORM, DIV, ISSUE = range(10)
+IN, WAIT, COMB0, COMB0B, COMB1, COMB1B, COMB2, COMB2B, NORM, DIV, ISSUE = range(11)
+PARS = range(INTERLEAVE)
 
 
 class Softmax(wiring.Component):
@@ -47,7 +49,7 @@ class Softmax(wiring.Component):
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
         st = Stages(m, en)
 
-        state = Signal(range(10))
+        state = Signal(range(11))
         cnt, length, icnt = Signal(range(n_max + 1)), Signal(range(n_max + 1)), Signal(range(n_max + 1))
         accept, issue = Signal(), Signal()
         is_in, is_issue = Signal(init=1), Signal()  # state == IN / ISSUE as flip-flops (no decoder in the path)
@@ -57,6 +59,7 @@ class Softmax(wiring.Component):
         def goto(target: int) -> list:
             return [state.eq(target), is_in.eq(target == IN), is_issue.eq(target == ISSUE)]
 
+        cnt3 = Signal(range(INTERLEAVE))  # cnt mod INTERLEAVE: which running sum the element goes to
         cnt_end = Signal(init=int(n_max == 1))  # cnt == n_max - 1, kept as a flag (no comparator in the path)
         left = Signal(range(n_max + 1))  # pass 2: elements still to issue after this one
         in_last = self.i.payload.last | cnt_end
@@ -68,7 +71,7 @@ class Softmax(wiring.Component):
         tags = {"v": st.reg(accept | issue, "v0"), "ph2": st.reg(issue, "ph2_0"),
                 "first": st.reg(Mux(issue, icnt == 0, cnt == 0), "first0"),
                 "last": st.reg(Mux(issue, left == 0, in_last), "last0"),
-                "early": st.reg(cnt < 2, "early0"), "odd": st.reg(cnt[0], "odd0")}
+                "early": st.reg(cnt < INTERLEAVE, "early0"), "par": st.reg(cnt3, "par0")}
         x0 = st.reg(self.i.payload.data, "x0")
 
         def advance(n: int, name: str) -> None:
@@ -92,7 +95,8 @@ class Softmax(wiring.Component):
         # against the max as it will be (the current max, updated by the element one stage ahead), so that the
         # loop itself is one LUT level: m <- (first | greater) ? c : m.
         m_run = Signal(signed(plan.max_int_bits))
-        m_run2 = Signal(signed(plan.max_int_bits))  # the max two elements ago (for the interleaved sums)
+        m_run2 = Signal(signed(plan.max_int_bits))  # the max two elements ago
+        m_run3 = Signal(signed(plan.max_int_bits))  # the max three elements ago (for the interleaved sums)
         m_final = Signal(signed(plan.max_int_bits))
         ahead_upd, ahead_first = Signal(), Signal()
         ahead_c = Signal(signed(plan.max_int_bits))
@@ -108,11 +112,11 @@ class Softmax(wiring.Component):
         m.d.comb += [ahead_upd.eq(tags["v"] & ~tags["ph2"]), ahead_first.eq(tags["first"]), ahead_c.eq(c)]
         m_new = Mux(tags["first"] | gt, c, m_run)
         with m.If(en & tags["v"] & ~tags["ph2"]):
-            m.d.sync += [m_run.eq(m_new), m_run2.eq(m_run)]
-        mb, mprev2, x2 = st.reg(m_new, "mb"), st.reg(m_run2, "mprev2"), st.reg(x2, "x2m")
+            m.d.sync += [m_run.eq(m_new), m_run2.eq(m_run), m_run3.eq(m_run2)]
+        mb, mprev3, x2 = st.reg(m_new, "mb"), st.reg(m_run3, "mprev3"), st.reg(x2, "x2m")
         advance(1, "m")
         tags["mb"] = mb
-        step = st.reg(mb - mprev2, "step")
+        step = st.reg(mb - mprev3, "step")
         m_use = Mux(tags["ph2"], m_final, mb)
         diff = st.reg((m_use << LOG2E_FRAC) - x2, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
         advance(1, "diff")
@@ -143,16 +147,23 @@ class Softmax(wiring.Component):
         d = st.delay(d, 2, "d_s")
         advance(2, "sh")
 
-        # pass 1: two interleaved sums (even, odd elements), sum <- (sum >> d) + e in two cycles (shift, add)
-        acc = [Signal(plan.acc_width, name="acc_even"), Signal(plan.acc_width, name="acc_odd")]
-        acc_max = [Signal(signed(plan.max_int_bits), name=f"max_{par}") for par in ("even", "odd")]
-        older = Mux(tags["odd"], acc[1], acc[0]) >> d
-        shifted = st.reg(Mux(tags["early"], 0, older), "acc_sh", unsigned(plan.acc_width))
-        e1, odd1, mb1 = st.reg(e_acc, "e1"), st.reg(tags["odd"], "odd1"), st.reg(tags["mb"], "mb1")
-        upd1 = st.reg(tags["v"] & ~tags["ph2"], "upd1")
-        last1 = st.reg(tags["last"], "last1")
-        for par in (0, 1):
-            with m.If(en & upd1 & (odd1 == par)):
+        # pass 1: three interleaved sums (element j into sum j mod 3), sum <- (sum >> d) + e in three cycles:
+        # select and shift by a multiple of 8, shift by 0..7, add (element j reads the sum j - 3 wrote)
+        acc = [Signal(plan.acc_width, name=f"acc_{par}") for par in PARS]
+        acc_max = [Signal(signed(plan.max_int_bits), name=f"max_{par}") for par in PARS]
+        older = acc[-1]
+        for par in reversed(PARS[:-1]):
+            older = Mux(tags["par"] == par, acc[par], older)
+        coarse = st.reg(older >> (d[3:] << 3), "acc_c", unsigned(plan.acc_width))
+        d_f, early_f = st.reg(d[:3], "acc_df"), st.reg(tags["early"], "acc_early")
+        e1 = st.reg(e_acc, "e1")
+        shifted = st.reg(Mux(early_f, 0, coarse >> d_f), "acc_sh", unsigned(plan.acc_width))
+        e1 = st.reg(e1, "e2")
+        par1, mb1 = st.delay(tags["par"], 2, "par_a"), st.delay(tags["mb"], 2, "mb_a")
+        upd1 = st.delay(tags["v"] & ~tags["ph2"], 2, "upd_a")
+        last1 = st.delay(tags["last"], 2, "last_a")
+        for par in PARS:
+            with m.If(en & upd1 & (par1 == par)):
                 m.d.sync += [acc[par].eq(shifted + e1), acc_max[par].eq(mb1)]
         row_summed = Signal()
         m.d.comb += row_summed.eq(en & upd1 & last1)
@@ -184,33 +195,38 @@ class Softmax(wiring.Component):
         sn, k = Signal(plan.acc_width + 1), Signal(signed(8))
         dv, rem, q = Signal(DIV_FRAC + 1), Signal(DIV_FRAC + 2), Signal(RECIP_FRAC + 1)
         it = Signal(range(RECIP_FRAC + 2))
-        comb_d = [Signal(6, name="comb_d_even"), Signal(6, name="comb_d_odd")]
-        comb_gap = [Signal(signed(plan.max_int_bits + 1), name=f"comb_gap_{par}") for par in ("even", "odd")]
-        comb_c = [Signal(plan.acc_width, name=f"comb_coarse_{par}") for par in ("even", "odd")]
-        comb_s = [Signal(plan.acc_width, name="comb_s_even"), Signal(plan.acc_width, name="comb_s_odd")]
+        comb_d = [Signal(6, name=f"comb_d_{par}") for par in PARS]
+        comb_gap = [Signal(signed(plan.max_int_bits + 1), name=f"comb_gap_{par}") for par in PARS]
+        comb_c = [Signal(plan.acc_width, name=f"comb_coarse_{par}") for par in PARS]
+        comb_s = [Signal(plan.acc_width, name=f"comb_s_{par}") for par in PARS]
+        comb_01 = Signal(plan.acc_width + 1)
         with m.Switch(state):
             with m.Case(IN), m.If(accept):
                 m.d.sync += [cnt.eq(cnt + 1), cnt_end.eq(cnt == n_max - 2)]
+                m.d.sync += cnt3.eq(Mux(cnt3 == INTERLEAVE - 1, 0, cnt3 + 1))
                 with m.If(in_last):
-                    m.d.sync += [length.eq(cnt + 1), cnt.eq(0), cnt_end.eq(n_max == 1), *goto(WAIT)]
+                    m.d.sync += [length.eq(cnt + 1), cnt.eq(0), cnt3.eq(0), cnt_end.eq(n_max == 1), *goto(WAIT)]
             with m.Case(WAIT), m.If(row_summed):
                 m.d.sync += goto(COMB0)
-            # rescale both sums to the row's max, then add: five short cycles (subtract, clamp, shift by
-            # multiples of 8, shift by 0..7, add), so that no once-per-row step sets the clock
+            # rescale the three sums to the row's max, then add: six short cycles (subtract, clamp, shift by
+            # multiples of 8, shift by 0..7, add two, add the third), so that no once-per-row step sets the clock
             with m.Case(COMB0):
-                m.d.sync += [comb_gap[par].eq(m_run - acc_max[par]) for par in (0, 1)]
+                m.d.sync += [comb_gap[par].eq(m_run - acc_max[par]) for par in PARS]
                 m.d.sync += [m_final.eq(m_run), *goto(COMB0B)]
             with m.Case(COMB0B):
-                m.d.sync += [comb_d[par].eq(Mux(comb_gap[par] > SHIFT_MAX, SHIFT_MAX, comb_gap[par])) for par in (0, 1)]
+                m.d.sync += [comb_d[par].eq(Mux(comb_gap[par] > SHIFT_MAX, SHIFT_MAX, comb_gap[par])) for par in PARS]
                 m.d.sync += goto(COMB1)
             with m.Case(COMB1):
-                m.d.sync += [comb_c[par].eq(acc[par] >> (comb_d[par][3:] << 3)) for par in (0, 1)]
+                m.d.sync += [comb_c[par].eq(acc[par] >> (comb_d[par][3:] << 3)) for par in PARS]
                 m.d.sync += goto(COMB1B)
             with m.Case(COMB1B):
-                m.d.sync += [comb_s[0].eq(comb_c[0] >> comb_d[0][:3]),
-                             comb_s[1].eq(Mux(length > 1, comb_c[1] >> comb_d[1][:3], 0)), *goto(COMB2)]
+                # sums that no element of this row reached (row shorter than 3) hold an older row's value
+                m.d.sync += [comb_s[par].eq(Mux(length > par, comb_c[par] >> comb_d[par][:3], 0)) for par in PARS]
+                m.d.sync += goto(COMB2)
             with m.Case(COMB2):
-                m.d.sync += [sn.eq(comb_s[0] + comb_s[1]), k.eq(0), *goto(NORM)]
+                m.d.sync += [comb_01.eq(comb_s[0] + comb_s[1]), *goto(COMB2B)]
+            with m.Case(COMB2B):
+                m.d.sync += [sn.eq(comb_01 + comb_s[2]), k.eq(0), *goto(NORM)]
             with m.Case(NORM):
                 with m.If(sn >= 2 * one):
                     m.d.sync += [sn.eq(sn >> 1), k.eq(k + 1)]
