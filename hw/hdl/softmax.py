@@ -27,7 +27,7 @@ from hw.hdl.softmax_model import (
     SoftmaxPlan,
 )
 
-IN, WAIT, COMB0, COMB0B, COMB1, COMB1B, COMB2, COMB2B, NORM, DIV, ISSUE = range(11)
+IN, WAIT, COMB0, COMB0B, COMB1, COMB1B, COMB2, COMB2B, NORMF, NORM, DIV, ISSUE = range(12)
 PARS = range(INTERLEAVE)
 
 
@@ -49,7 +49,7 @@ class Softmax(wiring.Component):
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
         st = Stages(m, en)
 
-        state = Signal(range(11))
+        state = Signal(range(12))
         cnt, length, icnt = Signal(range(n_max + 1)), Signal(range(n_max + 1)), Signal(range(n_max + 1))
         accept, issue = Signal(), Signal()
         is_in, is_issue = Signal(init=1), Signal()  # state == IN / ISSUE as flip-flops (no decoder in the path)
@@ -185,14 +185,22 @@ class Softmax(wiring.Component):
 
         # in-flight pass-2 elements: r and the shift may change only when none is left in the pipeline
         inflight = Signal(range(n_max + 256))
-        m.d.sync += inflight.eq(inflight + issue - (self.o.valid & self.o.ready))
+        # +1 and -1 come from the register alone; the late handshake signals only select (one LUT level)
+        taken = self.o.valid & self.o.ready
+        inflight_up, inflight_down = Signal.like(inflight), Signal.like(inflight)
+        m.d.comb += [inflight_up.eq(inflight + 1), inflight_down.eq(inflight - 1)]
+        with m.If(issue & ~taken):
+            m.d.sync += inflight.eq(inflight_up)
+        with m.Elif(taken & ~issue):
+            m.d.sync += inflight.eq(inflight_down)
         # registered, so one cycle stale; safe because nothing is issued while the divider runs (it only falls)
         drained = Signal()
         m.d.sync += drained.eq(inflight == 0)
         div_done = Signal()
 
-        one = 1 << plan.acc_frac
         sn, k = Signal(plan.acc_width + 1), Signal(signed(8))
+        f = plan.acc_frac
+        sn_hi, sn_lo = Signal(), Signal()  # sn >= 2.0 and sn < 1.0, as flip-flops kept in step with sn
         dv, rem, q = Signal(DIV_FRAC + 1), Signal(DIV_FRAC + 2), Signal(RECIP_FRAC + 1)
         it = Signal(range(RECIP_FRAC + 2))
         comb_d = [Signal(6, name=f"comb_d_{par}") for par in PARS]
@@ -200,6 +208,7 @@ class Softmax(wiring.Component):
         comb_c = [Signal(plan.acc_width, name=f"comb_coarse_{par}") for par in PARS]
         comb_s = [Signal(plan.acc_width, name=f"comb_s_{par}") for par in PARS]
         comb_01 = Signal(plan.acc_width + 1)
+        has_par = [Signal(name=f"has_sum_{par}") for par in PARS]  # length > par, as flip-flops
         with m.Switch(state):
             with m.Case(IN), m.If(accept):
                 m.d.sync += [cnt.eq(cnt + 1), cnt_end.eq(cnt == n_max - 2)]
@@ -213,6 +222,7 @@ class Softmax(wiring.Component):
             with m.Case(COMB0):
                 m.d.sync += [comb_gap[par].eq(m_run - acc_max[par]) for par in PARS]
                 m.d.sync += [m_final.eq(m_run), *goto(COMB0B)]
+                m.d.sync += [has_par[par].eq(length > par) for par in PARS]
             with m.Case(COMB0B):
                 m.d.sync += [comb_d[par].eq(Mux(comb_gap[par] > SHIFT_MAX, SHIFT_MAX, comb_gap[par])) for par in PARS]
                 m.d.sync += goto(COMB1)
@@ -221,17 +231,20 @@ class Softmax(wiring.Component):
                 m.d.sync += goto(COMB1B)
             with m.Case(COMB1B):
                 # sums that no element of this row reached (row shorter than 3) hold an older row's value
-                m.d.sync += [comb_s[par].eq(Mux(length > par, comb_c[par] >> comb_d[par][:3], 0)) for par in PARS]
+                m.d.sync += [comb_s[par].eq(Mux(has_par[par], comb_c[par] >> comb_d[par][:3], 0)) for par in PARS]
                 m.d.sync += goto(COMB2)
             with m.Case(COMB2):
                 m.d.sync += [comb_01.eq(comb_s[0] + comb_s[1]), *goto(COMB2B)]
             with m.Case(COMB2B):
-                m.d.sync += [sn.eq(comb_01 + comb_s[2]), k.eq(0), *goto(NORM)]
+                m.d.sync += [sn.eq(comb_01 + comb_s[2]), k.eq(0), *goto(NORMF)]
+            with m.Case(NORMF):
+                m.d.sync += [sn_hi.eq(sn[f + 1:] != 0), sn_lo.eq(sn[f:] == 0), *goto(NORM)]
+            # normalise to [1, 2): the flags of the shifted value come from bit slices of the current one
             with m.Case(NORM):
-                with m.If(sn >= 2 * one):
-                    m.d.sync += [sn.eq(sn >> 1), k.eq(k + 1)]
-                with m.Elif(sn < one):
-                    m.d.sync += [sn.eq(sn << 1), k.eq(k - 1)]
+                with m.If(sn_hi):
+                    m.d.sync += [sn.eq(sn >> 1), k.eq(k + 1), sn_hi.eq(sn[f + 2:] != 0)]
+                with m.Elif(sn_lo):
+                    m.d.sync += [sn.eq(sn << 1), k.eq(k - 1), sn_lo.eq(sn[f - 1:] == 0)]
                 with m.Else():
                     shift = plan.acc_frac - DIV_FRAC
                     m.d.sync += [dv.eq(sn >> shift if shift >= 0 else sn << -shift), rem.eq(1 << DIV_FRAC),
