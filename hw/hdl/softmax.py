@@ -19,6 +19,7 @@ from hw.hdl.rowbuffer import row_buffer
 from hw.hdl.softmax_model import (
     DIV_FRAC,
     EXP_FRAC,
+    INTERLEAVE,
     LOG2E_FRAC,
     RECIP_FRAC,
     SHIFT_MAX,
@@ -26,7 +27,9 @@ from hw.hdl.softmax_model import (
     SoftmaxPlan,
 )
 
-IN, WAIT, COMB0, COMB0B, COMB1, COMB1B, COMB2, NORM, DIV, ISSUE = range(10)
+STATES = ("IN", "WAIT", "COMB0", "COMB0B", "COMB1", "COMB1B", "COMB2", "COMB2B", "NORMF", "NORM", "DIV", "ISSUE")
+IN, WAIT, COMB0, COMB0B, COMB1, COMB1B, COMB2, COMB2B, NORMF, NORM, DIV, ISSUE = range(len(STATES))
+PARS = range(INTERLEAVE)
 
 
 class Softmax(wiring.Component):
@@ -47,18 +50,21 @@ class Softmax(wiring.Component):
         m.d.comb += en.eq(~self.o.valid | self.o.ready)
         st = Stages(m, en)
 
-        state = Signal(range(10))
+        # one-hot state: one flip-flop per state, so that no state decoder sits in a control path
+        at = [Signal(init=int(n == IN), name=f"at_{name.lower()}") for n, name in enumerate(STATES)]
         cnt, length, icnt = Signal(range(n_max + 1)), Signal(range(n_max + 1)), Signal(range(n_max + 1))
         accept, issue = Signal(), Signal()
-        is_in, is_issue = Signal(init=1), Signal()  # state == IN / ISSUE as flip-flops (no decoder in the path)
+        is_in, is_issue = at[IN], at[ISSUE]
         m.d.comb += [self.i.ready.eq(en & is_in), accept.eq(self.i.valid & self.i.ready),
                      issue.eq(en & is_issue)]
 
-        def goto(target: int) -> list:
-            return [state.eq(target), is_in.eq(target == IN), is_issue.eq(target == ISSUE)]
+        def goto(source: int, target: int) -> list:
+            return [at[source].eq(0), at[target].eq(1)]
 
+        cnt3 = Signal(range(INTERLEAVE))  # cnt mod INTERLEAVE: which running sum the element goes to
         cnt_end = Signal(init=int(n_max == 1))  # cnt == n_max - 1, kept as a flag (no comparator in the path)
         left = Signal(range(n_max + 1))  # pass 2: elements still to issue after this one
+        left_zero = Signal()  # left == 0, as a flip-flop
         in_last = self.i.payload.last | cnt_end
 
         rdata = row_buffer(m, width=plan.in_fmt.width, depth=n_max, en=en, waddr=cnt, wdata=self.i.payload.data,
@@ -67,8 +73,8 @@ class Softmax(wiring.Component):
         # stage 0: a score from the input (pass 1) or from the buffer (pass 2), with its tags
         tags = {"v": st.reg(accept | issue, "v0"), "ph2": st.reg(issue, "ph2_0"),
                 "first": st.reg(Mux(issue, icnt == 0, cnt == 0), "first0"),
-                "last": st.reg(Mux(issue, left == 0, in_last), "last0"),
-                "early": st.reg(cnt < 2, "early0"), "odd": st.reg(cnt[0], "odd0")}
+                "last": st.reg(Mux(issue, left_zero, in_last), "last0"),
+                "early": st.reg(cnt < INTERLEAVE, "early0"), "par": st.reg(cnt3, "par0")}
         x0 = st.reg(self.i.payload.data, "x0")
 
         def advance(n: int, name: str) -> None:
@@ -92,7 +98,8 @@ class Softmax(wiring.Component):
         # against the max as it will be (the current max, updated by the element one stage ahead), so that the
         # loop itself is one LUT level: m <- (first | greater) ? c : m.
         m_run = Signal(signed(plan.max_int_bits))
-        m_run2 = Signal(signed(plan.max_int_bits))  # the max two elements ago (for the interleaved sums)
+        m_run2 = Signal(signed(plan.max_int_bits))  # the max two elements ago
+        m_run3 = Signal(signed(plan.max_int_bits))  # the max three elements ago (for the interleaved sums)
         m_final = Signal(signed(plan.max_int_bits))
         ahead_upd, ahead_first = Signal(), Signal()
         ahead_c = Signal(signed(plan.max_int_bits))
@@ -108,11 +115,11 @@ class Softmax(wiring.Component):
         m.d.comb += [ahead_upd.eq(tags["v"] & ~tags["ph2"]), ahead_first.eq(tags["first"]), ahead_c.eq(c)]
         m_new = Mux(tags["first"] | gt, c, m_run)
         with m.If(en & tags["v"] & ~tags["ph2"]):
-            m.d.sync += [m_run.eq(m_new), m_run2.eq(m_run)]
-        mb, mprev2, x2 = st.reg(m_new, "mb"), st.reg(m_run2, "mprev2"), st.reg(x2, "x2m")
+            m.d.sync += [m_run.eq(m_new), m_run2.eq(m_run), m_run3.eq(m_run2)]
+        mb, mprev3, x2 = st.reg(m_new, "mb"), st.reg(m_run3, "mprev3"), st.reg(x2, "x2m")
         advance(1, "m")
         tags["mb"] = mb
-        step = st.reg(mb - mprev2, "step")
+        step = st.reg(mb - mprev3, "step")
         m_use = Mux(tags["ph2"], m_final, mb)
         diff = st.reg((m_use << LOG2E_FRAC) - x2, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
         advance(1, "diff")
@@ -143,16 +150,23 @@ class Softmax(wiring.Component):
         d = st.delay(d, 2, "d_s")
         advance(2, "sh")
 
-        # pass 1: two interleaved sums (even, odd elements), sum <- (sum >> d) + e in two cycles (shift, add)
-        acc = [Signal(plan.acc_width, name="acc_even"), Signal(plan.acc_width, name="acc_odd")]
-        acc_max = [Signal(signed(plan.max_int_bits), name=f"max_{par}") for par in ("even", "odd")]
-        older = Mux(tags["odd"], acc[1], acc[0]) >> d
-        shifted = st.reg(Mux(tags["early"], 0, older), "acc_sh", unsigned(plan.acc_width))
-        e1, odd1, mb1 = st.reg(e_acc, "e1"), st.reg(tags["odd"], "odd1"), st.reg(tags["mb"], "mb1")
-        upd1 = st.reg(tags["v"] & ~tags["ph2"], "upd1")
-        last1 = st.reg(tags["last"], "last1")
-        for par in (0, 1):
-            with m.If(en & upd1 & (odd1 == par)):
+        # pass 1: three interleaved sums (element j into sum j mod 3), sum <- (sum >> d) + e in three cycles:
+        # select and shift by a multiple of 8, shift by 0..7, add (element j reads the sum j - 3 wrote)
+        acc = [Signal(plan.acc_width, name=f"acc_{par}") for par in PARS]
+        acc_max = [Signal(signed(plan.max_int_bits), name=f"max_{par}") for par in PARS]
+        older = acc[-1]
+        for par in reversed(PARS[:-1]):
+            older = Mux(tags["par"] == par, acc[par], older)
+        coarse = st.reg(older >> (d[3:] << 3), "acc_c", unsigned(plan.acc_width))
+        d_f, early_f = st.reg(d[:3], "acc_df"), st.reg(tags["early"], "acc_early")
+        e1 = st.reg(e_acc, "e1")
+        shifted = st.reg(Mux(early_f, 0, coarse >> d_f), "acc_sh", unsigned(plan.acc_width))
+        e1 = st.reg(e1, "e2")
+        par1, mb1 = st.delay(tags["par"], 2, "par_a"), st.delay(tags["mb"], 2, "mb_a")
+        upd1 = st.delay(tags["v"] & ~tags["ph2"], 2, "upd_a")
+        last1 = st.delay(tags["last"], 2, "last_a")
+        for par in PARS:
+            with m.If(en & upd1 & (par1 == par)):
                 m.d.sync += [acc[par].eq(shifted + e1), acc_max[par].eq(mb1)]
         row_summed = Signal()
         m.d.comb += row_summed.eq(en & upd1 & last1)
@@ -162,8 +176,9 @@ class Softmax(wiring.Component):
         shamt = Signal(range(2 * RECIP_FRAC + 64))
         pprod, n_p = st.mul(e18, r, "pmul")
         advance(n_p, "p")
-        tp = st.reg((pprod << 1) >> shamt, "tp")
-        advance(1, "tp")
+        tp_c = st.reg((pprod << 1) >> (shamt[3:] << 3), "tp_c")  # shift by a multiple of 8, then by 0..7
+        tp = st.reg(tp_c >> shamt[:3], "tp")
+        advance(2, "tp")
         p_max = min(plan.out_fmt.max_raw, 1 << plan.out_fmt.frac_bits)
         over = tp >= 2 * p_max + 1  # (tp + 1) >> 1 > p_max, compared in parallel with the rounding add
         out = st.reg(Mux(over, p_max, (tp + 1) >> 1), "p", unsigned(plan.out_fmt.width))
@@ -174,64 +189,83 @@ class Softmax(wiring.Component):
 
         # in-flight pass-2 elements: r and the shift may change only when none is left in the pipeline
         inflight = Signal(range(n_max + 256))
-        m.d.sync += inflight.eq(inflight + issue - (self.o.valid & self.o.ready))
+        # +1 and -1 come from the register alone; the late handshake signals only select (one LUT level)
+        taken = self.o.valid & self.o.ready
+        inflight_up, inflight_down = Signal.like(inflight), Signal.like(inflight)
+        m.d.comb += [inflight_up.eq(inflight + 1), inflight_down.eq(inflight - 1)]
+        with m.If(issue & ~taken):
+            m.d.sync += inflight.eq(inflight_up)
+        with m.Elif(taken & ~issue):
+            m.d.sync += inflight.eq(inflight_down)
         # registered, so one cycle stale; safe because nothing is issued while the divider runs (it only falls)
         drained = Signal()
         m.d.sync += drained.eq(inflight == 0)
         div_done = Signal()
 
-        one = 1 << plan.acc_frac
         sn, k = Signal(plan.acc_width + 1), Signal(signed(8))
+        f = plan.acc_frac
+        sn_hi, sn_lo = Signal(), Signal()  # sn >= 2.0 and sn < 1.0, as flip-flops kept in step with sn
         dv, rem, q = Signal(DIV_FRAC + 1), Signal(DIV_FRAC + 2), Signal(RECIP_FRAC + 1)
         it = Signal(range(RECIP_FRAC + 2))
-        comb_d = [Signal(6, name="comb_d_even"), Signal(6, name="comb_d_odd")]
-        comb_gap = [Signal(signed(plan.max_int_bits + 1), name=f"comb_gap_{par}") for par in ("even", "odd")]
-        comb_c = [Signal(plan.acc_width, name=f"comb_coarse_{par}") for par in ("even", "odd")]
-        comb_s = [Signal(plan.acc_width, name="comb_s_even"), Signal(plan.acc_width, name="comb_s_odd")]
-        with m.Switch(state):
-            with m.Case(IN), m.If(accept):
-                m.d.sync += [cnt.eq(cnt + 1), cnt_end.eq(cnt == n_max - 2)]
-                with m.If(in_last):
-                    m.d.sync += [length.eq(cnt + 1), cnt.eq(0), cnt_end.eq(n_max == 1), *goto(WAIT)]
-            with m.Case(WAIT), m.If(row_summed):
-                m.d.sync += goto(COMB0)
-            # rescale both sums to the row's max, then add: five short cycles (subtract, clamp, shift by
-            # multiples of 8, shift by 0..7, add), so that no once-per-row step sets the clock
-            with m.Case(COMB0):
-                m.d.sync += [comb_gap[par].eq(m_run - acc_max[par]) for par in (0, 1)]
-                m.d.sync += [m_final.eq(m_run), *goto(COMB0B)]
-            with m.Case(COMB0B):
-                m.d.sync += [comb_d[par].eq(Mux(comb_gap[par] > SHIFT_MAX, SHIFT_MAX, comb_gap[par])) for par in (0, 1)]
-                m.d.sync += goto(COMB1)
-            with m.Case(COMB1):
-                m.d.sync += [comb_c[par].eq(acc[par] >> (comb_d[par][3:] << 3)) for par in (0, 1)]
-                m.d.sync += goto(COMB1B)
-            with m.Case(COMB1B):
-                m.d.sync += [comb_s[0].eq(comb_c[0] >> comb_d[0][:3]),
-                             comb_s[1].eq(Mux(length > 1, comb_c[1] >> comb_d[1][:3], 0)), *goto(COMB2)]
-            with m.Case(COMB2):
-                m.d.sync += [sn.eq(comb_s[0] + comb_s[1]), k.eq(0), *goto(NORM)]
-            with m.Case(NORM):
-                with m.If(sn >= 2 * one):
-                    m.d.sync += [sn.eq(sn >> 1), k.eq(k + 1)]
-                with m.Elif(sn < one):
-                    m.d.sync += [sn.eq(sn << 1), k.eq(k - 1)]
-                with m.Else():
-                    shift = plan.acc_frac - DIV_FRAC
-                    m.d.sync += [dv.eq(sn >> shift if shift >= 0 else sn << -shift), rem.eq(1 << DIV_FRAC),
-                                 q.eq(0), it.eq(0), div_done.eq(0), *goto(DIV)]
-            with m.Case(DIV):
-                with m.If(~div_done):
-                    trial = rem - dv  # signed (Amaranth widens); one carry chain, its sign says whether dv fits
-                    ge = ~trial[-1]
-                    m.d.sync += [q.eq((q << 1) | ge), rem.eq(Mux(ge, trial, rem) << 1), it.eq(it + 1),
-                                 div_done.eq(it == RECIP_FRAC)]
-                with m.Elif(drained):
-                    m.d.sync += [r.eq(q), shamt.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + k),
-                                 icnt.eq(0), left.eq(length - 1), *goto(ISSUE)]
-            with m.Case(ISSUE), m.If(en):
-                m.d.sync += icnt.eq(icnt + 1)
-                m.d.sync += left.eq(left - 1)
-                with m.If(left == 0):
-                    m.d.sync += goto(IN)
+        comb_d = [Signal(6, name=f"comb_d_{par}") for par in PARS]
+        comb_gap = [Signal(signed(plan.max_int_bits + 1), name=f"comb_gap_{par}") for par in PARS]
+        comb_c = [Signal(plan.acc_width, name=f"comb_coarse_{par}") for par in PARS]
+        comb_s = [Signal(plan.acc_width, name=f"comb_s_{par}") for par in PARS]
+        comb_01 = Signal(plan.acc_width + 1)
+        has_par = [Signal(name=f"has_sum_{par}") for par in PARS]  # length > par, as flip-flops
+        with m.If(at[IN]), m.If(accept):
+            m.d.sync += [cnt.eq(cnt + 1), cnt_end.eq(cnt == n_max - 2)]
+            m.d.sync += cnt3.eq(Mux(cnt3 == INTERLEAVE - 1, 0, cnt3 + 1))
+            with m.If(in_last):
+                m.d.sync += [length.eq(cnt + 1), cnt.eq(0), cnt3.eq(0), cnt_end.eq(n_max == 1), *goto(IN, WAIT)]
+        with m.If(at[WAIT]), m.If(row_summed):
+            m.d.sync += goto(WAIT, COMB0)
+        # rescale the three sums to the row's max, then add: six short cycles (subtract, clamp, shift by
+        # multiples of 8, shift by 0..7, add two, add the third), so that no once-per-row step sets the clock
+        with m.If(at[COMB0]):
+            m.d.sync += [comb_gap[par].eq(m_run - acc_max[par]) for par in PARS]
+            m.d.sync += [m_final.eq(m_run), *goto(COMB0, COMB0B)]
+            m.d.sync += [has_par[par].eq(length > par) for par in PARS]
+        with m.If(at[COMB0B]):
+            m.d.sync += [comb_d[par].eq(Mux(comb_gap[par] > SHIFT_MAX, SHIFT_MAX, comb_gap[par])) for par in PARS]
+            m.d.sync += goto(COMB0B, COMB1)
+        with m.If(at[COMB1]):
+            m.d.sync += [comb_c[par].eq(acc[par] >> (comb_d[par][3:] << 3)) for par in PARS]
+            m.d.sync += goto(COMB1, COMB1B)
+        with m.If(at[COMB1B]):
+            # sums that no element of this row reached (row shorter than 3) hold an older row's value
+            m.d.sync += [comb_s[par].eq(Mux(has_par[par], comb_c[par] >> comb_d[par][:3], 0)) for par in PARS]
+            m.d.sync += goto(COMB1B, COMB2)
+        with m.If(at[COMB2]):
+            m.d.sync += [comb_01.eq(comb_s[0] + comb_s[1]), *goto(COMB2, COMB2B)]
+        with m.If(at[COMB2B]):
+            m.d.sync += [sn.eq(comb_01 + comb_s[2]), k.eq(0), *goto(COMB2B, NORMF)]
+        with m.If(at[NORMF]):
+            m.d.sync += [sn_hi.eq(sn[f + 1:] != 0), sn_lo.eq(sn[f:] == 0), *goto(NORMF, NORM)]
+        # normalise to [1, 2): the flags of the shifted value come from bit slices of the current one
+        with m.If(at[NORM]):
+            with m.If(sn_hi):
+                m.d.sync += [sn.eq(sn >> 1), k.eq(k + 1), sn_hi.eq(sn[f + 2:] != 0)]
+            with m.Elif(sn_lo):
+                m.d.sync += [sn.eq(sn << 1), k.eq(k - 1), sn_lo.eq(sn[f - 1:] == 0)]
+            with m.Else():
+                shift = plan.acc_frac - DIV_FRAC
+                m.d.sync += [dv.eq(sn >> shift if shift >= 0 else sn << -shift), rem.eq(1 << DIV_FRAC),
+                             q.eq(0), it.eq(0), div_done.eq(0), *goto(NORM, DIV)]
+        with m.If(at[DIV]):
+            with m.If(~div_done):
+                trial = rem - dv  # signed (Amaranth widens); one carry chain, its sign says whether dv fits
+                ge = ~trial[-1]
+                m.d.sync += [q.eq((q << 1) | ge), rem.eq(Mux(ge, trial, rem) << 1), it.eq(it + 1),
+                             div_done.eq(it == RECIP_FRAC)]
+            with m.Elif(drained):
+                m.d.sync += [r.eq(q), shamt.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + k),
+                             icnt.eq(0), left.eq(length - 1), left_zero.eq(length == 1),
+                             *goto(DIV, ISSUE)]
+        with m.If(at[ISSUE]), m.If(en):
+            m.d.sync += icnt.eq(icnt + 1)
+            m.d.sync += left.eq(left - 1)
+            m.d.sync += left_zero.eq(left == 1)
+            with m.If(left_zero):
+                m.d.sync += goto(ISSUE, IN)
         return m

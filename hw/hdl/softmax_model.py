@@ -2,9 +2,9 @@
 
 Per row (Stevens et al., Softermax, DAC 2021; online normaliser as in Rabe & Staats 2021):
 1. x2 = x * log2(e) with 16 fraction bits; the running max m is kept as an integer, ceil(x2), so that rescaling
-   the running sum when the max grows is a right shift: s <- (s >> (m_new - m_old)) + 2^(x2 - m_new). Two such
-   sums are kept, over the even and the odd elements, so that each has two cycles per update; they are
-   rescaled to the row's max and added once at the end.
+   the running sum when the max grows is a right shift: s <- (s >> (m_new - m_old)) + 2^(x2 - m_new). Three
+   such sums are kept, over elements j = 0, 1, 2 (mod 3), so that each has three cycles per update (coarse
+   shift, fine shift, add); they are rescaled to the row's max and added once at the end.
 2. 2^(x2 - m) = 2^-f >> n with n, f the integer and fraction parts of m - x2 >= 0; 2^-f from a 256-entry table
    with linear interpolation on the 8 bits below (error < 2^-20).
 3. One reciprocal per row: s normalised to [1, 2) (exponent k), r = 1/s by restoring division (17 bits).
@@ -27,6 +27,7 @@ TABLE_BITS = 8  # 2^-f table index bits (256 entries); the next 8 bits interpola
 DIV_FRAC = 23  # fraction bits of the normalised divisor
 RECIP_FRAC = 17  # fraction bits of the reciprocal (and of the rounded exponential in pass 2)
 SHIFT_MAX = 63  # shift amounts saturate here (every shifted value is narrower than this)
+INTERLEAVE = 3  # running sums kept in parallel (element j goes to sum j mod 3): three cycles per update
 
 
 @dataclass(frozen=True)
@@ -117,16 +118,16 @@ def first_pass(plan: SoftmaxPlan, x: np.ndarray) -> RowState:
     running = np.maximum.accumulate(c)
     e, n = _exp_parts(plan, x, running)
     e_acc = rshift_round_var(e << (plan.acc_frac - EXP_FRAC), n)
-    # two interleaved sums (even / odd elements), each rescaled by the max's growth since its last update:
-    # the hardware then has two cycles per update of each (shift, then add)
-    sums, last_max = [0, 0], [0, 0]
+    # INTERLEAVE interleaved sums (element j into sum j mod INTERLEAVE), each rescaled by the max's growth since
+    # its last update: the hardware then has INTERLEAVE cycles per update of each (coarse shift, fine shift, add)
+    sums, last_max = [0] * INTERLEAVE, [0] * INTERLEAVE
     for j, (e_j, m_j) in enumerate(zip(e_acc.tolist(), running.tolist(), strict=True)):
-        par = j & 1
-        shift = min(m_j - last_max[par], SHIFT_MAX) if j >= 2 else SHIFT_MAX
+        par = j % INTERLEAVE
+        shift = min(m_j - last_max[par], SHIFT_MAX) if j >= INTERLEAVE else SHIFT_MAX
         sums[par] = (sums[par] >> shift) + e_j
         last_max[par] = m_j
     m = int(running[-1])
-    s = sum(sums[par] >> min(m - last_max[par], SHIFT_MAX) for par in (0, 1) if par < len(x))
+    s = sum(sums[par] >> min(m - last_max[par], SHIFT_MAX) for par in range(INTERLEAVE) if par < len(x))
     k, s_n = 0, s
     one = 1 << plan.acc_frac
     while s_n >= 2 * one:
