@@ -144,8 +144,7 @@ def einsum_points(cascade: Cascade, sizes: Sizes = None) -> dict[str, sympy.Expr
         if sizes:
             nx_, ny_ = int(bind(sx, sizes)), int(bind(sy, sizes))
             kept = band_count_exact(band, nx_, ny_, dict(sizes))
-            out[e.output] = bind(dense / (sx * sy), sizes) * kept
-            out[e.output] = int(out[e.output]) if float(out[e.output]).is_integer() else out[e.output]
+            out[e.output] = _tidy(sympy.sympify(bind(dense / (sx * sy), sizes)) * kept)
         else:
             out[e.output] = sympy.simplify(dense / (sx * sy) * band_count(band, sx, sy))
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import sympy
@@ -28,7 +29,7 @@ def parse_size(text: object, where: str, extra: Mapping[str, sympy.Expr] | None 
         return sympy.Integer(text)
     if not isinstance(text, str) or not text.strip():
         raise CascadeError(f"{where}: expected a size such as 64, 'M' or 'M/M0', found {text!r}")
-    names = set(__import__("re").findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
+    names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
     local = {n: symbol(n) for n in names}
     local.update({k: v for k, v in (extra or {}).items() if k in names})
     try:
