@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from cascade_base.catalog import Catalog
+from cascade_base.spec import load_yaml
+from einsum_cascades.errors import CascadeError
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
+#: The built-in cascades, and any cascade YAML file a user names.
+CASCADES = Catalog("cascade", BUILTIN_DIR, CascadeError, option="--cascade")
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,7 @@ class LibraryEntry:
 
 def library_names() -> list[str]:
     """Names of the built-in cascades, sorted."""
-    return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+    return CASCADES.names()
 
 
 def library_entries() -> list[LibraryEntry]:
@@ -28,7 +32,7 @@ def library_entries() -> list[LibraryEntry]:
     entries = []
     for name in library_names():
         path = BUILTIN_DIR / f"{name}.yaml"
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml(path, CascadeError)
         entries.append(LibraryEntry(name, str(data.get("description", "")).strip(),
                                     str(data.get("citation", "")).strip(), path))
     return entries

@@ -24,10 +24,11 @@ from typing import Any
 import sympy
 import yaml
 
+from cascade_base.spec import parse_yaml, read_text
 from einsum_cascades.cascade import Cascade, Split
 from einsum_cascades.errors import CascadeError
 from einsum_cascades.expr import ParsedInitial
-from einsum_cascades.library import BUILTIN_DIR, library_names
+from einsum_cascades.library import CASCADES
 from einsum_cascades.parser import parse_einsum
 from einsum_cascades.sizes import parse_size, symbol
 from einsum_cascades.validate import build_einsums
@@ -38,32 +39,18 @@ REQUIRED_KEYS = ("name", "ranks", "inputs", "einsums", "outputs")
 
 
 def load_cascade(name_or_path: str | Path) -> Cascade:
-    """Load a built-in cascade by name, or a cascade YAML file by path."""
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        builtin = BUILTIN_DIR / f"{name_or_path}.yaml"
-        if not builtin.exists():
-            raise CascadeError(f"unknown cascade {str(name_or_path)!r}; built-in cascades: "
-                               f"{', '.join(library_names())} (or give a path to a .yaml file)")
-        path = builtin
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise CascadeError(f"cannot read cascade file ({exc.strerror})", source=str(path)) from None
-    return parse_cascade(text, source=str(path))
+    """Load a built-in cascade by name, or a cascade YAML file by path (parsed once per file and mtime)."""
+    return CASCADES.load(name_or_path, _load_file)
+
+
+def _load_file(path: Path) -> Cascade:
+    return parse_cascade(read_text(path, CascadeError), source=str(path))
 
 
 def parse_cascade(text: str, source: str = "<string>") -> Cascade:
     """Parse and validate the YAML text of one cascade."""
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CascadeError(f"malformed YAML: {getattr(exc, 'problem', None) or exc}", source=source,
-                           line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None) from None
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise CascadeError(f"malformed YAML: {exc}", source=source) from None
+    data = parse_yaml(text, source, CascadeError)
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
     if not isinstance(data, dict):
         raise CascadeError(f"expected a YAML mapping with keys {', '.join(REQUIRED_KEYS)}, "
                            f"found {type(data).__name__}", source=source)

@@ -12,7 +12,6 @@ from typing import Literal
 
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
 
-from hw.registry import register_kind
 from hw.spec import Frozen
 
 
@@ -67,5 +66,3 @@ class FpgaTarget(Frozen):
     mac: MacCost
     units: dict[Literal["softmax", "gelu"], UnitCost]
 
-
-register_kind("fpga", FpgaTarget)

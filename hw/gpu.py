@@ -10,7 +10,6 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from hw.registry import register_kind
 from hw.spec import Frozen
 
 #: Element types a tensor core may consume; `tensor_flops_per_s` lists those a GPU supports.
@@ -67,5 +66,3 @@ class GpuTarget(Frozen):
         """FP32 instructions per second (one FMA lane result = one op), i.e. half the FLOP/s figure."""
         return self.fp32_flops_per_s / 2.0
 
-
-register_kind("gpu", GpuTarget)

@@ -1,77 +1,90 @@
 """Find and load targets: a built-in name (`hw/profiles/NAME.yaml`) or a path to a YAML file.
 
-Every target file has a `kind:` (spatial, gpu, fpga); the kind selects the frozen model that validates it.
-Kind modules register themselves in `TARGET_KINDS`.
+Every target file has a `kind:` (spatial, gpu, fpga); the kind selects the frozen model that validates it. The
+table `TARGET_KINDS` is the one place a kind's model is named (as "module:Class", imported only when a target of
+that kind is loaded, so a GPU evaluation never imports the spatial model).
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from cascade_base.catalog import Catalog
 from hw.errors import SpecError
 from hw.spec import load_yaml, validate_spec
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
+#: The built-in targets, and any target YAML file a user names.
+TARGETS = Catalog("target", PROFILE_DIR, SpecError, option="--target")
 
-#: kind name -> frozen pydantic model of that kind of target.
-TARGET_KINDS: dict[str, type[BaseModel]] = {}
+#: kind name -> "module:Class" of the frozen pydantic model of that kind of target.
+TARGET_KINDS: dict[str, str] = {
+    "spatial": "hw.spatial:SpatialTarget",
+    "gpu": "hw.gpu:GpuTarget",
+    "fpga": "hw.fpga:FpgaTarget",
+}
 
 
-def register_kind(kind: str, model: type[BaseModel]) -> None:
-    TARGET_KINDS[kind] = model
+def register_kind(kind: str, model: type[BaseModel] | str) -> None:
+    """Add a target kind: its model class, or "module:Class" to import it lazily (see docs/backends.md)."""
+    TARGET_KINDS[kind] = model if isinstance(model, str) else f"{model.__module__}:{model.__qualname__}"
+    _MODELS.pop(kind, None)
+    if not isinstance(model, str):
+        _MODELS[kind] = model
+
+
+_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def target_model(kind: str) -> type[BaseModel]:
+    """The model class of target kind `kind` (imported on first use)."""
+    if kind not in _MODELS:
+        module, cls = TARGET_KINDS[kind].split(":")
+        _MODELS[kind] = getattr(importlib.import_module(module), cls)
+    return _MODELS[kind]
 
 
 def builtin_targets() -> list[str]:
     """Names of the shipped targets, sorted."""
-    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+    return TARGETS.names()
 
 
 def target_path(name_or_path: str | Path) -> Path:
     """Resolve a built-in name or a file path to the YAML file, or raise `SpecError` listing the names."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml"):
-        if not path.exists():
-            raise SpecError(f"{path}: no such target file")
-        return path
-    builtin = PROFILE_DIR / f"{name_or_path}.yaml"
-    if builtin.exists():
-        return builtin
-    raise SpecError(
-        f"unknown target {str(name_or_path)!r}; built-in targets: {', '.join(builtin_targets())} "
-        "(or give a path to a .yaml file)"
-    )
+    return TARGETS.resolve(name_or_path)
+
+
+def target_kind(data: dict[str, Any], source: str | Path) -> str:
+    """The `kind:` of a raw target mapping, or a `SpecError` listing the kinds."""
+    kind = data.get("kind")
+    if not isinstance(kind, str) or kind not in TARGET_KINDS:
+        raise SpecError(f"unknown target kind {kind!r}; expected one of {', '.join(sorted(TARGET_KINDS))}",
+                        source=str(source), field="kind")
+    return kind
+
+
+def validate_target(data: dict[str, Any], source: str | Path) -> Any:
+    """Validate a raw target mapping (a file's, or one with `--set` overrides applied) into its kind's model."""
+    return validate_spec(target_model(target_kind(data, source)), data, source)
+
+
+def load_target_data(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
+    """The raw mapping of a target file and its path (before validation; `--set` edits this)."""
+    path = target_path(name_or_path)
+    return load_yaml(path), path
 
 
 def load_target(name_or_path: str | Path) -> Any:
-    """Load and validate one target; returns the frozen model of its kind."""
-    _import_kinds()
-    path = target_path(name_or_path)
-    data = load_yaml(path)
-    kind = data.get("kind")
-    if kind not in TARGET_KINDS:
-        raise SpecError(
-            f"{path}: field 'kind': unknown target kind {kind!r}; expected one of {', '.join(sorted(TARGET_KINDS))}"
-        )
-    return validate_spec(TARGET_KINDS[kind], data, path)
+    """Load and validate one target; returns the frozen model of its kind (cached per file and mtime)."""
+    return TARGETS.load(name_or_path, _load_file)
 
 
-def _import_kinds() -> None:
-    """Import the kind modules so they register (kept lazy: loading one kind must not need the others)."""
-    import importlib
-
-    for module in KIND_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-
-
-#: Modules that define and register a target kind.
-KIND_MODULES = ("hw.spatial", "hw.gpu", "hw.fpga")
+def _load_file(path: Path) -> Any:
+    return validate_target(load_yaml(path), path)
 
 
 def builtin_target_entries() -> list[dict[str, str]]:

@@ -11,14 +11,14 @@ drains through a `chain` of PEs (one hop per PE) or a `tree`; the mapping decide
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
+from cascade_base.catalog import Catalog
 from hw.errors import SpecError
-from hw.registry import PROFILE_DIR, register_kind
+from hw.registry import PROFILE_DIR
 from hw.spec import Frozen, load_yaml, validate_spec
 
 TABLE_DIR = PROFILE_DIR / "tables"
@@ -155,15 +155,16 @@ class EnergyTable(Frozen):
         return entry.area_um2
 
 
-@cache
+#: The built-in energy/area tables, and any table YAML file a target names.
+ENERGY_TABLES = Catalog("energy table", TABLE_DIR, SpecError, option="field 'energy_table'")
+
+
 def load_energy_table(name_or_path: str) -> EnergyTable:
-    """Load a table by name (`hw/profiles/tables/NAME.yaml`) or path; cached, tables are immutable."""
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = TABLE_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in TABLE_DIR.glob("*.yaml")))
-        raise SpecError(f"field 'energy_table': no table {name_or_path!r} (known: {known})")
+    """Load a table by name (`hw/profiles/tables/NAME.yaml`) or path; cached per file and mtime."""
+    return ENERGY_TABLES.load(name_or_path, _load_table)
+
+
+def _load_table(path: Path) -> EnergyTable:
     return validate_spec(EnergyTable, load_yaml(path), path)
 
 
@@ -193,5 +194,3 @@ def area_breakdown_um2(target: SpatialTarget) -> dict[str, float]:
     areas["global_buffer"] = table.area_um2(buf.component, "global_buffer.component", buf.capacity_bytes)
     return areas
 
-
-register_kind("spatial", SpatialTarget)

@@ -22,19 +22,19 @@ A mapping says, for one cascade:
 from __future__ import annotations
 
 import itertools
-import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, PositiveInt, StringConstraints, model_validator
 
-from hw.errors import SpecError
-from hw.spec import Frozen, load_yaml, validate_spec
+from cascade_base.catalog import Catalog
+from cascade_base.spec import Frozen, load_yaml, validate_model
 from mappers.errors import MappingError
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
+#: The built-in mappings, and any mapping YAML file a user names.
+MAPPINGS = Catalog("mapping", BUILTIN_DIR, MappingError, option="--mapping")
 
 Level = Literal["dram", "buffer", "pe"]
 #: `$name`: a reference to one of the mapping's `params`, bound before costing.
@@ -157,48 +157,26 @@ def bind_mapping(mapping: Mapping, values: dict[str, Any], file: str) -> Mapping
     if not values:
         return mapping
     data = _substitute(mapping.model_dump(mode="python", exclude_none=True), values)
-    try:
-        return validate_spec(Mapping, data, f"{file} (params {values})")
-    except SpecError as exc:
-        raise MappingError(_UNION_TAG.sub("", str(exc))) from None
-
-
-#: pydantic names the member of a union a value failed (`.constrained-int`); the field path reads better without
-_UNION_TAG = re.compile(r"\.(?:constrained-int|constrained-str|int|str|literal\[[^\]]*\])(?=')")
+    return validate_model(Mapping, data, f"{file} (params {values})", MappingError)
 
 
 def mapping_path(name_or_path: str | Path) -> Path:
     """Resolve a built-in mapping name (`mappers/builtin/NAME.yaml`) or a path."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml"):
-        if not path.exists():
-            raise MappingError(f"{path}: no such mapping file")
-        return path
-    builtin = BUILTIN_DIR / f"{name_or_path}.yaml"
-    if builtin.exists():
-        return builtin
-    known = ", ".join(builtin_mappings())
-    raise MappingError(f"unknown mapping {str(name_or_path)!r}; built-in mappings: {known} (or give a .yaml path)")
+    return MAPPINGS.resolve(name_or_path)
 
 
 def builtin_mappings() -> list[str]:
-    return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+    return MAPPINGS.names()
 
 
 def load_mapping(name_or_path: str | Path) -> tuple[Mapping, str]:
     """Load and validate a mapping; returns it and the file it came from (for error messages). Cached per file
     and modification time (mappings are immutable), so sweeps do not re-parse YAML."""
-    path = mapping_path(name_or_path)
-    return _load_mapping(str(path), path.stat().st_mtime_ns)
+    return MAPPINGS.load(name_or_path, _load_file)
 
 
-@lru_cache(maxsize=64)
-def _load_mapping(path_str: str, mtime_ns: int) -> tuple[Mapping, str]:
-    path = Path(path_str)
-    try:
-        return validate_spec(Mapping, load_yaml(path), path), str(path)
-    except SpecError as exc:
-        raise MappingError(str(exc)) from None
+def _load_file(path: Path) -> tuple[Mapping, str]:
+    return validate_model(Mapping, load_yaml(path, MappingError), path, MappingError), str(path)
 
 
 def dump_mapping(mapping: Mapping, path: str | Path) -> None:
@@ -211,8 +189,5 @@ def bind_einsum_mapping(em: EinsumMapping, values: dict[str, Any], file: str) ->
     """One Einsum's mapping (e.g. the `linear` entry) with its `$name` values bound."""
     if not values:
         return em
-    try:
-        return validate_spec(EinsumMapping, _substitute(em.model_dump(mode="python", exclude_none=True), values),
-                             f"{file} (linear, params {values})")
-    except SpecError as exc:
-        raise MappingError(_UNION_TAG.sub("", str(exc))) from None
+    return validate_model(EinsumMapping, _substitute(em.model_dump(mode="python", exclude_none=True), values),
+                          f"{file} (linear, params {values})", MappingError)

@@ -11,12 +11,9 @@ import sys
 
 import typer
 
-from einsum_cascades.errors import CascadeError
-from hw.errors import SpecError
-from mappers.errors import MappingError
-from simulator.errors import SimulatorError
+from cascade_base.errors import InputError
 
-USER_ERRORS = (CascadeError, SpecError, MappingError, SimulatorError)
+USER_ERRORS = (InputError,)
 
 app = typer.Typer(
     name="cascade",

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from einsum_cascades.errors import CascadeError
-from hw.errors import SpecError
-from mappers.errors import MappingError
+from cascade_base.errors import InputError
 from simulator.errors import SimulatorError
 from simulator.evaluate import EvaluateRequest, evaluate
 from simulator.sweep.plot import plot_sweep
@@ -19,7 +17,7 @@ from simulator.sweep.spec import SweepSpec, load_sweep
 from simulator.sweep.store import ResultStore, load_records, point_key
 from simulator.sweep.table import table_rows, write_csv
 
-INPUT_ERRORS = (CascadeError, SpecError, MappingError, SimulatorError)
+INPUT_ERRORS = (InputError,)
 
 
 @dataclass(frozen=True)
