@@ -74,15 +74,14 @@ def passes(cascade: Cascade) -> int:
 
 
 def sequence_rank(cascade: Cascade) -> str:
-    """The rank passes are counted over: `verify.sequence_rank` when given, else the key rank `m`, else the
-    first rank of the inputs that some Einsum reduces."""
-    named = cascade.verify.get("sequence_rank")
-    if named:
-        return str(named)
-    if "m" in cascade.ranks:
-        return "m"
-    reduced = [cascade.base_rank(r) for e in cascade.einsums for r in e.reduced_ranks]
-    return reduced[0] if reduced else next(iter(cascade.ranks))
+    """The rank passes are counted over: the key sequence of the cascade's roles; without roles, the reduced input
+    rank with the most passes (the bound is then the largest over the ranks an Einsum reduces)."""
+    if cascade.roles is not None:
+        return cascade.roles.ranks.key_seq
+    by_rank = passes_by_rank(cascade)
+    reduced = list(dict.fromkeys(cascade.base_rank(r) for e in cascade.einsums for r in e.reduced_ranks))
+    candidates = [r for r in reduced if r in by_rank] or list(by_rank)
+    return max(candidates, key=lambda r: by_rank[r])
 
 
 # -- op counts -------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import networkx as nx
 import sympy
 
 from einsum_cascades.expr import BINARY_OPS, REDUCTIONS, BinOp, Call, Comparison, Expr, Ref, refs
+from einsum_cascades.roles import Roles
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Cascade:
     symbols: dict[str, sympy.Expr]
     verify: dict[str, Any]
     source: str
+    roles: Roles | None = None
 
     def einsum(self, name: str) -> Einsum:
         for e in self.einsums:

@@ -13,7 +13,7 @@ Format (see examples/cascades/README.md):
       QK[m,p] = Q[e,p] * K[e,m]
       GM[p] = QK[m,p] :: max(m)
     outputs: [AV]
-    verify: {reference: softmax-attention, ...}   # how `--verify` checks it against torch
+    roles: {reference: softmax-attention, query: Q, ..., ranks: {...}}   # see einsum_cascades/roles.py
 """
 
 from __future__ import annotations
@@ -24,17 +24,18 @@ from typing import Any
 import sympy
 import yaml
 
-from cascade_base.spec import parse_yaml, read_text
+from cascade_base.spec import parse_yaml, read_text, validate_model
 from einsum_cascades.cascade import Cascade, Split
 from einsum_cascades.errors import CascadeError
 from einsum_cascades.expr import ParsedInitial
 from einsum_cascades.library import CASCADES
 from einsum_cascades.parser import parse_einsum
+from einsum_cascades.roles import NAMED_MASKS, REQUIRED_TENSORS, Roles, check_mask_predicate, legacy_roles
 from einsum_cascades.sizes import parse_size, symbol
 from einsum_cascades.validate import build_einsums
 
 ALLOWED_KEYS = {"name", "description", "citation", "ranks", "splits", "inputs", "initial", "einsums", "outputs",
-                "verify"}
+                "roles", "verify"}
 REQUIRED_KEYS = ("name", "ranks", "inputs", "einsums", "outputs")
 
 
@@ -79,9 +80,6 @@ def parse_cascade(text: str, source: str = "<string>") -> Cascade:
     outputs = data["outputs"]
     if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs) or not outputs:
         raise fail("outputs", "expected a list of tensor names, e.g. [AV]")
-    verify = data.get("verify") or {}
-    if not isinstance(verify, dict):
-        raise fail("verify", "expected a mapping, e.g. {reference: softmax-attention}")
     einsums, tensor_ranks, iterative = build_einsums(parsed, ranks, splits, inputs, initial, symbols, source)
     for out in outputs:
         if out not in {e.output for e in einsums}:
@@ -91,12 +89,51 @@ def parse_cascade(text: str, source: str = "<string>") -> Cascade:
     for tensor in initial:
         if tensor not in iterative:
             raise fail("initial", f"{tensor!r} is not an iterative tensor (written at an index like m1+1)")
+    roles = _roles(data, inputs, tensor_ranks, ranks, splits, fail, source)
+    verify = roles.model_dump(exclude_none=True) if roles is not None else {}
     return Cascade(
         name=str(data["name"]), description=str(data.get("description", "")).strip(),
         citation=str(data.get("citation", "")).strip(), ranks=ranks, splits=splits, inputs=inputs,
         outputs=tuple(outputs), einsums=einsums, tensor_ranks=tensor_ranks, iterative=iterative,
-        initial=initial, symbols=symbols, verify=verify, source=source,
+        initial=initial, symbols=symbols, verify=verify, roles=roles, source=source,
     )
+
+
+def _roles(data: dict, inputs, tensor_ranks, ranks, splits, fail, source: str) -> Roles | None:
+    """The validated `roles:` block (or the older `verify:` block read as roles); None when neither is given."""
+    if "roles" in data and "verify" in data:
+        raise fail("verify", "give 'roles:' or the older 'verify:', not both; move its keys under 'roles:'")
+    key = "roles" if "roles" in data else "verify"
+    raw = data.get(key)
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise fail(key, "expected a mapping, e.g. {reference: softmax-attention, query: Q, ...}")
+    if key == "verify":
+        query = raw.get("query")
+        raw = legacy_roles(raw, inputs.get(query, ()) if isinstance(query, str) else ())
+    roles = validate_model(Roles, raw, source, CascadeError)
+    tensors = set(inputs) | set(tensor_ranks)
+    needed = REQUIRED_TENSORS[roles.reference]
+    for role in (*needed, "logsumexp"):
+        name = roles.tensor(role)
+        if name is None and role in needed:
+            raise fail(key, f"reference {roles.reference!r} needs the tensor role {role!r}; add {role}: TENSOR")
+        if name is not None and name not in tensors:
+            raise fail(key, f"{role}: {name!r} is not a tensor of this cascade (tensors: {', '.join(sorted(tensors))})")
+    split_parts = {p for s in splits for p in (s.outer, s.inner)}
+    logical = [r for r in ranks if r not in split_parts]
+    for role, rank in roles.ranks.named().items():
+        if rank not in logical:
+            raise fail(key, f"ranks.{role}: {rank!r} is not a rank of this cascade (ranks: {', '.join(logical)})")
+    if roles.mask not in NAMED_MASKS:
+        try:
+            check_mask_predicate(roles.mask)
+        except ValueError as exc:
+            raise fail(key, str(exc)) from None
+    if roles.mask == "sliding-window" and roles.window is None:
+        raise fail(key, "mask: sliding-window needs window: SYMBOL (the size symbol of its width, e.g. W)")
+    return roles
 
 
 def _add_initial(initial: dict[str, float], item: ParsedInitial, source: str) -> None:

@@ -1,9 +1,9 @@
 """Check a cascade against torch on random inputs: `verified` and the max error.
 
-Each cascade names its reference in its `verify:` block, and which of its tensors play which role:
+Each cascade names its reference in its `roles:` block, which of its tensors and ranks play which role:
 - softmax-attention: `torch.nn.functional.scaled_dot_product_attention` (scale 1, as in FuseMax's cascades),
-  with `mask: causal | sliding-window` built by torch from the mask's definition, never from the cascade;
-  extra ranks (heads h, KV groups g) are batch dimensions, broadcast where K/V lack them (MQA/GQA);
+  with `mask: causal | sliding-window | PREDICATE` built by torch from the mask's definition in the roles, never
+  from the cascade's Einsums; head ranks are batch dimensions, broadcast where K/V lack them (MQA/GQA);
   optional `logsumexp:` is checked against `torch.logsumexp` of the scores.
 - mla: keys/values materialised from the latent with torch, then SDPA on [Q, QR] and [K, KR].
 - linear-attention: (phi(Q) phi(K)^T [masked]) V, optionally normalised by the row sums.
@@ -19,10 +19,14 @@ import numpy as np
 from einsum_cascades.cascade import Cascade
 from einsum_cascades.errors import CascadeError
 from einsum_cascades.executor import bind_sizes, execute
+from einsum_cascades.roles import Roles
+from einsum_cascades.shape import bind_role_sizes, free_size_symbols
 
-#: sizes used when a cascade's `verify.sizes` does not set them: small, but with several tiles per rank.
-DEFAULT_SIZES = {"M": 64, "P": 64, "N": 64, "E": 16, "F": 16, "M0": 16, "P0": 16, "T": 16, "H": 4, "G": 2,
-                 "R": 8, "L": 32, "W": 24}
+#: sizes of each rank role used when the roles' `sizes` do not set them: small, but with several tiles per rank.
+ROLE_SIZES = {"query_seq": 64, "key_seq": 64, "head_dim": 16, "value_dim": 16, "heads": 2, "kv_heads": 2,
+              "latent_dim": 32, "rope_dim": 8}
+#: size of any other symbol (split tiles such as M0); a sliding window's width gets `WINDOW`.
+OTHER_SIZE, WINDOW = 16, 24
 
 TOLERANCE = 1e-9  # float64 executor vs float64 torch, relative to the largest reference magnitude
 
@@ -56,66 +60,87 @@ def _torch_layout(array: np.ndarray, ranks: tuple[str, ...], batch: list[str], s
     return torch.from_numpy(np.ascontiguousarray(arr).reshape(shape))
 
 
-def _attention_mask(kind: str | None, p: int, m: int, window: int | None):
+def _attention_mask(roles: Roles, p: int, m: int, sizes: Mapping[str, int]):
     import torch
 
-    if kind is None:
-        return None
     q = torch.arange(p)[:, None]
     k = torch.arange(m)[None, :]
-    if kind == "causal":
+    if roles.mask == "none":
+        return None
+    if roles.mask == "causal":
         return k <= q
-    if kind == "sliding-window":
-        return (k <= q) & (q - k < window)
-    raise CascadeError(f"verify: unknown mask {kind!r}; expected causal or sliding-window")
+    if roles.mask == "sliding-window":
+        return (k <= q) & (q - k < sizes[roles.window])
+    names = {roles.ranks.query_seq: q, roles.ranks.key_seq: k, **{s: int(v) for s, v in sizes.items()}}
+    return eval(compile(roles.mask, "<mask>", "eval"), {"__builtins__": {}}, names)  # checked by roles.py
 
 
 def reference_output(cascade: Cascade, inputs: Mapping[str, np.ndarray], sizes: Mapping[str, int]):
     """The torch reference of the cascade's `verify.output` (and of `verify.logsumexp` when named)."""
     import torch
 
-    spec = cascade.verify
-    kind = spec.get("reference")
+    roles = _roles(cascade)
+    r = roles.ranks
+    kind = roles.reference
     if kind == "softmax-attention":
-        batch = [r for r in cascade.inputs[spec["query"]] if r not in ("p", "e")]
-        q = _torch_layout(inputs[spec["query"]], cascade.inputs[spec["query"]], batch, "p", "e")
-        k = _torch_layout(inputs[spec["key"]], cascade.inputs[spec["key"]], batch, "m", "e")
-        v = _torch_layout(inputs[spec["value"]], cascade.inputs[spec["value"]], batch, "m", "f")
+        batch = [x for x in cascade.inputs[roles.query] if x not in (r.query_seq, r.head_dim)]
+        q = _torch_layout(inputs[roles.query], cascade.inputs[roles.query], batch, r.query_seq, r.head_dim)
+        k = _torch_layout(inputs[roles.key], cascade.inputs[roles.key], batch, r.key_seq, r.head_dim)
+        v = _torch_layout(inputs[roles.value], cascade.inputs[roles.value], batch, r.key_seq, r.value_dim)
         k, v = k.expand(*q.shape[:-2], *k.shape[-2:]), v.expand(*q.shape[:-2], *v.shape[-2:])
-        mask = _attention_mask(spec.get("mask"), q.shape[-2], k.shape[-2], sizes.get("W"))
+        mask = _attention_mask(roles, q.shape[-2], k.shape[-2], sizes)
         out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
-        result = {spec["output"]: (out, batch + ["p", "f"])}
-        if "logsumexp" in spec:
+        result = {roles.output: (out, [*batch, r.query_seq, r.value_dim])}
+        if roles.logsumexp:
             scores = q @ k.transpose(-1, -2)
             if mask is not None:
                 scores = scores.masked_fill(~mask, float("-inf"))
-            result[spec["logsumexp"]] = (torch.logsumexp(scores, dim=-1), batch + ["p"])
+            result[roles.logsumexp] = (torch.logsumexp(scores, dim=-1), [*batch, r.query_seq])
         return result
     if kind == "mla":
-        t = {role: torch.from_numpy(np.asarray(inputs[spec[role]])) for role in
-             ("query", "query_rope", "latent", "key_rope", "w_uk", "w_uv")}
+        order = {"query": (r.heads, r.head_dim, r.query_seq), "query_rope": (r.heads, r.rope_dim, r.query_seq),
+                 "latent": (r.latent_dim, r.key_seq), "key_rope": (r.rope_dim, r.key_seq),
+                 "w_uk": (r.latent_dim, r.heads, r.head_dim), "w_uv": (r.latent_dim, r.heads, r.value_dim)}
+        t = {role: _as(inputs, cascade, roles.tensor(role), axes) for role, axes in order.items()}
         keys = torch.einsum("lhe,lm->hme", t["w_uk"], t["latent"])
         values = torch.einsum("lhf,lm->hmf", t["w_uv"], t["latent"])
         k_rope = t["key_rope"].T.expand(keys.shape[0], -1, -1)
         q = torch.cat([t["query"].permute(0, 2, 1), t["query_rope"].permute(0, 2, 1)], dim=-1)
         k = torch.cat([keys, k_rope], dim=-1)
-        out = torch.nn.functional.scaled_dot_product_attention(q, k, values, scale=1.0)
-        return {spec["output"]: (out, ["h", "p", "f"])}
+        mask = _attention_mask(roles, q.shape[-2], k.shape[-2], sizes)
+        out = torch.nn.functional.scaled_dot_product_attention(q, k, values, attn_mask=mask, scale=1.0)
+        return {roles.output: (out, [r.heads, r.query_seq, r.value_dim])}
     if kind == "linear-attention":
-        q = torch.from_numpy(np.asarray(inputs[spec["query"]])).T
-        k = torch.from_numpy(np.asarray(inputs[spec["key"]])).T
-        v = torch.from_numpy(np.asarray(inputs[spec["value"]])).T
-        if spec.get("feature_map") == "elu1":
+        q = _as(inputs, cascade, roles.query, (r.query_seq, r.head_dim))
+        k = _as(inputs, cascade, roles.key, (r.key_seq, r.head_dim))
+        v = _as(inputs, cascade, roles.value, (r.key_seq, r.value_dim))
+        if roles.feature_map == "elu1":
             q, k = torch.nn.functional.elu(q) + 1, torch.nn.functional.elu(k) + 1
         scores = q @ k.T
-        if spec.get("mask") == "causal":
-            scores = torch.tril(scores)
+        mask = _attention_mask(roles, q.shape[0], k.shape[0], sizes)
+        if mask is not None:
+            scores = scores * mask
         out = scores @ v
-        if spec.get("normalize"):
+        if roles.normalize:
             out = out / scores.sum(dim=-1, keepdim=True)
-        return {spec["output"]: (out, ["p", "f"])}
+        return {roles.output: (out, [r.query_seq, r.value_dim])}
     raise CascadeError(f"cascade {cascade.name!r} has no known verify reference ({kind!r}); "
                        "expected softmax-attention, mla or linear-attention", source=cascade.source)
+
+
+def _roles(cascade: Cascade) -> Roles:
+    if cascade.roles is None:
+        raise CascadeError(f"cascade {cascade.name!r} has no 'roles:' block naming its query, key, value, output "
+                           "and torch reference; add one (see examples/cascades/README.md)", source=cascade.source)
+    return cascade.roles
+
+
+def _as(inputs: Mapping[str, np.ndarray], cascade: Cascade, tensor: str, axes: tuple[str, ...]):
+    """The input `tensor` as a torch tensor with its axes in the order `axes` (rank names)."""
+    import torch
+
+    ranks = cascade.inputs[tensor]
+    return torch.from_numpy(np.ascontiguousarray(np.transpose(inputs[tensor], [ranks.index(a) for a in axes])))
 
 
 def random_inputs(cascade: Cascade, sizes: Mapping[str, int], seed: int = 0) -> dict[str, np.ndarray]:
@@ -124,14 +149,25 @@ def random_inputs(cascade: Cascade, sizes: Mapping[str, int], seed: int = 0) -> 
     return {t: rng.standard_normal(tuple(n[r] for r in ranks)) for t, ranks in cascade.inputs.items()}
 
 
+def verify_sizes(cascade: Cascade, given: Mapping[str, int]) -> dict[str, int]:
+    """Sizes of every symbol for a check: `given`, then the role sizes above, then `OTHER_SIZE` (`WINDOW`)."""
+    roles = _roles(cascade)
+    known = {k: int(v) for k, v in given.items()}
+    if roles.window and roles.window not in known:
+        known[roles.window] = WINDOW
+    ranks = roles.ranks.named()
+    open_roles = {r: n for r, n in ROLE_SIZES.items() if r in ranks
+                  and not {str(s) for s in cascade.ranks[ranks[r]].free_symbols} <= set(known)}
+    values = bind_role_sizes(cascade, open_roles, known)
+    for name in sorted(free_size_symbols(cascade) - set(values)):
+        values[name] = OTHER_SIZE
+    return {k: v for k, v in values.items() if k in free_size_symbols(cascade) | {roles.window}}
+
+
 def verify(cascade: Cascade, sizes: Mapping[str, int] | None = None, seed: int = 0) -> VerifyResult:
     """Execute `cascade` on random inputs and compare every reference output with torch (float64)."""
-    if not cascade.verify:
-        raise CascadeError(f"cascade {cascade.name!r} has no 'verify:' block naming its torch reference",
-                           source=cascade.source)
-    chosen = {**DEFAULT_SIZES, **(cascade.verify.get("sizes") or {}), **(sizes or {})}
-    used = {str(s) for e in cascade.ranks.values() for s in e.free_symbols} | {"W"}
-    chosen = {k: v for k, v in chosen.items() if k in used}
+    roles = _roles(cascade)
+    chosen = verify_sizes(cascade, {**roles.sizes, **(sizes or {})})
     inputs = random_inputs(cascade, chosen, seed)
     produced = execute(cascade, inputs, chosen)
     worst = 0.0
@@ -142,4 +178,4 @@ def verify(cascade: Cascade, sizes: Mapping[str, int] | None = None, seed: int =
         scale = max(1.0, float(np.abs(want).max()))
         err = float(np.nanmax(np.abs(got - want))) / scale if np.isfinite(got).all() else float("inf")
         worst = max(worst, err)
-    return VerifyResult(worst <= TOLERANCE, worst, str(cascade.verify.get("reference")), chosen)
+    return VerifyResult(worst <= TOLERANCE, worst, roles.reference, chosen)
