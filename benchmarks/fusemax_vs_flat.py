@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from statistics import geometric_mean, mean
 
-from simulator.evaluate import EvaluateRequest, evaluate
+from simulator.evaluate import EvaluateRequest, evaluate_record
 from simulator.workloads import FUSEMAX_SEQ_LENS, WORKLOADS
 
 DESIGNS = ("fusemax", "flat", "unfused", "flat-1pass", "fusemax-unbound")
@@ -59,7 +59,7 @@ def run(scope: str) -> list[dict]:
     rows = []
     for model in WORKLOADS:
         for seq in FUSEMAX_SEQ_LENS:
-            res = {d: evaluate(EvaluateRequest(target=d, workload=model, seq=seq, scope=scope)) for d in DESIGNS}
+            res = {d: evaluate_record(EvaluateRequest(target=d, workload=model, seq=seq, scope=scope)) for d in DESIGNS}
             ref = {d: art[d][(model, _label(seq))] for d in DESIGNS}
             fm, fl = res["fusemax"], res["flat"]
             no_rf = {d: res[d]["energy_j"] - res[d]["energy_j_by_component"]["register_file"] for d in DESIGNS}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from cascade_base.errors import InputError, shown
 
@@ -29,16 +29,14 @@ class Frozen(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    @model_validator(mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _no_bool_numbers(cls, data: Any) -> Any:
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         """`true` is not a number: pydantic would read `clock_hz: true` as 1.0."""
-        if isinstance(data, dict):
-            for name, info in cls.model_fields.items():
-                value = data.get(name)
-                if isinstance(value, bool) and not _admits_bool(info.annotation):
-                    raise ValueError(f"field '{name}' must be a number, not {value!r}")
-        return data
+        field = info.field_name
+        if isinstance(value, bool) and field is not None and not _admits_bool(cls.model_fields[field].annotation):
+            raise ValueError(f"expected a number or text, not {value!r}")
+        return value
 
 
 def _admits_bool(annotation: Any) -> bool:
@@ -166,18 +164,18 @@ def _allowed_keys(model: type[BaseModel], parent: tuple[Any, ...]) -> list[str]:
         info = current.model_fields.get(str(part))
         if info is None:
             return []
-        current = _inner_model(info.annotation)
+        current = inner_model(info.annotation)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return sorted(current.model_fields)
     return []
 
 
-def _inner_model(annotation: Any) -> Any:
+def inner_model(annotation: Any) -> Any:
     """The pydantic model inside `tuple[X, ...]`, `X | None`, `dict[str, X]`, or `X` itself."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
+        found = inner_model(arg)
         if found is not None:
             return found
     return None

@@ -8,6 +8,7 @@ that kind is loaded, so a GPU evaluation never imports the spatial model).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 
 from cascade_base.catalog import Catalog
 from hw.errors import SpecError
+from hw.overrides import apply_overrides, parse_overrides
 from hw.spec import load_yaml, validate_spec
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -78,9 +80,18 @@ def load_target_data(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
     return load_yaml(path), path
 
 
-def load_target(name_or_path: str | Path) -> Any:
-    """Load and validate one target; returns the frozen model of its kind (cached per file and mtime)."""
-    return TARGETS.load(name_or_path, _load_file)
+def load_target(name_or_path: str | Path, overrides: Iterable[str] | Mapping[str, Any] | None = None) -> Any:
+    """Load and validate one target; returns the frozen model of its kind (cached per file and mtime).
+
+    `overrides` change fields by dotted path before validation (`["arrays.pe2d.rows=128"]` or
+    `{"global_buffer.capacity_bytes": "8MiB"}`), exactly as `--set` does; see `hw.overrides`.
+    """
+    parsed = parse_overrides(overrides)
+    if not parsed:
+        return TARGETS.load(name_or_path, _load_file)
+    data, path = load_target_data(name_or_path)
+    changed = apply_overrides(data, parsed, target_model(target_kind(data, path)), path)
+    return validate_target(changed, f"{path} (with --set {', '.join(o.path for o in parsed)})")
 
 
 def _load_file(path: Path) -> Any:

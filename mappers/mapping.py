@@ -13,6 +13,9 @@ A mapping says, for one cascade:
 - `einsums`: per Einsum, the compute `array` it is bound to, `spatial` unrolling (rank -> PEs), the temporal
   `loop_order` (outer -> inner) and the `buffer_tile` kept in the global buffer (defaults to the group's tile);
 - `linear` (optional): one Einsum mapping applied to the linear layers of `--scope layer`;
+- hardware references: a spatial factor may name a dimension of the Einsum's bound array (`spatial: {m0: rows,
+  p: cols}`), and any size may name one of a named array (`sizes: {M0: pe2d.cols}`, also `pes`), so that a mapping
+  follows the target when its arrays change size (`--set arrays.pe2d.rows=128` needs no mapping edit);
 - `params` (optional): named choices, e.g. `rows: [256, 512, 1024, P]`; a value `$rows` in `sizes`, `tensors`,
   a group `tile` or an Einsum `buffer_tile` refers to one. The evaluator binds every combination (a size symbol such
   as `P` takes the workload's value) and keeps the feasible one with the lowest latency (then energy): the same rule
@@ -22,6 +25,7 @@ A mapping says, for one cascade:
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -39,14 +43,16 @@ MAPPINGS = Catalog("mapping", BUILTIN_DIR, MappingError, option="--mapping")
 Level = Literal["dram", "buffer", "pe"]
 #: `$name`: a reference to one of the mapping's `params`, bound before costing.
 ParamRef = Annotated[str, StringConstraints(pattern=r"^\$[A-Za-z_][A-Za-z0-9_]*$")]
-TileSize = PositiveInt | ParamRef
+#: `rows`, `cols`, `pes` of the bound array, or `ARRAY.rows` etc. of a named one; resolved against the target.
+HwRef = Annotated[str, StringConstraints(pattern=r"^([A-Za-z_][A-Za-z0-9_]*\.)?(rows|cols|pes)$")]
+TileSize = PositiveInt | ParamRef | HwRef
 
 
 class EinsumMapping(Frozen):
     """How one Einsum runs: bound array, spatial unrolling, temporal loop order, buffer tile."""
 
     array: str
-    spatial: dict[str, PositiveInt] = Field(default_factory=dict)
+    spatial: dict[str, PositiveInt | HwRef] = Field(default_factory=dict)
     loop_order: tuple[str, ...] = ()
     buffer_tile: dict[str, TileSize] | None = None
 
@@ -183,6 +189,38 @@ def dump_mapping(mapping: Mapping, path: str | Path) -> None:
     """Write `mapping` as YAML that `load_mapping` reads back unchanged."""
     data = mapping.model_dump(mode="json", exclude_none=True)
     Path(path).write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def resolve_hardware(mapping: Mapping, arrays: dict[str, tuple[int, int]], file: str) -> Mapping:
+    """`mapping` with every hardware reference replaced by the size it names; `arrays` is name -> (rows, cols)."""
+    data = mapping.model_dump(mode="python", exclude_none=True)
+
+    def size(ref: str, where: str, bound: str | None) -> int:
+        array, _, dim = ref.rpartition(".")
+        array = array or bound or ""
+        if array not in arrays:
+            hint = "name the array, e.g. pe2d.cols" if not array else f"arrays: {', '.join(arrays)}"
+            raise MappingError(f"{ref!r} refers to no array of the target; {hint}", source=file, field=where)
+        rows, cols = arrays[array]
+        return {"rows": rows, "cols": cols, "pes": rows * cols}[dim]
+
+    def walk(node: Any, where: str, bound: str | None) -> Any:
+        if isinstance(node, str) and _HW_REF.match(node):
+            return size(node, where, bound)
+        if isinstance(node, dict):
+            inner = node.get("array", bound) if "spatial" in node else bound
+            return {k: walk(v, f"{where}.{k}".lstrip("."), inner if k == "spatial" else bound)
+                    for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v, f"{where}.{i}", bound) for i, v in enumerate(node)]
+        return node
+
+    resolved = walk({k: v for k, v in data.items() if k not in ("name", "description", "source", "cascade")}, "",
+                    None)
+    return validate_model(Mapping, {**data, **resolved}, file, MappingError)
+
+
+_HW_REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*\.)?(rows|cols|pes)$")
 
 
 def bind_einsum_mapping(em: EinsumMapping, values: dict[str, Any], file: str) -> EinsumMapping:

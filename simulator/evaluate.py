@@ -1,36 +1,35 @@
-"""`evaluate`: one entry point that costs a cascade on any target, dispatching on the target's kind.
+"""`evaluate`: cost a cascade on any target. One request type, one path for every kind:
 
-Each kind's cost model is a plain function `(target, request) -> dict` living in its own module; they are
-imported lazily so that a GPU evaluation does not load the spatial model and vice versa.
+    target (+ --set overrides) -> the kind's backend -> options checked against its model -> plan -> typed result
+
+The result is a frozen dataclass (`SpatialResult`, `GpuResult`, `FpgaResult`, ...) whose fields are the JSON keys;
+`evaluate_record` gives the JSON-ready dict that sweeps store and `--json` prints.
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hw.overrides import describe, parse_overrides
 from hw.registry import load_target
-from simulator.errors import SimulatorError
-
-#: target kind -> "module:function" of its cost model.
-EVALUATORS: dict[str, str] = {
-    "spatial": "simulator.spatial.evaluate:evaluate_spatial",
-    "gpu": "simulator.gpu.evaluate:evaluate_gpu",
-    "fpga": "simulator.fpga:evaluate_fpga",
-}
+from simulator.backends import backend_for
+from simulator.backends.protocol import check_options
 
 
 @dataclass(frozen=True)
 class EvaluateRequest:
-    """Everything `cascade evaluate` can be asked; each cost model reads the fields that apply to its kind."""
+    """Everything `cascade evaluate` can be asked. Each backend takes the fields its options model declares and
+    refuses, by name, any other field that is set."""
 
     target: str
     workload: str | None = None
     seq: int | None = None
     cascade: str | None = None
-    mapping: Path | None = None
+    mapping: Path | str | None = None
     search: bool = False
     scope: str = "attention"
     batch: int | None = None
@@ -40,16 +39,24 @@ class EvaluateRequest:
     head_dim: int | None = None
     causal: bool = False
     dtype: str | None = None
+    #: `--set PATH=VALUE` changes to the target's spec: ["arrays.pe2d.rows=128"] or {"clock_hz": 1.2e9}
+    overrides: tuple[str, ...] | Mapping[str, Any] = ()
 
 
-def evaluate(request: EvaluateRequest) -> dict[str, Any]:
-    """Cost `request` on its target; returns a JSON-ready dict with `latency_s` and the kind's other keys."""
-    if request.scope not in ("attention", "layer"):
-        raise SimulatorError(f"--scope must be 'attention' or 'layer', not {request.scope!r}")
-    target = load_target(request.target)
-    kind = getattr(target, "kind", None)
-    if kind not in EVALUATORS:
-        raise SimulatorError(f"target {request.target!r} has kind {kind!r}, which no cost model handles")
-    module_name, func_name = EVALUATORS[kind].split(":")
-    module = importlib.import_module(module_name)
-    return getattr(module, func_name)(target, request)
+def evaluate(request: EvaluateRequest) -> Any:
+    """Cost `request` on its target; returns the backend's frozen result (with `latency_s`)."""
+    overrides = parse_overrides(request.overrides)
+    target = load_target(request.target, request.overrides)
+    backend = backend_for(target.kind)
+    options = check_options(backend, request, str(getattr(target, "name", request.target)))
+    result = backend.cost(backend.plan(target, options))
+    if overrides and hasattr(result, "overrides"):
+        result = dataclasses.replace(result, overrides=describe(overrides))
+    return result
+
+
+def evaluate_record(request: EvaluateRequest) -> dict[str, Any]:
+    """`evaluate` as the JSON-ready dict `--json` prints and sweeps store."""
+    from simulator.output import jsonable
+
+    return jsonable(evaluate(request))

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
+from pydantic import PositiveInt
+
+from cascade_base.spec import Frozen
 from hw.fpga import FpgaTarget, UnitCost
 from simulator.errors import SimulatorError
 
@@ -98,42 +102,91 @@ def fpga_attention_estimate(target: FpgaTarget, seq: int, heads: int, head_dim: 
         utilization={k: used[k] / getattr(dev, k) for k in used}, bottleneck=bottleneck)
 
 
-#: cascades whose dataflow the FPGA engine implements (scores row by row into a streaming softmax unit).
-SOFTMAX_CASCADES = ("attention-1pass", "attention-2pass", "attention-3pass", "flash-attention-2")
+class FpgaOptions(Frozen):
+    """What `cascade evaluate` takes for an FPGA target: a shape (from --workload or the shape options). The engine
+    runs its own dataflow (scores row by row into streaming softmax units), so --cascade, --causal and --kv-* are
+    refused rather than ignored."""
+
+    workload: str | None = None
+    seq: PositiveInt
+    batch: PositiveInt | None = None
+    heads: PositiveInt | None = None
+    head_dim: PositiveInt | None = None
+    dtype: Literal["fp16", "int16"] | None = None
+    scope: Literal["attention"] = "attention"
 
 
-def evaluate_fpga(target: FpgaTarget, request) -> dict:
-    """`cascade evaluate` on an `fpga` target: shape from --workload or --batch/--heads/--seq/--head-dim."""
-    if request.mapping is not None or request.search:
-        raise SimulatorError("--mapping/--search: FPGA targets size their engine from the device; drop the option")
-    if request.causal or request.kv_heads not in (None, request.heads) or request.kv_seq not in (None, request.seq):
-        raise SimulatorError("--causal, --kv-heads and --kv-seq are not modelled on FPGA targets yet; "
-                             "evaluate dense self-attention (drop the option)")
-    if request.dtype not in (None, "fp16", "int16"):
-        raise SimulatorError(f"--dtype {request.dtype}: FPGA targets use the synthesized 16-bit fixed-point units")
-    if request.scope != "attention":
-        raise SimulatorError("--scope layer is not modelled on FPGA targets yet; use --scope attention")
-    cascade = request.cascade or "attention-1pass"
-    if cascade not in SOFTMAX_CASCADES:
-        raise SimulatorError(f"--cascade {cascade}: the FPGA engine runs softmax attention with a streaming softmax "
-                             f"unit; choose one of {', '.join(SOFTMAX_CASCADES)}")
-    batch, heads, head_dim = request.batch, request.heads, request.head_dim
-    if request.workload is not None:
-        from simulator.workloads import get_workload
+@dataclass(frozen=True)
+class FpgaPlan:
+    target: FpgaTarget
+    batch: int
+    heads: int
+    seq: int
+    head_dim: int
 
-        w = get_workload(request.workload)
-        batch, heads, head_dim = batch or w.batch, heads or w.heads, head_dim or w.e
-    missing = [opt for opt, v in (("--seq", request.seq), ("--heads", heads), ("--head-dim", head_dim)) if v is None]
-    if missing:
-        raise SimulatorError(f"{', '.join(missing)}: required on FPGA targets (or give --workload)")
-    estimate = fpga_attention_estimate(target, request.seq, heads, head_dim, batch or 1)
-    flops = 2 * estimate.macs
-    return {"target": target.name, "kind": "fpga", "cascade": cascade,
-            "shape": {"batch": batch or 1, "heads": heads, "seq": request.seq, "head_dim": head_dim},
-            "latency_s": estimate.latency_s, "flops": flops, "tflops": flops / estimate.latency_s / 1e12,
-            "bound": estimate.bottleneck, "bytes_by_level": {"dram": estimate.dram_bytes},
-            "utilization": estimate.utilization, "resources": estimate.resources,
-            "engine": {"mac_lanes": estimate.mac_lanes, "softmax_units": estimate.softmax_units,
-                       "clock_hz": estimate.clock_hz, "matmul_cycles": estimate.matmul_cycles,
-                       "softmax_cycles": estimate.softmax_cycles},
-            "phases_s": {"compute": estimate.compute_s, "memory": estimate.memory_s}}
+
+@dataclass(frozen=True)
+class EngineRow:
+    mac_lanes: int
+    softmax_units: int
+    clock_hz: float
+    matmul_cycles: int
+    softmax_cycles: int
+
+
+@dataclass(frozen=True)
+class FpgaResult:
+    """Latency of dense softmax attention on the sized engine, its resources and what bounds it."""
+
+    target: str
+    cascade: str
+    shape: dict[str, int]
+    latency_s: float
+    flops: float
+    tflops: float
+    bound: str
+    bytes_by_level: dict[str, float]
+    utilization: dict[str, float]
+    resources: dict[str, int]
+    engine: EngineRow
+    phases_s: dict[str, float]
+    kind: str = "fpga"
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+#: what the engine computes, reported under `cascade`: FuseMax's 1-pass online softmax is what a streaming
+#: softmax unit fed row by row implements.
+ENGINE_CASCADE = "attention-1pass"
+
+
+class FpgaBackend:
+    kind = "fpga"
+    options = FpgaOptions
+    scope_note = "dense softmax attention on an engine sized from the device; the engine's own dataflow"
+
+    def plan(self, target: FpgaTarget, options: FpgaOptions) -> FpgaPlan:
+        batch, heads, head_dim = options.batch, options.heads, options.head_dim
+        if options.workload is not None:
+            from simulator.workloads import get_workload
+
+            w = get_workload(options.workload)
+            batch, heads, head_dim = batch or w.batch, heads or w.heads, head_dim or w.e
+        missing = [opt for opt, v in (("--heads", heads), ("--head-dim", head_dim)) if v is None]
+        if missing:
+            raise SimulatorError(f"{', '.join(missing)}: required on FPGA targets (or give --workload)",
+                                 source=missing[0])
+        return FpgaPlan(target, batch or 1, heads, options.seq, head_dim)
+
+    def cost(self, plan: FpgaPlan) -> FpgaResult:
+        e = fpga_attention_estimate(plan.target, plan.seq, plan.heads, plan.head_dim, plan.batch)
+        flops = 2 * e.macs
+        return FpgaResult(
+            target=plan.target.name, cascade=ENGINE_CASCADE,
+            shape={"batch": plan.batch, "heads": plan.heads, "seq": plan.seq, "head_dim": plan.head_dim},
+            latency_s=e.latency_s, flops=flops, tflops=flops / e.latency_s / 1e12, bound=e.bottleneck,
+            bytes_by_level={"dram": e.dram_bytes}, utilization=e.utilization, resources=e.resources,
+            engine=EngineRow(e.mac_lanes, e.softmax_units, e.clock_hz, e.matmul_cycles, e.softmax_cycles),
+            phases_s={"compute": e.compute_s, "memory": e.memory_s})
+
+
+BACKEND = FpgaBackend()

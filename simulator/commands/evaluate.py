@@ -18,7 +18,8 @@ def evaluate_command(
     seq: Annotated[int | None, typer.Option("--seq", help="sequence length")] = None,
     cascade: Annotated[str | None, typer.Option("--cascade", help="cascade name or YAML file")] = None,
     mapping: Annotated[Path | None, typer.Option("--mapping", help="mapping YAML file")] = None,
-    search: Annotated[bool, typer.Option("--search", help="search the mapspace instead of a fixed mapping")] = False,
+    search: Annotated[bool, typer.Option("--search", help="search the mapspace instead of a fixed mapping (refused "
+                                         "by every kind until the mapper's search lands)")] = False,
     scope: Annotated[str, typer.Option("--scope", help="attention | layer")] = "attention",
     batch: Annotated[int | None, typer.Option("--batch", help="batch size")] = None,
     heads: Annotated[int | None, typer.Option("--heads", help="query heads")] = None,
@@ -27,12 +28,16 @@ def evaluate_command(
     head_dim: Annotated[int | None, typer.Option("--head-dim", help="head dimension")] = None,
     causal: Annotated[bool, typer.Option("--causal", help="causal mask")] = False,
     dtype: Annotated[str | None, typer.Option("--dtype", help="fp16 | bf16 | fp8 | fp4")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="change a target field: PATH=VALUE, e.g. "
+                                                   "arrays.pe2d.rows=128 or global_buffer.capacity_bytes=8MiB "
+                                                   "(repeatable)")] = None,
     json_: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Evaluate a cascade plus a mapping on a target: latency, energy, traffic per level, utilisation."""
     request = EvaluateRequest(target=target, workload=workload, seq=seq, cascade=cascade, mapping=mapping,
                               search=search, scope=scope, batch=batch, heads=heads, kv_heads=kv_heads,
-                              kv_seq=kv_seq, head_dim=head_dim, causal=causal, dtype=dtype)
+                              kv_seq=kv_seq, head_dim=head_dim, causal=causal, dtype=dtype,
+                              overrides=tuple(set_ or ()))
     emit(evaluate(request), json_, render_result)
 
 

@@ -118,7 +118,9 @@ def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: s
     by_smem = target.sm.smem_bytes // max(smem, 1)
     by_regs = target.sm.register_bytes // (4 * regs)
     by_warps = target.sm.max_warps // warps
-    ctas = int(max(1, min(by_smem, by_regs, by_warps)))
     if by_smem == 0:
-        note = (note + "; " if note else "") + "tile does not fit shared memory; one CTA per SM assumed"
+        raise SimulatorError(f"head dims {d_qk}/{d_v}: the smallest {family} tile ({bq} x {bkv}) needs {smem} B of "
+                             f"shared memory per CTA but {target.name} has {target.sm.smem_bytes} B per SM; no "
+                             "fused kernel runs this shape (use a smaller --head-dim)", source="--head-dim")
+    ctas = int(max(1, min(by_smem, by_regs, by_warps)))
     return KernelConfig(family, bq, bkv, warps, stages, ctas, smem, family != "flashattention-2", note)

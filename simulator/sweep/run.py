@@ -11,7 +11,7 @@ from typing import Any
 
 from cascade_base.errors import InputError
 from simulator.errors import SimulatorError
-from simulator.evaluate import EvaluateRequest, evaluate
+from simulator.evaluate import EvaluateRequest, evaluate_record
 from simulator.sweep.plot import plot_sweep
 from simulator.sweep.spec import SweepSpec, load_sweep
 from simulator.sweep.store import ResultStore, load_records, point_key
@@ -38,7 +38,7 @@ class SweepSummary:
 def evaluate_point(point: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, str | None]:
     """Evaluate one point; a mistake in the point's inputs is recorded as its error, not raised."""
     try:
-        return point, evaluate(EvaluateRequest(**point)), None
+        return point, evaluate_record(EvaluateRequest(**point)), None
     except INPUT_ERRORS as exc:
         return point, None, str(exc)
 

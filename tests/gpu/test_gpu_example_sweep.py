@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from simulator.evaluate import EvaluateRequest, evaluate
+from simulator.evaluate import EvaluateRequest, evaluate_record
 from simulator.sweep.spec import load_sweep
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "gpu" / "gpus-by-seq.yaml"
@@ -16,7 +16,7 @@ def test_example_sweep_points_evaluate():
     for point in points:
         if point["causal"]:
             continue
-        result = evaluate(EvaluateRequest(**point))
+        result = evaluate_record(EvaluateRequest(**point))
         by_target.setdefault(point["target"], []).append(result["tflops"])
     # Newer GPUs are faster at long sequences, and every GPU gains throughput with length.
     assert by_target["a100"][-1] < by_target["h100"][-1] < by_target["b200"][-1]

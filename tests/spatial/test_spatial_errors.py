@@ -11,7 +11,7 @@ from mappers.errors import MappingError
 from mappers.mapping import BUILTIN_DIR, dump_mapping, load_mapping
 from simulator.cli import main
 from simulator.errors import SimulatorError
-from simulator.evaluate import EvaluateRequest, evaluate
+from simulator.evaluate import EvaluateRequest, evaluate_record
 
 PROFILES = Path(__file__).parents[2] / "hw" / "profiles"
 
@@ -40,7 +40,7 @@ def test_binding_to_array_without_op(tmp_path):
     # FLAT's 2D array has no max unit: binding GM (a max reduction) to it must fail, naming the field
     path = edited(tmp_path, BUILTIN_DIR / "flat.yaml", lambda d: d["einsums"]["GM"].update(array="pe2d"))
     with pytest.raises(MappingError, match=r"einsums\.GM\.array.*'max'"):
-        evaluate(EvaluateRequest(target="flat", workload="BERT", seq=1024, mapping=path))
+        evaluate_record(EvaluateRequest(target="flat", workload="BERT", seq=1024, mapping=path))
 
 
 def test_mapping_that_does_not_fit_buffer(tmp_path):
@@ -49,21 +49,21 @@ def test_mapping_that_does_not_fit_buffer(tmp_path):
         d["groups"][0]["tile"]["p"] = 1 << 20
     path = edited(tmp_path, BUILTIN_DIR / "fusemax.yaml", edit)
     with pytest.raises(MappingError, match=r"groups\.attention\.tile.*capacity_bytes = 16777216"):
-        evaluate(EvaluateRequest(target="fusemax", workload="BERT", seq=1 << 20, mapping=path))
+        evaluate_record(EvaluateRequest(target="fusemax", workload="BERT", seq=1 << 20, mapping=path))
 
 
 def test_spatial_unrolling_larger_than_array(tmp_path):
     path = edited(tmp_path, BUILTIN_DIR / "fusemax.yaml",
                   lambda d: d["einsums"]["RM"].update(spatial={"p": 512}))
     with pytest.raises(MappingError, match=r"einsums\.RM\.spatial"):
-        evaluate(EvaluateRequest(target="fusemax", workload="BERT", seq=1024, mapping=path))
+        evaluate_record(EvaluateRequest(target="fusemax", workload="BERT", seq=1024, mapping=path))
 
 
 def test_negative_sequence_and_unknown_workload():
     with pytest.raises(SimulatorError, match="--seq"):
-        evaluate(EvaluateRequest(target="fusemax", workload="BERT", seq=-4))
+        evaluate_record(EvaluateRequest(target="fusemax", workload="BERT", seq=-4))
     with pytest.raises(SimulatorError, match="--workload"):
-        evaluate(EvaluateRequest(target="fusemax", workload="GPT9", seq=1024))
+        evaluate_record(EvaluateRequest(target="fusemax", workload="GPT9", seq=1024))
 
 
 def test_cli_error_is_one_line(capsys):
@@ -92,10 +92,10 @@ def test_concurrent_lanes_on_one_array(tmp_path):
         d["einsums"]["QK"]["spatial"] = {"m": 256}
     path = edited(tmp_path, BUILTIN_DIR / "flat.yaml", edit)
     with pytest.raises(MappingError, match=r"groups\.attention\.stages\.0.*'pe1d'"):
-        evaluate(EvaluateRequest(target="flat", workload="BERT", seq=1024, mapping=path))
+        evaluate_record(EvaluateRequest(target="flat", workload="BERT", seq=1024, mapping=path))
 
 
 def test_cascade_input_cannot_live_in_registers(tmp_path):
     path = edited(tmp_path, BUILTIN_DIR / "fusemax.yaml", lambda d: d["tensors"].update(Q="pe"))
     with pytest.raises(MappingError, match=r"tensors\.Q"):
-        evaluate(EvaluateRequest(target="fusemax", workload="BERT", seq=1024, mapping=path))
+        evaluate_record(EvaluateRequest(target="fusemax", workload="BERT", seq=1024, mapping=path))

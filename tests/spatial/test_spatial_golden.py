@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.evaluate import EvaluateRequest, evaluate
+from simulator.evaluate import EvaluateRequest, evaluate_record
 
 
 def run(target, workload="BERT", seq=1024, scope="attention"):
-    return evaluate(EvaluateRequest(target=target, workload=workload, seq=seq, scope=scope))
+    return evaluate_record(EvaluateRequest(target=target, workload=workload, seq=seq, scope=scope))
 
 
 # (workload, seq, latency_s, dram traffic bytes, util_2d) from attn-proposal.csv
@@ -134,7 +134,7 @@ def test_interleaving_is_what_hides_the_stall():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "unbound-interleaved.yaml"
         path.write_text(yaml.safe_dump(data))
-        hidden = evaluate(EvaluateRequest(target="fusemax-unbound", workload="BERT", seq=1024, mapping=path))
+        hidden = evaluate_record(EvaluateRequest(target="fusemax-unbound", workload="BERT", seq=1024, mapping=path))
     exposed = run("fusemax-unbound")
     lm_tiles = 64 * 12 * (1024 // 256) * (1024 // 256)  # batch x heads x query tiles x key blocks
     assert exposed["latency_s"] - hidden["latency_s"] == pytest.approx(lm_tiles * 256 / 940e6, rel=1e-9)

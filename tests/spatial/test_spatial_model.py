@@ -2,11 +2,11 @@
 
 import pytest
 
-from simulator.evaluate import EvaluateRequest, evaluate
+from simulator.evaluate import EvaluateRequest, evaluate_record
 
 
 def run(target, workload="BERT", seq=1024, scope="attention", **kw):
-    return evaluate(EvaluateRequest(target=target, workload=workload, seq=seq, scope=scope, **kw))
+    return evaluate_record(EvaluateRequest(target=target, workload=workload, seq=seq, scope=scope, **kw))
 
 
 def test_result_keys_and_breakdown_sum():

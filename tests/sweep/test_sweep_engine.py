@@ -4,13 +4,14 @@ A toy target kind (`toy`, latency = seq^2 / rate) stands in for the cost models 
 the sweep machinery alone."""
 
 import json
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pytest
 
 from hw.registry import register_kind
 from hw.spec import Frozen
-from simulator import evaluate as evaluate_module
+from simulator.backends import register_backend
 from simulator.cli import main
 from simulator.errors import SimulatorError
 from simulator.sweep import load_sweep, run_sweep
@@ -21,16 +22,38 @@ class ToyTarget(Frozen):
     rate_per_s: float
 
 
-def evaluate_toy(target, request):
-    if request.seq is None or request.seq <= 0:
-        raise SimulatorError("--seq must be a positive integer")
-    return {"latency_s": request.seq**2 / target.rate_per_s, "utilization": {"array": 0.5}}
+class ToyOptions(Frozen):
+    seq: int
+
+
+@dataclass(frozen=True)
+class ToyResult:
+    latency_s: float
+    utilization: dict = field(default_factory=dict)
+    overrides: dict = field(default_factory=dict)
+
+
+class ToyBackend:
+    """The smallest backend: the protocol's three members."""
+
+    kind = "toy"
+    options = ToyOptions
+    scope_note = "seq^2 / rate"
+
+    def plan(self, target, options):
+        if options.seq <= 0:
+            raise SimulatorError("--seq must be a positive integer")
+        return target, options.seq
+
+    def cost(self, plan):
+        target, seq = plan
+        return ToyResult(seq**2 / target.rate_per_s, {"array": 0.5})
 
 
 @pytest.fixture(autouse=True)
 def toy_kind(monkeypatch, tmp_path):
     register_kind("toy", ToyTarget)
-    monkeypatch.setitem(evaluate_module.EVALUATORS, "toy", f"{__name__}:evaluate_toy")
+    register_backend("toy", ToyBackend())
     for name, rate in (("slow", 1e6), ("fast", 1e8)):
         (tmp_path / f"{name}.yaml").write_text(f"kind: toy\nrate_per_s: {rate}\n")
 

@@ -1,66 +1,122 @@
-"""`evaluate_spatial`: cost a cascade + mapping + workload on a spatial target; the `cascade evaluate` backend.
+"""The spatial backend: cost a cascade + mapping + workload on a spatial target.
 
-The design is data: the target YAML names its default mapping, the mapping names its cascade. `--mapping` and
-`--cascade` override them (a cascade other than the mapping's needs a mapping written for it). A mapping with
-`params` is bound to each combination of their values; the feasible one (its buffer fits, spills allowed where the
-mapping allows them) with the lowest latency, then the lowest energy, is reported, with its values under
-`mapping_params`. One rule for every design: FLAT's row granularity and FuseMax's query tile come from it.
+The design is data: the target YAML names its default mapping, the mapping names the cascade it was written for.
+`--mapping` and `--cascade` override them; a mapping applies to any cascade whose Einsums it maps (so the causal
+variant of a cascade runs on its mapping). Hardware references in the mapping (`spatial: {m0: rows, p: cols}`) are
+resolved against the target, so `--set arrays.pe2d.rows=128` needs no mapping edit. A mapping with `params` is
+bound to each combination of their values; the feasible one (its buffer fits, spills allowed where the mapping
+allows them) with the lowest latency, then the lowest energy, is reported, with its values under `mapping_params`.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from hw.spatial import SpatialTarget, area_breakdown_um2, check_against_table
+from pydantic import PositiveInt
+
+from cascade_base.spec import Frozen
+from einsum_cascades.cascade import Cascade
+from hw.spatial import EnergyTable, SpatialTarget, area_breakdown_um2, check_against_table
 from mappers.errors import MappingError
-from mappers.mapping import Group, Mapping, bind_einsum_mapping, bind_mapping, load_mapping, param_choices
-from simulator.errors import SimulatorError
-from simulator.evaluate import EvaluateRequest
+from mappers.mapping import (
+    Group,
+    Mapping,
+    bind_einsum_mapping,
+    bind_mapping,
+    load_mapping,
+    param_choices,
+    resolve_hardware,
+)
+from simulator.shape import AttentionShape, BoundShape, bind_shape, select_cascade
 from simulator.spatial.model import GroupCost, cost_group
 from simulator.spatial.problem import Problem, cascade_problem, linear_problem
+from simulator.spatial.results import EinsumRow, GroupRow, SpatialResult
 from simulator.workloads import Workload, get_workload
 
 
-def load_cascade_by_name(name: str) -> Any:
-    """The einsum_cascades loader (imported late: the spatial model needs it only when evaluating); cached per
-    name or file and modification time, since cascades are immutable."""
-    path = Path(name)
-    return _load_cascade(name, path.stat().st_mtime_ns if path.suffix in (".yaml", ".yml") and path.exists() else 0)
+class SpatialOptions(Frozen):
+    """What `cascade evaluate` takes for a spatial target (anything else is refused by name)."""
+
+    workload: str
+    seq: PositiveInt
+    cascade: str | None = None
+    mapping: str | Path | None = None
+    scope: Literal["attention", "layer"] = "attention"
+    batch: PositiveInt | None = None
+    heads: PositiveInt | None = None
+    head_dim: PositiveInt | None = None
+    kv_seq: PositiveInt | None = None
+    causal: bool = False
+    dtype: Literal["fp16"] | None = None
 
 
-@lru_cache(maxsize=64)
-def _load_cascade(name: str, mtime_ns: int) -> Any:
-    try:
-        from einsum_cascades import load_cascade
-    except ImportError:  # exported from the package root per the IR contract; loader module otherwise
-        from einsum_cascades.loader import load_cascade
-    return load_cascade(name)
+@dataclass(frozen=True)
+class SpatialPlan:
+    """A cascade, a mapping resolved against the target, and a workload's shape, checked together."""
+
+    target: SpatialTarget
+    table: EnergyTable
+    cascade: Cascade
+    template: Mapping
+    mapping_file: str
+    workload: Workload
+    shape: AttentionShape
+    bound: BoundShape
+    scope: str
 
 
-def attention_problem(cascade: Any, mapping: Mapping, workload: Workload, seq: int) -> Problem:
-    """The cascade at `seq`; one instance per (batch, head), or per batch when the cascade has a head rank."""
-    sizes = {**workload.sizes(seq), **mapping.sizes}
-    symbols = {str(s) for e in cascade.ranks.values() for s in getattr(e, "free_symbols", ())}
-    instances = workload.batch * (1 if "H" in symbols else workload.heads)
-    return cascade_problem(cascade, sizes, instances)
+def attention_problem(cascade: Any, mapping: Mapping, bound: BoundShape) -> Problem:
+    """The cascade bound to the shape and to the mapping's tile sizes; one instance per copy the shape holds."""
+    return cascade_problem(cascade, {**bound.sizes, **mapping.sizes}, bound.instances)
 
 
-def evaluate_spatial(target: SpatialTarget, request: EvaluateRequest, cascade: Any = None) -> dict[str, Any]:
+class SpatialBackend:
+    kind = "spatial"
+    options = SpatialOptions
+    scope_note = "fp16 attention of a --workload at --seq, with a mapping"
+
+    def plan(self, target: SpatialTarget, options: SpatialOptions) -> SpatialPlan:
+        workload = get_workload(options.workload)
+        workload = Workload(**{**workload.__dict__, **{k: v for k, v in (
+            ("batch", options.batch), ("heads", options.heads), ("e", options.head_dim),
+            ("f", options.head_dim)) if v is not None}})
+        template, mfile = load_mapping(options.mapping if options.mapping is not None else target.default_mapping)
+        cascade = select_cascade(options.cascade or template.cascade, options.causal)
+        check_covers(template, mfile, cascade)
+        arrays = {a.name: (a.rows, a.cols) for a in target.arrays}
+        template = resolve_hardware(template, arrays, mfile)
+        shape = AttentionShape(batch=workload.batch, heads=workload.heads, kv_heads=workload.heads,
+                               seq=options.seq, kv_seq=options.kv_seq or options.seq, head_dim=workload.e,
+                               value_dim=workload.f, causal=bool(cascade.roles and cascade.roles.causal))
+        bound = bind_shape(cascade, shape)
+        return SpatialPlan(target, check_against_table(target), cascade, template, mfile, workload, shape, bound,
+                           options.scope)
+
+    def cost(self, plan: SpatialPlan) -> SpatialResult:
+        return evaluate_plan(plan)
+
+
+BACKEND = SpatialBackend()
+
+
+def check_covers(mapping: Mapping, mfile: str, cascade: Cascade) -> None:
+    """A mapping applies to a cascade when it maps exactly the cascade's Einsums."""
+    names = [e.output for e in cascade.einsums]
+    missing = [n for n in names if n not in mapping.einsums]
+    extra = sorted(set(mapping.einsums) - set(names))
+    if missing or extra:
+        detail = f"has no entry for its Einsums {missing}" if missing else f"maps Einsums {extra} it does not have"
+        raise MappingError(f"mapping {mapping.name!r} is written for cascade {mapping.cascade!r}; cascade "
+                           f"{cascade.name!r} {detail}; give --mapping FILE written for {cascade.name!r}",
+                           source=mfile)
+
+
+def evaluate_plan(plan: SpatialPlan) -> SpatialResult:
     """Latency, energy, flops, bytes per level, utilisation per array, area and a per-Einsum breakdown."""
-    if request.workload is None or request.seq is None:
-        raise SimulatorError("spatial targets need --workload and --seq (see `cascade list workloads`)")
-    workload = _workload(request)
-    template, mfile = load_mapping(request.mapping if request.mapping is not None else target.default_mapping)
-    table = check_against_table(target)
-    if cascade is None:
-        name = request.cascade or template.cascade
-        if request.cascade and request.mapping is None and request.cascade != template.cascade:
-            raise SimulatorError(f"--cascade {request.cascade!r}: target {target.name!r}'s mapping {template.name!r} "
-                                 f"is written for {template.cascade!r}; give --mapping FILE written for your cascade")
-        cascade = load_cascade_by_name(name)
-    choices = param_choices(template, workload.sizes(request.seq))
+    target, table, template, mfile = plan.target, plan.table, plan.template, plan.mapping_file
+    choices = param_choices(template, plan.bound.sizes)
     best: tuple[float, float, dict[str, Any], Mapping, Problem, list[GroupCost]] | None = None
     first_error: MappingError | None = None
     problems: dict[tuple, Problem] = {}
@@ -68,7 +124,7 @@ def evaluate_spatial(target: SpatialTarget, request: EvaluateRequest, cascade: A
         mapping = bind_mapping(template, values, mfile)
         key = tuple(sorted(mapping.sizes.items()))
         if key not in problems:
-            problems[key] = attention_problem(cascade, mapping, workload, request.seq)
+            problems[key] = attention_problem(plan.cascade, mapping, plan.bound)
         problem = problems[key]
         try:
             groups = _attention_groups(target, mapping, mfile, problem, table)
@@ -85,12 +141,9 @@ def evaluate_spatial(target: SpatialTarget, request: EvaluateRequest, cascade: A
         assert first_error is not None
         raise MappingError(f"{first_error} (no value of params {sorted(choices[0])} fits)")
     _, _, values, mapping, problem, groups = best
-    if request.scope == "layer":
-        groups = groups + _linear_groups(target, mapping, mfile, workload, request.seq, table)
-    result = _summarise(target, table, groups, request, mapping, problem)
-    result["mapping_params"] = values
-    result["mapping_candidates"] = len(choices)
-    return result
+    if plan.scope == "layer":
+        groups = groups + _linear_groups(target, mapping, mfile, plan.workload, plan.shape.seq, table)
+    return _summarise(plan, groups, mapping, problem, values, len(choices))
 
 
 def _better(latency_s: float, energy_pj: float, best_latency_s: float, best_energy_pj: float) -> bool:
@@ -116,24 +169,6 @@ def _attention_groups(target: SpatialTarget, mapping: Mapping, mfile: str, probl
     if unknown:
         raise MappingError(f"{mfile}: field 'tensors': {unknown} are not tensors of cascade {problem.name!r}")
     return [cost_group(g, specs, mapping, problem, target, table, mfile) for g in mapping.groups]
-
-
-def _workload(request: EvaluateRequest) -> Workload:
-    """The named workload with --batch, --heads and --head-dim overrides; options this model does not use are
-    errors rather than silently ignored."""
-    unsupported = {"--search": request.search, "--kv-heads": request.kv_heads is not None,
-                   "--kv-seq": request.kv_seq is not None, "--causal": request.causal,
-                   "--dtype": request.dtype not in (None, "fp16")}
-    given = [opt for opt, on in unsupported.items() if on]
-    if given:
-        raise SimulatorError(f"{', '.join(given)}: not supported for spatial targets (fp16 self-attention with a "
-                             "fixed mapping); pick a causal or GQA cascade with --cascade and --mapping instead")
-    workload = get_workload(request.workload)
-    overrides = {"batch": request.batch, "heads": request.heads, "e": request.head_dim, "f": request.head_dim}
-    for option, value in (("--batch", request.batch), ("--heads", request.heads), ("--head-dim", request.head_dim)):
-        if value is not None and value <= 0:
-            raise SimulatorError(f"{option} must be a positive integer, not {value}")
-    return Workload(**{**workload.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
 
 
 def _linear_groups(target: SpatialTarget, mapping: Mapping, mfile: str, workload: Workload, seq: int,
@@ -200,8 +235,9 @@ def energy_by_component_pj(target: SpatialTarget, table: Any, costs: list[Any]) 
     return total
 
 
-def _summarise(target: SpatialTarget, table: Any, groups: list[GroupCost], request: EvaluateRequest,
-               mapping: Mapping, problem: Problem) -> dict[str, Any]:
+def _summarise(plan: SpatialPlan, groups: list[GroupCost], mapping: Mapping, problem: Problem,
+               values: dict[str, Any], candidates: int) -> SpatialResult:
+    target, table = plan.target, plan.table
     latency_s = sum(g.latency_s for g in groups)
     costs = [c for g in groups for c in g.einsums]
     energy = {"compute": 0.0, "register_file": 0.0, "global_buffer": 0.0, "dram": 0.0}
@@ -210,36 +246,29 @@ def _summarise(target: SpatialTarget, table: Any, groups: list[GroupCost], reque
         parts = _einsum_energy_pj(c, target, table)
         for key, val in parts.items():
             energy[key] += val
-        rows.append({"einsum": c.name, "group": c.group, "array": c.array,
-                     "compute_s": c.compute_cycles / target.clock_hz,
-                     "pe_utilization": c.work_cycles / c.compute_cycles if c.compute_cycles else 0.0,
-                     "dram_bytes": c.dram_read_bytes + c.dram_write_bytes,
-                     "buffer_bytes": c.buffer_read_bytes + c.buffer_write_bytes,
-                     "register_file_bytes": (c.rf_reads + c.rf_writes) * target.word_bytes,
-                     "energy_j": sum(parts.values()) * 1e-12})
+        rows.append(EinsumRow(
+            einsum=c.name, group=c.group, array=c.array, compute_s=c.compute_cycles / target.clock_hz,
+            pe_utilization=c.work_cycles / c.compute_cycles if c.compute_cycles else 0.0,
+            dram_bytes=c.dram_read_bytes + c.dram_write_bytes, buffer_bytes=c.buffer_read_bytes + c.buffer_write_bytes,
+            register_file_bytes=(c.rf_reads + c.rf_writes) * target.word_bytes, energy_j=sum(parts.values()) * 1e-12))
     cycles = latency_s * target.clock_hz
     utilization = {a.name: (sum(c.work_cycles for c in costs if c.array == a.name) / cycles if cycles else 0.0)
                    for a in target.arrays}
     areas = area_breakdown_um2(target)
-    return {
-        "target": target.name, "workload": request.workload, "seq": request.seq, "scope": request.scope,
-        "cascade": problem.name, "mapping": mapping.name,
-        "latency_s": latency_s,
-        "energy_j": sum(energy.values()) * 1e-12,
-        "flops": sum(c.flops for c in costs),
-        "bytes_by_level": {
+    return SpatialResult(
+        target=target.name, workload=plan.workload.name, seq=plan.shape.seq, scope=plan.scope,
+        cascade=problem.name, mapping=mapping.name, latency_s=latency_s, energy_j=sum(energy.values()) * 1e-12,
+        flops=sum(c.flops for c in costs),
+        bytes_by_level={
             "dram": sum(c.dram_read_bytes + c.dram_write_bytes for c in costs),
             "global_buffer": sum(c.buffer_read_bytes + c.buffer_write_bytes for c in costs),
             "register_file": sum(c.rf_reads + c.rf_writes for c in costs) * target.word_bytes,
         },
-        "utilization": utilization,
-        "area_um2": sum(areas.values()),
-        "area_um2_by_component": areas,
-        "energy_j_by_component": {k: v * 1e-12 for k, v in energy.items()},
-        "buffer_need_bytes": max(g.buffer_need_bytes for g in groups),
-        "spilled_fraction": max(g.spilled_fraction for g in groups),
-        "groups": [{"group": g.name, "latency_s": g.latency_s, "compute_s": g.compute_cycles / target.clock_hz,
-                    "dram_s": g.dram_bytes / target.dram.bw_bytes_per_s, "buffer_need_bytes": g.buffer_need_bytes,
-                    "spilled_fraction": g.spilled_fraction} for g in groups],
-        "einsums": rows,
-    }
+        utilization=utilization, area_um2=sum(areas.values()), area_um2_by_component=areas,
+        energy_j_by_component={k: v * 1e-12 for k, v in energy.items()},
+        buffer_need_bytes=max(g.buffer_need_bytes for g in groups),
+        spilled_fraction=max(g.spilled_fraction for g in groups),
+        groups=tuple(GroupRow(group=g.name, latency_s=g.latency_s, compute_s=g.compute_cycles / target.clock_hz,
+                              dram_s=g.dram_bytes / target.dram.bw_bytes_per_s, buffer_need_bytes=g.buffer_need_bytes,
+                              spilled_fraction=g.spilled_fraction) for g in groups),
+        einsums=tuple(rows), mapping_params=values, mapping_candidates=candidates, shape=plan.shape.as_dict())

@@ -1,0 +1,155 @@
+"""The GPU backend: an attention shape and a cascade, costed with the fused-kernel model (`simulator.gpu.model`).
+
+The cascade's roles give everything the kernel model needs: its mask (a causal cascade is causal; `--causal`
+selects the causal variant), its head dims (MLA: the latent and RoPE dims, attended in the absorbed form) and what
+the K/V cache holds per key. Result keys: see `GpuResult`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from pydantic import PositiveInt
+
+from cascade_base.spec import Frozen
+from einsum_cascades.cascade import Cascade
+from hw.gpu import DTYPE_BYTES, GpuTarget
+from simulator.errors import SimulatorError
+from simulator.gpu.constants import FITTED
+from simulator.gpu.model import Shapes, fa_flops, predict
+from simulator.gpu.results import GpuResult, TileWorkRow
+from simulator.shape import AttentionShape, is_causal, select_cascade
+
+DEFAULT_CASCADE = "attention-1pass"
+
+
+class GpuOptions(Frozen):
+    """What `cascade evaluate` takes for a GPU target (anything else is refused by name)."""
+
+    batch: PositiveInt
+    heads: PositiveInt
+    seq: PositiveInt
+    head_dim: PositiveInt
+    kv_heads: PositiveInt | None = None
+    kv_seq: PositiveInt | None = None
+    causal: bool = False
+    dtype: Literal["fp16", "bf16", "fp8", "fp4"] | None = None
+    cascade: str | None = None
+    scope: Literal["attention"] = "attention"
+
+
+@dataclass(frozen=True)
+class GpuPlan:
+    """The shape, the cascade and the head dims the kernel sees, checked against the GPU."""
+
+    target: GpuTarget
+    cascade: Cascade
+    cascade_name: str
+    shape: AttentionShape
+    d_qk: int
+    d_v: int
+    dims: dict[str, int]
+    kv_elems_per_key: int
+    tensors_bytes: float
+
+
+class GpuBackend:
+    kind = "gpu"
+    options = GpuOptions
+    scope_note = "one fused attention kernel of a given shape (--batch, --heads, --seq, --head-dim); the kernel "\
+                 "picks its own tiles"
+
+    def plan(self, target: GpuTarget, options: GpuOptions) -> GpuPlan:
+        name = options.cascade or DEFAULT_CASCADE
+        cascade = select_cascade(name, options.causal)
+        roles = cascade.roles
+        if roles is None or roles.reference == "linear-attention":
+            raise SimulatorError(f"cascade {cascade.name!r} is not softmax attention (its roles say "
+                                 f"{roles.reference if roles else 'nothing'}); the GPU model costs fused softmax "
+                                 "attention kernels", source="--cascade")
+        if roles.mask not in ("none", "causal"):
+            raise SimulatorError(f"cascade {cascade.name!r} has mask {roles.mask!r}; the GPU model applies only the "
+                                 "causal mask by tile (use `cascade bound` for sparse patterns)", source="--cascade")
+        kv_heads = options.kv_heads or options.heads
+        if roles.ranks.latent_dim and kv_heads != 1:
+            raise SimulatorError(f"--kv-heads {kv_heads}: MLA attends to one shared latent; use --kv-heads 1",
+                                 source="--kv-heads")
+        if options.head_dim % 8:
+            raise SimulatorError(f"--head-dim {options.head_dim}: fused attention kernels need a multiple of 8; pad "
+                                 f"to {options.head_dim + 8 - options.head_dim % 8}", source="--head-dim")
+        dtype = options.dtype or "fp16"
+        if dtype not in target.tensor_flops_per_s:
+            raise SimulatorError(f"--dtype {dtype}: {target.name} has no {dtype} tensor cores (it supports "
+                                 f"{', '.join(target.tensor_flops_per_s)}); pick one of those or another target",
+                                 source="--dtype")
+        shape = AttentionShape(batch=options.batch, heads=options.heads, kv_heads=kv_heads, seq=options.seq,
+                               kv_seq=options.kv_seq or options.seq, head_dim=options.head_dim,
+                               value_dim=options.head_dim, dtype=dtype, causal=is_causal(cascade))
+        sizes = dict(roles.defaults)
+        r = roles.ranks
+        if r.latent_dim:  # the absorbed form FlashMLA runs: scores over [latent, rope], values are the latent
+            rope = sizes.get(_symbol(cascade, r.rope_dim), 0) if r.rope_dim else 0
+            d_qk, d_v, kv_per_key = shape.head_dim + rope, shape.head_dim, shape.head_dim + rope
+            dims = {**sizes, _symbol(cascade, r.latent_dim): shape.head_dim}
+        else:
+            d_qk, d_v = shape.head_dim, shape.value_dim
+            kv_per_key = d_qk + d_v
+            dims = {_symbol(cascade, r.head_dim): d_qk, _symbol(cascade, r.value_dim): d_v}
+        elem = DTYPE_BYTES[dtype]
+        tensors_bytes = elem * (shape.batch * shape.heads * shape.seq * (d_qk + d_v)
+                                + shape.batch * shape.kv_heads * shape.kv_seq * kv_per_key)
+        if tensors_bytes > target.hbm.capacity_bytes:
+            raise SimulatorError(f"Q, K, V and O need {tensors_bytes / 1e9:.1f} GB but {target.name} has "
+                                 f"{target.hbm.capacity_bytes / 1e9:.0f} GB of HBM; lower --batch or --seq",
+                                 source="--seq")
+        return GpuPlan(target, cascade, name if cascade.name == name else cascade.name, shape, d_qk, d_v, dims,
+                       kv_per_key, tensors_bytes)
+
+    def cost(self, plan: GpuPlan) -> GpuResult:
+        return evaluate_plan(plan)
+
+
+BACKEND = GpuBackend()
+
+
+def _symbol(cascade: Cascade, rank: str) -> str:
+    """The size symbol of a rank whose size is one symbol (`e: E` -> `E`)."""
+    expr = cascade.ranks[rank]
+    if not getattr(expr, "is_Symbol", False):
+        raise SimulatorError(f"cascade {cascade.name!r}: rank {rank!r} has size {expr}; the GPU model binds head dims "
+                             "that are one size symbol each", source="--cascade")
+    return str(expr)
+
+
+def _first(x: Any) -> Any:
+    return x[0].item() if hasattr(x, "shape") else x
+
+
+def evaluate_plan(plan: GpuPlan) -> GpuResult:
+    """Cost one attention shape on the plan's GPU with the fused-kernel model (see `simulator.gpu.model`)."""
+    target, sh = plan.target, plan.shape
+    shapes = Shapes.of(sh.batch, sh.heads, sh.kv_heads, sh.seq, sh.kv_seq)
+    res = predict(target, shapes, d_qk=plan.d_qk, d_v=plan.d_v, causal=sh.causal, dtype=sh.dtype,
+                  cascade=plan.cascade.source if plan.cascade.source.endswith((".yaml", ".yml")) else plan.cascade_name,
+                  dims=plan.dims, kv_elems_per_key=plan.kv_elems_per_key)
+    flops = float(fa_flops(shapes, plan.d_qk, plan.d_v, sh.causal)[0])
+    # The cheap bound beside the refined estimate: tensor FLOPs, one exp per visible score, compulsory bytes.
+    exps = flops / (2.0 * (plan.d_qk + plan.d_v))
+    roofline_s = max(flops / target.tensor_flops_per_s[sh.dtype], exps / target.exp_per_s,
+                     plan.tensors_bytes / target.hbm.bw_bytes_per_s)
+    work = res["work"]
+    shape = {"batch": sh.batch, "heads": sh.heads, "kv_heads": sh.kv_heads, "seq": sh.seq, "kv_seq": sh.kv_seq,
+             "head_dim": sh.head_dim, "causal": sh.causal, "dtype": sh.dtype}
+    return GpuResult(
+        target=target.name, cascade=plan.cascade.name, shape=shape,
+        latency_s=float(_first(res["latency_s"])), tflops=float(_first(res["tflops"])), flops=flops,
+        bound=str(_first(res["bound"])),
+        utilization={k: float(_first(v)) for k, v in res["utilization"].items()},
+        bytes_by_level={"hbm": float(_first(res["hbm_bytes"]))}, roofline_latency_s=roofline_s,
+        phases_s={k: float(_first(v)) for k, v in res["phases_s"].items()},
+        grid={k: (float if k == "kv_reload" else int)(_first(v)) for k, v in res["grid"].items()},
+        kernel=asdict(res["kernel"]),
+        work_per_kv_tile=TileWorkRow(mac=work.mac_per_kv_tile, exp=work.exp_per_kv_tile, fp32=work.fp32_per_kv_tile,
+                                     passes=work.passes, source=work.source),
+        constants=FITTED.as_dict())

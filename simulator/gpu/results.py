@@ -1,0 +1,40 @@
+"""The typed result of a GPU evaluation (its field names are the JSON keys of `cascade evaluate --json`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TileWorkRow:
+    """The cascade's work per key tile, as the kernel model charges it."""
+
+    mac: float
+    exp: float
+    fp32: float
+    passes: int
+    source: str
+
+
+@dataclass(frozen=True)
+class GpuResult:
+    """Latency and throughput of one fused-attention kernel, what bounds it, and the cheap roofline beside it."""
+
+    target: str
+    cascade: str
+    shape: dict[str, Any]
+    latency_s: float
+    tflops: float
+    flops: float
+    bound: str
+    utilization: dict[str, float]
+    bytes_by_level: dict[str, float]
+    roofline_latency_s: float
+    phases_s: dict[str, float]
+    grid: dict[str, float]
+    kernel: dict[str, Any]
+    work_per_kv_tile: TileWorkRow
+    constants: dict[str, float]
+    kind: str = "gpu"
+    overrides: dict[str, Any] = field(default_factory=dict)
