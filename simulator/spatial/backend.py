@@ -79,9 +79,9 @@ class SpatialBackend:
 
     def plan(self, target: SpatialTarget, options: SpatialOptions) -> SpatialPlan:
         workload = get_workload(options.workload)
-        workload = Workload(**{**workload.__dict__, **{k: v for k, v in (
+        workload = workload.model_copy(update={k: v for k, v in (
             ("batch", options.batch), ("heads", options.heads), ("e", options.head_dim),
-            ("f", options.head_dim)) if v is not None}})
+            ("f", options.head_dim)) if v is not None})
         template, mfile = load_mapping(options.mapping if options.mapping is not None else target.default_mapping)
         cascade = select_cascade(options.cascade or template.cascade, options.causal)
         check_covers(template, mfile, cascade)

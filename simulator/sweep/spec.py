@@ -17,18 +17,18 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from hw.errors import SpecError
-from hw.spec import load_yaml
+from cascade_base.catalog import Catalog
+from cascade_base.spec import Frozen, load_yaml, validate_model
 from simulator.errors import SimulatorError
 from simulator.evaluate import EvaluateRequest
 
 REQUEST_FIELDS = {f.name for f in fields(EvaluateRequest)}
+#: The example sweeps shipped in the repository (`cascade sweep fusemax-vs-flat`), and any sweep file by path.
+SWEEPS = Catalog("sweep", Path(__file__).resolve().parents[2] / "examples" / "sweeps", SimulatorError,
+                 option="SWEEP")
 
 
-class PlotSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class PlotSpec(Frozen):
     x: str
     y: str
     series: str | None = None
@@ -37,8 +37,7 @@ class PlotSpec(BaseModel):
     logy: bool = False
 
 
-class SweepSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class SweepSpec(Frozen):
     name: str
     description: str = ""
     grid: dict[str, list[Any]]
@@ -55,16 +54,8 @@ class SweepSpec(BaseModel):
 
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep file; errors name the file, the field and the fix."""
-    try:
-        data = load_yaml(Path(path))
-    except SpecError as exc:
-        raise SimulatorError(str(exc)) from None
-    try:
-        spec = SweepSpec.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise SimulatorError(f"{path}: field '{field}': {err['msg']}") from None
+    path = SWEEPS.resolve(path)
+    spec = validate_model(SweepSpec, load_yaml(path, SimulatorError), path, SimulatorError)
     for name in list(spec.grid) + list(spec.fixed):
         if name not in REQUEST_FIELDS:
             raise SimulatorError(f"{path}: field 'grid.{name}' is not an evaluation option; "
