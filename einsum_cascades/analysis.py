@@ -140,12 +140,14 @@ def einsum_points(cascade: Cascade, sizes: Sizes = None) -> dict[str, sympy.Expr
             out[e.output] = bind(dense, sizes)
             continue
         sx, sy = _logical_size(cascade, band.x), _logical_size(cascade, band.y)
-        if sizes:
+        needed = {str(s) for s in (*sympy.sympify(sx).free_symbols, *sympy.sympify(sy).free_symbols)}
+        needed |= {str(s) for s in _band_symbols(band)}
+        if sizes and needed <= set(sizes):
             nx_, ny_ = int(bind(sx, sizes)), int(bind(sy, sizes))
             kept = band_count_exact(band, nx_, ny_, dict(sizes))
             out[e.output] = _tidy(sympy.sympify(bind(dense / (sx * sy), sizes)) * kept)
         else:
-            out[e.output] = sympy.simplify(dense / (sx * sy) * band_count(band, sx, sy))
+            out[e.output] = bind(sympy.simplify(dense / (sx * sy) * band_count(band, sx, sy)), sizes)
     return out
 
 

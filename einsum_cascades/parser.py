@@ -277,4 +277,25 @@ def parse_einsum(text: str, source: str | None = None, line: int | None = None) 
     code = text.split("#", 1)[0]
     if not code.strip():
         raise CascadeError("empty Einsum; expected e.g. 'QK[m,p] = Q[e,p] * K[e,m]'", source=source, line=line)
+    _check_size(code, source, line)
     return _Parser(code, source, line).einsum()
+
+
+#: Limits on one Einsum line: far beyond any attention algorithm, well inside Python's recursion limit.
+MAX_NESTING, MAX_OPERATORS = 32, 128
+
+
+def _check_size(code: str, source: str | None, line: int | None) -> None:
+    """Refuse an Einsum too deeply nested or too long to analyse (a cascade is many short Einsums)."""
+    depth = deepest = 0
+    for ch in code:
+        depth += ch == "("
+        depth -= ch == ")"
+        deepest = max(deepest, depth)
+    operators = sum(code.count(op) for op in "+-*/") + code.count("max(") + code.count("min(")
+    if deepest > MAX_NESTING:
+        raise CascadeError(f"expression nested {deepest} parentheses deep (at most {MAX_NESTING}); split it into "
+                           "several Einsums", source=source, line=line)
+    if operators > MAX_OPERATORS:
+        raise CascadeError(f"expression has {operators} operators (at most {MAX_OPERATORS}); split it into several "
+                           "Einsums with intermediate tensors", source=source, line=line)

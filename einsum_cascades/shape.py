@@ -67,6 +67,23 @@ def _solve(cascade: Cascade, sym: sympy.Symbol, expr: sympy.Expr, size: int, rol
     return int(solutions[0])
 
 
+def check_sizes(cascade: Cascade, sizes: Mapping[str, int], option: str = "--sizes") -> None:
+    """Every name in `sizes` is a size symbol of `cascade`, and every rank whose size `sizes` fixes is a positive
+    integer (so a split tile divides its rank, and is not larger than it)."""
+    known = free_size_symbols(cascade)
+    unknown = sorted(set(sizes) - known)
+    if unknown:
+        raise CascadeError(f"{', '.join(unknown)} is not a size symbol of cascade {cascade.name!r} (its symbols: "
+                           f"{', '.join(sorted(known))})", source=option)
+    for rank, expr in cascade.ranks.items():
+        value = _bound(expr, sizes)
+        if value.free_symbols:
+            continue
+        if not (value.is_integer and value > 0):
+            raise CascadeError(f"rank {rank!r} has size {expr} = {value}, not a positive integer; choose sizes so "
+                               "that each split tile divides its rank (and is not larger than it)", source=option)
+
+
 def free_size_symbols(cascade: Cascade) -> set[str]:
     """Every size symbol the cascade's ranks use."""
     return {str(s) for e in cascade.ranks.values() for s in sympy.sympify(e).free_symbols}

@@ -50,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("error: the input needs more memory than this machine has; choose smaller sizes", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("error: the input is nested too deeply to process; simplify it", file=sys.stderr)
+        return 2
     except SystemExit as exc:  # click's standalone mode ends every run, usage errors included, this way
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:

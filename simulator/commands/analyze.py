@@ -11,6 +11,7 @@ from rich.table import Table
 from einsum_cascades.library import library_names
 from einsum_cascades.loader import load_cascade
 from einsum_cascades.report import analyze
+from einsum_cascades.shape import check_sizes, free_size_symbols
 from simulator.errors import SimulatorError
 from simulator.output import console, emit, fmt, key_value_table
 
@@ -31,7 +32,19 @@ def parse_sizes(text: str | None) -> dict[str, int] | None:
 
 def analyze_cascades(names: list[str], sizes: dict[str, int] | None, verify: bool,
                      bytes_per_element: int) -> list[dict[str, Any]]:
-    return [analyze(load_cascade(n), sizes, verify, bytes_per_element) for n in names]
+    """`analyze` of each cascade; with `--all`, sizes a cascade does not use are skipped for it."""
+    out = []
+    for name in names:
+        cascade = load_cascade(name)
+        own = {k: v for k, v in (sizes or {}).items() if k in free_size_symbols(cascade)} if sizes else None
+        out.append(analyze_one(cascade, own, verify, bytes_per_element))
+    return out
+
+
+def analyze_one(cascade: Any, sizes: dict[str, int] | None, verify: bool, bytes_per_element: int) -> dict[str, Any]:
+    if sizes:
+        check_sizes(cascade, sizes)
+    return analyze(cascade, sizes, verify, bytes_per_element)
 
 
 def analyze_command(
@@ -46,13 +59,15 @@ def analyze_command(
     if (cascade is None) == (not all_):
         raise SimulatorError("give one cascade (name or .yaml file) or --all")
     bound = parse_sizes(sizes)
+    if bytes_per_element <= 0:
+        raise SimulatorError(f"must be a positive integer, not {bytes_per_element}", source="--bytes-per-element")
     if all_:
         results = analyze_cascades(library_names(), bound, verify, bytes_per_element)
         emit({"cascades": results}, json_, _render_many)
         if verify and not all(r["verified"] for r in results):
             raise typer.Exit(1)
     else:
-        result = analyze(load_cascade(cascade), bound, verify, bytes_per_element)
+        result = analyze_one(load_cascade(cascade), bound, verify, bytes_per_element)
         emit(result, json_, _render_one)
         if verify and not result["verified"]:
             raise typer.Exit(1)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cascade_base.errors import InputError
+from cascade_base.files import writable_dir
 from simulator.errors import SimulatorError
 from simulator.evaluate import EvaluateRequest, evaluate_record
 from simulator.sweep.plot import plot_sweep
@@ -75,7 +76,7 @@ def run_sweep(spec: SweepSpec | str | Path, out_dir: str | Path, workers: int = 
         spec = load_sweep(spec)
     if workers < 1:
         raise SimulatorError(f"--workers must be a positive integer, not {workers}")
-    out = Path(out_dir)
+    out = writable_dir(out_dir, "--out", SimulatorError)
     if load_records(out) and not resume:
         raise SimulatorError(f"{out} already holds results of a sweep; pass --resume to continue it, "
                              "or choose another --out")

@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cascade_base.files import writable_dir
+from simulator.errors import SimulatorError
+
 RESULTS_FILE = "results.jsonl"
 
 
@@ -20,12 +23,18 @@ def load_records(out_dir: Path) -> list[dict[str, Any]]:
     path = out_dir / RESULTS_FILE
     if not path.exists():
         return []
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise SimulatorError(f"cannot read {path} ({exc.strerror})", source="--out") from None
     records = []
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(record, dict) and isinstance(record.get("key"), str):
+            records.append(record)
     return records
 
 
@@ -42,8 +51,7 @@ class ResultStore:
     """Append-only JSONL of {"key", "point", "result"} or {"key", "point", "error"} records."""
 
     def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
-        out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = writable_dir(out_dir, "--out", SimulatorError)
         self.done = {r["key"] for r in load_records(out_dir) if "result" in r}
         _drop_torn_tail(out_dir / RESULTS_FILE)
         self._file = (out_dir / RESULTS_FILE).open("a")
