@@ -1,6 +1,6 @@
 """A cascade bound to one workload's sizes, in the plain form the spatial cost model reads.
 
-The adapter is the only place that touches the `einsum_cascades` API (see /work/IR_CONTRACT.md): each Einsum
+The adapter is the only place the spatial model reads a `Cascade` (einsum_cascades/cascade.py): each Einsum
 becomes an `EinsumSpec` with integer rank sizes, its tensors' ranks and its op counts per instance. Linear layers
 (`--scope layer`) are built here too, as plain matmul Einsums.
 """
@@ -95,19 +95,10 @@ def _as_iterated(ranks: tuple[str, ...], iteration_ranks: tuple[str, ...],
 
 
 def _einsum_op_counts(cascade: Any, sizes: dict[str, int], rank_sizes: dict[str, int]) -> dict[str, dict[str, int]]:
-    """Op counts per Einsum from the cascade analysis (which handles masks); for stand-ins without it,
-    points x ops_per_point."""
-    try:
-        from einsum_cascades.analysis import einsum_op_counts
-    except ImportError:
-        einsum_op_counts = None
-    if einsum_op_counts is not None and hasattr(cascade, "splits"):
-        return {name: {k: int(v) for k, v in ops.items()} for name, ops in einsum_op_counts(cascade, sizes).items()}
-    out = {}
-    for e in cascade.einsums:
-        points = math.prod(rank_sizes[r] for r in e.iteration_ranks)
-        out[e.output] = {k: n * points for k, n in e.ops_per_point.items()}
-    return out
+    """Op counts per Einsum from the cascade analysis (which handles masks: masked points do no work)."""
+    from einsum_cascades.analysis import einsum_op_counts
+
+    return {name: {k: int(v) for k, v in ops.items()} for name, ops in einsum_op_counts(cascade, sizes).items()}
 
 
 #: The linear layers of one transformer layer: name, input width, output width (in units of d_model / d_ff).
