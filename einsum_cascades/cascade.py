@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import sympy
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 from einsum_cascades.expr import BINARY_OPS, REDUCTIONS, BinOp, Call, Comparison, Expr, Ref, refs
 from einsum_cascades.roles import Roles
@@ -97,6 +99,8 @@ class Cascade:
     @cached_property
     def graph(self) -> nx.DiGraph:
         """Tensors as nodes, an edge operand -> output per Einsum (labelled with the Einsum's name)."""
+        import networkx as nx  # imported on first use: it costs a third of a second
+
         g = nx.DiGraph()
         for t in self.inputs:
             g.add_node(t, role="input")

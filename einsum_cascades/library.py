@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cascade_base.catalog import Catalog
-from cascade_base.spec import load_yaml
+from cascade_base.yamlio import load_yaml
 from einsum_cascades.errors import CascadeError
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"

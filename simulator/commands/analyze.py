@@ -8,10 +8,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from einsum_cascades.library import library_names
-from einsum_cascades.loader import load_cascade
-from einsum_cascades.report import analyze
-from einsum_cascades.shape import check_sizes, free_size_symbols
 from simulator.errors import SimulatorError
 from simulator.output import console, emit, fmt, key_value_table
 
@@ -33,6 +29,9 @@ def parse_sizes(text: str | None) -> dict[str, int] | None:
 def analyze_cascades(names: list[str], sizes: dict[str, int] | None, verify: bool,
                      bytes_per_element: int) -> list[dict[str, Any]]:
     """`analyze` of each cascade; with `--all`, sizes a cascade does not use are skipped for it."""
+    from einsum_cascades.loader import load_cascade
+    from einsum_cascades.shape import free_size_symbols
+
     out = []
     for name in names:
         cascade = load_cascade(name)
@@ -42,6 +41,9 @@ def analyze_cascades(names: list[str], sizes: dict[str, int] | None, verify: boo
 
 
 def analyze_one(cascade: Any, sizes: dict[str, int] | None, verify: bool, bytes_per_element: int) -> dict[str, Any]:
+    from einsum_cascades.report import analyze
+    from einsum_cascades.shape import check_sizes
+
     if sizes:
         check_sizes(cascade, sizes)
     return analyze(cascade, sizes, verify, bytes_per_element)
@@ -61,6 +63,9 @@ def analyze_command(
     bound = parse_sizes(sizes)
     if bytes_per_element <= 0:
         raise SimulatorError(f"must be a positive integer, not {bytes_per_element}", source="--bytes-per-element")
+    from einsum_cascades.library import library_names
+    from einsum_cascades.loader import load_cascade
+
     if all_:
         results = analyze_cascades(library_names(), bound, verify, bytes_per_element)
         emit({"cascades": results}, json_, _render_many)

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from simulator.evaluate import EvaluateRequest, evaluate
 from simulator.output import console, emit, fmt, key_value_table
 
 
@@ -34,6 +33,8 @@ def evaluate_command(
     json_: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Evaluate a cascade plus a mapping on a target: latency, energy, traffic per level, utilisation."""
+    from simulator.evaluate import EvaluateRequest, evaluate
+
     request = EvaluateRequest(target=target, workload=workload, seq=seq, cascade=cascade, mapping=mapping,
                               search=search, scope=scope, batch=batch, heads=heads, kv_heads=kv_heads,
                               kv_seq=kv_seq, head_dim=head_dim, causal=causal, dtype=dtype,

@@ -11,7 +11,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 from simulator.output import console, emit, fmt
-from simulator.sweep import run_sweep
 
 
 def sweep_command(
@@ -23,6 +22,7 @@ def sweep_command(
     json_: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Run every evaluation of a sweep file; results.jsonl, table.csv and plot.png go to --out."""
+    from simulator.sweep import run_sweep
     from simulator.sweep.spec import load_sweep
 
     spec = load_sweep(sweep)
