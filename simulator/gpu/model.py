@@ -1,13 +1,12 @@
 """Vectorised fused-attention kernel model: one numpy pass costs many shapes on one GPU.
 
 A kernel runs one CTA per (batch, head or KV-head group, query tile[, KV split]). Each CTA walks its key tiles;
-each key tile costs tensor-core time for Q K^T and P V, special-function time for exp and FP32 time for the rest
-of the softmax (counts from the cascade, `work.tile_work`); the shorter of GEMM and softmax is hidden under the
-longer by one fitted fraction. Synchronous (FlashAttention-2) and warp-specialised (FlashAttention-3, Blackwell
-FMHA) kernels differ in their tensor efficiency and in what each CTA exposes at its edges. Causal
-masks skip tiles above the diagonal and pay a mask on the diagonal ones. CTAs fill SMs in waves (occupancy x SMs
-slots; wave quantisation), each CTA pays an exposed prologue/epilogue, and the whole kernel cannot beat its HBM
-traffic (Q, O, and K/V re-read from HBM only when the L2 cannot hold what concurrent CTAs share).
+each key tile costs tensor-core time at the kernel's MMA-class rate for Q K^T and P V, special-function time for
+exp and FP32 time for the rest of the softmax (counts from the cascade, `work.tile_work`), overlapped as the
+kernel's schedule allows (`pipeline.tile_times`). Causal masks skip tiles above the diagonal and pay a mask on the
+diagonal ones. CTAs fill SMs in waves (occupancy x SMs slots; wave quantisation), each CTA pays an exposed
+prologue/epilogue (synchronous kernels) or pipeline fill (warp-specialised ones), and the whole kernel cannot beat
+its HBM traffic (Q, O, and K/V re-read from HBM only when the L2 cannot hold what concurrent CTAs share).
 """
 
 from __future__ import annotations
