@@ -1,13 +1,16 @@
 """Check the GPU kernel model against measurements: published data, and torch SDPA timed on this machine's GPU.
 
     python benchmarks/gpu_validate.py --data            # model vs calibration and validation data (no GPU needed)
-    python benchmarks/gpu_validate.py                   # time torch SDPA on the local NVIDIA GPU, print vs model
-    python benchmarks/gpu_validate.py --backend cudnn --dtype bf16 --quick --json
+    python benchmarks/gpu_validate.py --measure         # also time torch SDPA on the local NVIDIA GPU, vs model
+    python benchmarks/gpu_validate.py --measure --backend cudnn --dtype bf16 --quick --json --out run.json
 
+The data mode reports the fit error and the validation error by set (GPU, kernel, dtype, mask, prefill/decode).
 Without an NVIDIA GPU the measuring mode says so and exits 0 (after the --data tables, so the run is never empty).
 Measured TFLOP/s use FlashAttention's convention (4 * S * S2 * D * H * B, halved when causal). torch's "flash"
-SDPA backend is FlashAttention-2, so it is predicted with the flashattention-2 kernel whatever the GPU; the other
-backends are predicted with the GPU's default kernel (an approximation: cuDNN and memory-efficient kernels differ).
+SDPA backend is FlashAttention-2 (mma.sync), predicted with `--kernel fa2` whatever the GPU; "cudnn" with the
+cudnn kernel where it runs (Hopper, Blackwell); "efficient" and "default" with the GPU's default kernel (an
+approximation: the memory-efficient kernel is none of the modelled ones). `--out` writes the measured rows with
+the GPU name, driver, clocks and torch version, to be kept in the repo as validation data.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from hw import load_target  # noqa: E402
 from simulator.gpu.calibrate import compare, load_points, mean_abs_error  # noqa: E402
+from simulator.gpu.catalog import kernel_spec  # noqa: E402
 from simulator.gpu.model import Shapes, fa_flops, predict  # noqa: E402
 
 #: Substrings of torch.cuda.get_device_name() -> built-in profile.
-PROFILE_BY_NAME = (("A100", "a100"), ("H100", "h100"), ("H200", "h100"), ("B200", "b200"))
+PROFILE_BY_NAME = (("A100", "a100"), ("H100", "h100"), ("H200", "h200"), ("H800", "h800"), ("B200", "b200"))
+#: torch SDPA backend -> the kernel the model predicts it with (None: the GPU's default).
+KERNEL_BY_BACKEND = {"flash": "fa2", "cudnn": "cudnn"}
 
 
 @dataclass(frozen=True)
@@ -67,18 +73,30 @@ def data_mode(as_json: bool) -> dict:
     groups = {
         "calibration (fit)": cal,
         "held-out, default kernel": [r for r in val if r["default_kernel"] and not r["approximate"]],
-        "held-out, other kernel (FA2 on H100)": [r for r in val if not r["default_kernel"] and not r["approximate"]],
+        "held-out, other kernel": [r for r in val if not r["default_kernel"] and not r["approximate"]],
         "held-out, shape assumed": [r for r in val if r["approximate"]],
+        "all held-out": val,
     }
     summary = {name: {"points": len(rows), "mean_abs_error": mean_abs_error(rows)} for name, rows in groups.items()}
+    by_set = {}
+    for which, rows in (("fit", cal), ("validation", val)):
+        for name in sorted({r["set"] for r in rows}):
+            members = [r for r in rows if r["set"] == name]
+            by_set[f"{which}: {name}"] = {"points": len(members), "mean_abs_error": mean_abs_error(members),
+                                         "shape_assumed": any(r["approximate"] for r in members)}
     if not as_json:
         cols = ["target", "kernel", "batch", "heads", "seq", "head_dim", "causal", "dtype", "measured_tflops",
                 "predicted_tflops", "error"]
         for name, rows in groups.items():
+            if name == "all held-out":
+                continue
             print(f"\n== {name}: {len(rows)} points, mean |error| {summary[name]['mean_abs_error']:.1%}")
             if rows:
                 _print_table(rows, cols)
-    return {"summary": summary, "calibration": cal, "validation": val}
+        print("\n== error by set")
+        _print_table([{"set": k, **v} for k, v in by_set.items()], ["set", "points", "mean_abs_error",
+                                                                    "shape_assumed"])
+    return {"summary": summary, "by_set": by_set, "calibration": cal, "validation": val}
 
 
 def predict_case(target, case: Case, dtype: str, family: str | None) -> dict:  # noqa: ANN001
@@ -86,9 +104,9 @@ def predict_case(target, case: Case, dtype: str, family: str | None) -> dict:  #
     shapes = Shapes.of(case.batch, case.heads, case.kv_heads, case.seq, case.kv_seq)
     pred = predict(target, shapes, d_qk=case.head_dim, d_v=case.head_dim, causal=case.causal, dtype=dtype,
                    family=family)
+    row = pred.row(0)
     return {"flops": float(fa_flops(shapes, case.head_dim, case.head_dim, case.causal)[0]),
-            "predicted_tflops": float(pred["tflops"][0]), "bound": str(pred["bound"][0]),
-            "kernel": pred["kernel"].family}
+            "predicted_tflops": row["tflops"], "bound": row["bound"], "kernel": pred.kernel.family}
 
 
 def _time_ms(fn, warmup: int = 3, reps: int = 10) -> float:  # noqa: ANN001
@@ -136,7 +154,9 @@ def measure_mode(args: argparse.Namespace) -> dict | None:
     target = load_target(profile)
     backends = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
                 "efficient": SDPBackend.EFFICIENT_ATTENTION}
-    family = "flashattention-2" if args.backend == "flash" else None
+    family = KERNEL_BY_BACKEND.get(args.backend)
+    if family is not None and target.architecture not in kernel_spec(family).runs_on:
+        family = None
     dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
     rows = []
     for c in grid(args.quick):
@@ -165,13 +185,30 @@ def measure_mode(args: argparse.Namespace) -> dict | None:
                      "error": pred["predicted_tflops"] / measured - 1.0})
     ok = [r for r in rows if isinstance(r.get("error"), float)]
     summary = {"device": name, "profile": profile, "backend": args.backend, "dtype": args.dtype,
-               "points": len(ok), "mean_abs_error": mean_abs_error(ok)}
+               "points": len(ok), "mean_abs_error": mean_abs_error(ok), **_device_info(torch)}
+    if args.out:
+        Path(args.out).write_text(json.dumps(_finite({"summary": summary, "rows": rows}), indent=1, default=str))
     if not args.json:
         print(f"\n== torch SDPA ({args.backend}, {args.dtype}) on {name}, predicted with profile {profile}")
         _print_table(rows, ["batch", "heads", "kv_heads", "seq", "kv_seq", "head_dim", "causal", "measured_ms",
                             "measured_tflops", "predicted_tflops", "error", "bound"])
         print(f"mean |error| over {len(ok)} shapes: {summary['mean_abs_error']:.1%}")
     return {"summary": summary, "rows": rows}
+
+
+def _device_info(torch) -> dict:  # noqa: ANN001
+    """Driver, clocks and torch version of the measuring machine (nvidia-smi where it is on PATH)."""
+    import shutil
+    import subprocess
+
+    info = {"torch": torch.__version__, "cuda": torch.version.cuda}
+    if shutil.which("nvidia-smi"):
+        query = "driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit"
+        out = subprocess.run(["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader"], capture_output=True,
+                             text=True, check=False).stdout.splitlines()
+        if out:
+            info.update(zip(query.split(","), (v.strip() for v in out[0].split(",")), strict=False))
+    return info
 
 
 def _finite(value: object) -> object:
@@ -187,7 +224,9 @@ def _finite(value: object) -> object:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", action="store_true", help="only compare with the published data files")
+    parser.add_argument("--data", action="store_true", help="only compare with the published data files (default)")
+    parser.add_argument("--measure", action="store_true", help="also time torch SDPA on the local NVIDIA GPU")
+    parser.add_argument("--out", help="with --measure: write the measured rows and device info to this JSON file")
     parser.add_argument("--target", help="profile to predict with (default: from the GPU's name)")
     parser.add_argument("--backend", default="flash", choices=("flash", "cudnn", "efficient", "default"))
     parser.add_argument("--dtype", default="fp16", choices=("fp16", "bf16"))
@@ -195,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     out = {"data": data_mode(args.json)}
-    if not args.data:
+    if args.measure:
         out["measured"] = measure_mode(args)
     if args.json:
         print(json.dumps(_finite(out), default=str))

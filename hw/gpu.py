@@ -1,7 +1,10 @@
-"""The `gpu` target kind: SMs, clocks, tensor/SFU/FP32 rates, memory hierarchy, kernel family.
+"""The `gpu` target kind: SMs, clocks, tensor/SFU/FP32 rates per instruction class, memory hierarchy.
 
-Loaded from `hw/profiles/{a100,h100,b200}.yaml` (every number cited there). Throughputs are whole-chip dense
-figures as datasheets state them; the kernel model divides by `sm_count` where it needs per-SM rates.
+Loaded from `hw/profiles/*.yaml` (every number cited there). Throughputs are whole-chip dense figures as
+datasheets state them at `rated_clock_hz`; the GPU runs at `clock_hz` (settable: `--set clock_hz=1.2e9`), and
+every SM-side rate (tensor, FP32, SFU) scales with `clock_hz / rated_clock_hz`; HBM bandwidth does not.
+`tensor_flops_per_s` is what the architecture's native MMA instruction class reaches (wgmma on Hopper, tcgen05 on
+Blackwell, mma.sync on Ampere); `tensor_class_fraction` says what fraction of it each other class reaches.
 """
 
 from __future__ import annotations
@@ -14,6 +17,13 @@ from hw.spec import Frozen
 
 #: Element types a tensor core may consume; `tensor_flops_per_s` lists those a GPU supports.
 DType = Literal["fp16", "bf16", "fp8", "fp4"]
+
+#: Tensor-core instruction classes: Ampere's warp-level mma.sync (also legal on Hopper and Blackwell), Hopper's
+#: warpgroup wgmma, Blackwell's single-thread tcgen05.mma.
+MmaClass = Literal["mma_sync", "wgmma", "tcgen05"]
+
+#: The native MMA class of each architecture: the one `tensor_flops_per_s` is stated for.
+NATIVE_MMA: dict[str, str] = {"ampere": "mma_sync", "hopper": "wgmma", "blackwell": "tcgen05"}
 
 #: Bytes per element of each dtype as attention kernels store Q, K, V (fp4 packs two per byte).
 DTYPE_BYTES: dict[str, float] = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
@@ -45,8 +55,16 @@ class GpuTarget(Frozen):
     source: str
     architecture: Literal["ampere", "hopper", "blackwell"]
     sm_count: int = Field(gt=0)
-    clock_hz: float = Field(gt=0, description="boost clock the throughput figures assume")
-    tensor_flops_per_s: dict[DType, float] = Field(description="dense tensor-core FLOP/s by input dtype")
+    clock_hz: float = Field(gt=0, description="SM clock the kernel runs at (sustained under load); rates scale "
+                                              "with clock_hz / rated_clock_hz")
+    rated_clock_hz: float | None = Field(default=None, gt=0, description="clock the datasheet rates below hold at "
+                                                                          "(default: clock_hz)")
+    power_limit_w: float | None = Field(default=None, gt=0, description="board power limit the sustained clock "
+                                                                          "was observed under (documentation only)")
+    tensor_flops_per_s: dict[DType, float] = Field(description="dense tensor-core FLOP/s by input dtype, native "
+                                                               "MMA class, at rated_clock_hz")
+    tensor_class_fraction: dict[MmaClass, float] = Field(
+        default_factory=dict, description="fraction of tensor_flops_per_s each non-native MMA class reaches")
     fp32_flops_per_s: float = Field(gt=0, description="non-tensor FP32 FLOP/s (an FMA counts 2)")
     exp_per_s: float = Field(gt=0, description="special-function-unit exp (ex2) results per second")
     hbm: Hbm
@@ -60,9 +78,36 @@ class GpuTarget(Frozen):
             raise ValueError(f"tensor_flops_per_s must be positive, got {bad}")
         if "fp16" not in self.tensor_flops_per_s:
             raise ValueError("tensor_flops_per_s needs at least an fp16 entry")
+        bad = {k: v for k, v in self.tensor_class_fraction.items() if not 0 < v <= 1}
+        if bad:
+            raise ValueError(f"tensor_class_fraction values must be in (0, 1], got {bad}")
         return self
 
+    @property
+    def clock_scale(self) -> float:
+        """How far the running clock is from the clock the datasheet rates hold at."""
+        return self.clock_hz / (self.rated_clock_hz or self.clock_hz)
+
+    @property
+    def native_mma(self) -> str:
+        return NATIVE_MMA[self.architecture]
+
+    def mma_classes(self) -> tuple[str, ...]:
+        """The MMA instruction classes this GPU runs: its native one and those given a fraction."""
+        return (self.native_mma, *(c for c in self.tensor_class_fraction if c != self.native_mma))
+
+    def tensor_rate(self, dtype: str, mma_class: str | None = None) -> float:
+        """Dense tensor FLOP/s of `dtype` through `mma_class` (default: native) at the running clock."""
+        cls = mma_class or self.native_mma
+        fraction = 1.0 if cls == self.native_mma else self.tensor_class_fraction[cls]
+        return self.tensor_flops_per_s[dtype] * fraction * self.clock_scale
+
+    def exp_rate(self) -> float:
+        """SFU exp2 results per second at the running clock."""
+        return self.exp_per_s * self.clock_scale
+
     def fp32_ops_per_s(self) -> float:
-        """FP32 instructions per second (one FMA lane result = one op), i.e. half the FLOP/s figure."""
-        return self.fp32_flops_per_s / 2.0
+        """FP32 instructions per second (one FMA lane result = one op), i.e. half the FLOP/s figure, at the
+        running clock."""
+        return self.fp32_flops_per_s / 2.0 * self.clock_scale
 

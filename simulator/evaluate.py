@@ -39,6 +39,10 @@ class EvaluateRequest:
     head_dim: int | None = None
     causal: bool = False
     dtype: str | None = None
+    #: GPU only: which fused-attention kernel runs (fa2 | fa3 | fa4 | cudnn | cutlass | flashinfer | flashmla)
+    kernel: str | None = None
+    #: GPU only: tokens per page of a paged K/V cache (must divide the K/V length)
+    page_size: int | None = None
     #: `--set PATH=VALUE` changes to the target's spec: ["arrays.pe2d.rows=128"] or {"clock_hz": 1.2e9}
     overrides: tuple[str, ...] | Mapping[str, Any] = ()
 

@@ -27,6 +27,10 @@ def evaluate_command(
     head_dim: Annotated[int | None, typer.Option("--head-dim", help="head dimension")] = None,
     causal: Annotated[bool, typer.Option("--causal", help="causal mask")] = False,
     dtype: Annotated[str | None, typer.Option("--dtype", help="fp16 | bf16 | fp8 | fp4")] = None,
+    kernel: Annotated[str | None, typer.Option("--kernel", help="GPU kernel: fa2 | fa3 | fa4 | cudnn | cutlass | "
+                                               "flashinfer | flashmla (default: the GPU's best-known one)")] = None,
+    page_size: Annotated[int | None, typer.Option("--page-size", help="GPU: tokens per page of a paged K/V cache "
+                                                  "(must divide --kv-seq)")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="change a target field: PATH=VALUE, e.g. "
                                                    "arrays.pe2d.rows=128 or global_buffer.capacity_bytes=8MiB "
                                                    "(repeatable)")] = None,
@@ -38,6 +42,7 @@ def evaluate_command(
     request = EvaluateRequest(target=target, workload=workload, seq=seq, cascade=cascade, mapping=mapping,
                               search=search, scope=scope, batch=batch, heads=heads, kv_heads=kv_heads,
                               kv_seq=kv_seq, head_dim=head_dim, causal=causal, dtype=dtype,
+                              kernel=kernel, page_size=page_size,
                               overrides=tuple(set_ or ()))
     emit(evaluate(request), json_, render_result)
 

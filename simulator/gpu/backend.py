@@ -8,7 +8,7 @@ the K/V cache holds per key. Result keys: see `GpuResult`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import PositiveInt
 
@@ -16,7 +16,8 @@ from cascade_base.spec import Frozen
 from einsum_cascades.cascade import Cascade
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.errors import SimulatorError
-from simulator.gpu.constants import FITTED
+from simulator.gpu.constants import FITTED, Constants
+from simulator.gpu.kernels import choose_kernel
 from simulator.gpu.model import Shapes, fa_flops, predict
 from simulator.gpu.results import GpuResult, TileWorkRow
 from simulator.shape import AttentionShape, is_causal, select_cascade
@@ -37,6 +38,8 @@ class GpuOptions(Frozen):
     dtype: Literal["fp16", "bf16", "fp8", "fp4"] | None = None
     cascade: str | None = None
     scope: Literal["attention"] = "attention"
+    kernel: str | None = None
+    page_size: PositiveInt | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class GpuPlan:
     dims: dict[str, int]
     kv_elems_per_key: int
     tensors_bytes: float
+    kernel: str
+    page_size: int | None = None
 
 
 class GpuBackend:
@@ -103,14 +108,35 @@ class GpuBackend:
             raise SimulatorError(f"Q, K, V and O need {tensors_bytes / 1e9:.1f} GB but {target.name} has "
                                  f"{target.hbm.capacity_bytes / 1e9:.0f} GB of HBM; lower --batch or --seq",
                                  source="--seq")
+        kernel = choose_kernel(target, d_qk, d_v, shape.causal, dtype, family=options.kernel)  # one-line refusals
+        check_page_size(options.page_size, shape.kv_seq, kernel.name)
         return GpuPlan(target, cascade, name if cascade.name == name else cascade.name, shape, d_qk, d_v, dims,
-                       kv_per_key, tensors_bytes)
+                       kv_per_key, tensors_bytes, kernel.name, options.page_size)
 
     def cost(self, plan: GpuPlan) -> GpuResult:
         return evaluate_plan(plan)
 
 
 BACKEND = GpuBackend()
+
+
+#: Page sizes each kernel's paged K/V cache takes (FlashAttention-2 `flash_attn_with_kvcache`: page_block_size a
+#: multiple of 256; FlashMLA: block size 64, its README); other kernels take any page size.
+PAGE_RULES = {"fa2": (256, "a multiple of 256"), "flashmla": (64, "64")}
+
+
+def check_page_size(page_size: int | None, kv_seq: int, kernel: str) -> None:
+    """Refuse a page size the K/V length or the kernel cannot take, naming the valid choices."""
+    if page_size is None:
+        return
+    step, text = PAGE_RULES.get(kernel, (1, ""))
+    if page_size % step or (kernel == "flashmla" and page_size != step):
+        raise SimulatorError(f"--page-size {page_size}: --kernel {kernel} takes a page size of {text}",
+                             source="--page-size")
+    if kv_seq % page_size:
+        ok = [p for p in (16, 32, 64, 128, 256, 512, 1024) if kv_seq % p == 0 and p % step == 0]
+        raise SimulatorError(f"--page-size {page_size} does not divide --kv-seq {kv_seq}; choose one of "
+                             f"{', '.join(map(str, ok)) or 'a divisor of ' + str(kv_seq)}", source="--page-size")
 
 
 def _symbol(cascade: Cascade, rank: str) -> str:
@@ -122,34 +148,29 @@ def _symbol(cascade: Cascade, rank: str) -> str:
     return str(expr)
 
 
-def _first(x: Any) -> Any:
-    return x[0].item() if hasattr(x, "shape") else x
-
-
-def evaluate_plan(plan: GpuPlan) -> GpuResult:
+def evaluate_plan(plan: GpuPlan, constants: Constants = FITTED) -> GpuResult:
     """Cost one attention shape on the plan's GPU with the fused-kernel model (see `simulator.gpu.model`)."""
     target, sh = plan.target, plan.shape
     shapes = Shapes.of(sh.batch, sh.heads, sh.kv_heads, sh.seq, sh.kv_seq)
     res = predict(target, shapes, d_qk=plan.d_qk, d_v=plan.d_v, causal=sh.causal, dtype=sh.dtype,
                   cascade=plan.cascade.source if plan.cascade.source.endswith((".yaml", ".yml")) else plan.cascade_name,
-                  dims=plan.dims, kv_elems_per_key=plan.kv_elems_per_key)
+                  dims=plan.dims, kv_elems_per_key=plan.kv_elems_per_key, family=plan.kernel,
+                  page_size=plan.page_size, constants=constants)
     flops = float(fa_flops(shapes, plan.d_qk, plan.d_v, sh.causal)[0])
     # The cheap bound beside the refined estimate: tensor FLOPs, one exp per visible score, compulsory bytes.
     exps = flops / (2.0 * (plan.d_qk + plan.d_v))
-    roofline_s = max(flops / target.tensor_flops_per_s[sh.dtype], exps / target.exp_per_s,
+    roofline_s = max(flops / target.tensor_rate(sh.dtype), exps / target.exp_rate(),
                      plan.tensors_bytes / target.hbm.bw_bytes_per_s)
-    work = res["work"]
+    work = res.work
     shape = {"batch": sh.batch, "heads": sh.heads, "kv_heads": sh.kv_heads, "seq": sh.seq, "kv_seq": sh.kv_seq,
              "head_dim": sh.head_dim, "causal": sh.causal, "dtype": sh.dtype}
+    row = res.row(0)
     return GpuResult(
         target=target.name, cascade=plan.cascade.name, shape=shape,
-        latency_s=float(_first(res["latency_s"])), tflops=float(_first(res["tflops"])), flops=flops,
-        bound=str(_first(res["bound"])),
-        utilization={k: float(_first(v)) for k, v in res["utilization"].items()},
-        bytes_by_level={"hbm": float(_first(res["hbm_bytes"]))}, roofline_latency_s=roofline_s,
-        phases_s={k: float(_first(v)) for k, v in res["phases_s"].items()},
-        grid={k: (float if k == "kv_reload" else int)(_first(v)) for k, v in res["grid"].items()},
-        kernel=asdict(res["kernel"]),
+        latency_s=row["latency_s"], tflops=row["tflops"], flops=flops, bound=row["bound"],
+        utilization=row["utilization"], bytes_by_level={"hbm": row["hbm_bytes"]}, roofline_latency_s=roofline_s,
+        phases_s=row["phases_s"], grid=row["grid"],
+        kernel={**asdict(res.kernel), "emulated_exp_fraction": res.emulated_exp_fraction},
         work_per_kv_tile=TileWorkRow(mac=work.mac_per_kv_tile, exp=work.exp_per_kv_tile, fp32=work.fp32_per_kv_tile,
                                      passes=work.passes, source=work.source),
-        constants=FITTED.as_dict())
+        constants=constants.as_dict())

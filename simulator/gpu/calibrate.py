@@ -15,8 +15,8 @@ import numpy as np
 import yaml
 
 from hw.registry import load_target
+from simulator.gpu.catalog import FAMILY_BY_ARCH, kernel_spec
 from simulator.gpu.constants import FITTED, FITTED_NAMES, Constants
-from simulator.gpu.kernels import FAMILY_BY_ARCH
 from simulator.gpu.model import Shapes, predict
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -39,6 +39,17 @@ class Point:
     tflops: float
     source: str
     approximate: bool = False
+    cascade: str = "attention-1pass"
+
+    @property
+    def decode(self) -> bool:
+        return self.seq <= 16 < self.kv_seq
+
+    def set_name(self) -> str:
+        """The validation set this point reports in: GPU, kernel, dtype, mask, prefill or decode."""
+        mask = "causal" if self.causal else "non-causal"
+        phase = "decode" if self.decode else "prefill"
+        return f"{self.target} {kernel_spec(self.kernel).name} {self.dtype} {mask} {phase}"
 
 
 def _point(raw: dict) -> Point:
@@ -48,7 +59,8 @@ def _point(raw: dict) -> Point:
                  heads=heads, kv_heads=int(raw.get("kv_heads", heads)), seq=seq,
                  kv_seq=int(raw.get("kv_seq", seq)), head_dim=d, causal=bool(raw.get("causal", False)),
                  dtype=str(raw.get("dtype", "fp16")), tflops=float(raw["tflops"]), source=str(raw["source"]),
-                 approximate=bool(raw.get("approximate", False)))
+                 approximate=bool(raw.get("approximate", False)),
+                 cascade=str(raw.get("cascade", "attention-1pass")))
 
 
 @lru_cache(maxsize=4)
@@ -63,6 +75,9 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
     out = np.zeros(len(points))
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(points):
+        if p.cascade != "attention-1pass":  # head dims from the cascade's roles (MLA): through the backend
+            out[i] = _predict_via_backend(p, constants)
+            continue
         groups.setdefault((p.target, p.kernel, p.head_dim, p.causal, p.dtype), []).append(i)
     for (target, kernel, d, causal, dtype), idx in groups.items():
         ps = [points[i] for i in idx]
@@ -70,8 +85,16 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
                            [p.seq for p in ps], [p.kv_seq for p in ps])
         res = predict(load_target(target), shapes, d_qk=d, d_v=d, causal=causal, dtype=dtype, constants=constants,
                       family=kernel)
-        out[idx] = res["tflops"]
+        out[idx] = res.tflops
     return out
+
+
+def _predict_via_backend(p: Point, constants: Constants) -> float:
+    from simulator.gpu.backend import BACKEND, GpuOptions, evaluate_plan
+
+    options = GpuOptions(batch=p.batch, heads=p.heads, kv_heads=p.kv_heads, seq=p.seq, kv_seq=p.kv_seq,
+                         head_dim=p.head_dim, causal=p.causal, dtype=p.dtype, cascade=p.cascade, kernel=p.kernel)
+    return evaluate_plan(BACKEND.plan(load_target(p.target), options), constants).tflops
 
 
 def compare(points: tuple[Point, ...], constants: Constants = FITTED) -> list[dict]:
@@ -81,8 +104,8 @@ def compare(points: tuple[Point, ...], constants: Constants = FITTED) -> list[di
              "head_dim": p.head_dim, "causal": p.causal, "dtype": p.dtype, "measured_tflops": p.tflops,
              "predicted_tflops": float(q),
              "error": float(q / p.tflops - 1.0), "approximate": p.approximate,
-             "default_kernel": p.kernel == FAMILY_BY_ARCH[load_target(p.target).architecture],
-             "source": p.source} for p, q in zip(points, pred, strict=True)]
+             "default_kernel": kernel_spec(p.kernel).family == FAMILY_BY_ARCH[load_target(p.target).architecture],
+             "set": p.set_name(), "source": p.source} for p, q in zip(points, pred, strict=True)]
 
 
 def mean_abs_error(rows: list[dict]) -> float:
@@ -91,7 +114,8 @@ def mean_abs_error(rows: list[dict]) -> float:
 
 
 def _loss(x: np.ndarray, points: tuple[Point, ...], base: Constants) -> float:
-    if np.any(x <= 0) or x[0] > 1 or x[1] > 1:  # overlap and efficiency are fractions
+    bounded = [i for i, n in enumerate(FITTED_NAMES) if n.endswith(("overlap", "efficiency"))]
+    if np.any(x <= 0) or np.any(x[bounded] > 1):  # overlaps and efficiencies are fractions
         return 1e9
     c = base.with_values(**dict(zip(FITTED_NAMES, map(float, x), strict=True)))
     pred = predict_points(points, c)

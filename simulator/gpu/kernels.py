@@ -1,15 +1,16 @@
-"""Which fused-attention kernel a GPU runs, and its tile shape, warps and occupancy.
+"""The tile shape, warps and occupancy of the kernel a GPU runs (which kernel: `simulator.gpu.catalog`).
 
 The tile tables follow the public kernels' launch code:
-- Ampere, FlashAttention-2 (Dao 2023; flash-attention `csrc/flash_attn/src/flash_fwd_launch_template.h`, sm80):
+- FlashAttention-2 (Dao 2023; flash-attention `csrc/flash_attn/src/flash_fwd_launch_template.h`, sm80):
   head dim <= 64: 128 x 128 tiles, 4 warps; <= 128: 128 x 64, 4 warps; <= 256: 128 x 64, 8 warps.
-- Hopper, FlashAttention-3 (Shah et al. 2024; flash-attention `hopper/flash_fwd_launch_template.h`): one producer
-  warp group plus 2 consumer warp groups (3 for 192-row tiles); head dim 64: 192 x 128; 96: 128 x 160 (128 when
-  causal); 128: 128 x 176 (128 when causal); 192: 128 x 96; 256: 128 x 80.
-- Blackwell, CUTLASS FMHA (CUTLASS example 77_blackwell_fmha; Hassani et al. 2025, GNA): 256-query x 128-key
-  tiles (two 128-row softmax warp groups ping-ponging on one MMA warp), S and O fp32 accumulators in tensor
-  memory, which bounds the tile for larger head dims.
-Head dims beyond the FlashAttention tables use 64 x 64 tiles (an extrapolation, flagged in `KernelConfig.note`).
+- FlashAttention-3 (Shah et al. 2024; flash-attention `hopper/flash_fwd_launch_template.h`), also cuDNN and
+  FlashInfer on Hopper: one producer warp group plus 2 consumer warp groups (3 for 192-row tiles); head dim 64:
+  192 x 128; 96: 128 x 160 (128 when causal); 128: 128 x 176 (128 when causal); 192: 128 x 96; 256: 128 x 80.
+- Blackwell (CUTLASS example 77_blackwell_fmha; FlashAttention-4 `flash_attn/cute/flash_fwd_sm100.py`; cuDNN and
+  FlashInfer on Blackwell): two 128-row query tiles per CTA (256 x 128) whose S and O fp32 accumulators live in
+  tensor memory, which bounds the tile for larger head dims.
+- FlashMLA (deepseek-ai/FlashMLA deep dive): 64 query rows (heads) x 64 keys, two warpgroups ("seesaw").
+Head dims beyond a kernel's table use 64 x 64 tiles (an extrapolation, flagged in `KernelConfig.note`).
 """
 
 from __future__ import annotations
@@ -18,18 +19,15 @@ from dataclasses import dataclass
 
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.errors import SimulatorError
+from simulator.gpu.catalog import FAMILY_BY_ARCH, resolve_kernel
 
-#: The kernel the model assumes by default on each architecture.
-FAMILY_BY_ARCH = {"ampere": "flashattention-2", "hopper": "flashattention-3", "blackwell": "blackwell-fmha"}
-#: Kernels that can run on each architecture (FlashAttention-2 runs anywhere from Ampere on, e.g. torch SDPA's
-#: flash backend on an H100).
-FAMILIES = {"ampere": ("flashattention-2",), "hopper": ("flashattention-3", "flashattention-2"),
-            "blackwell": ("blackwell-fmha", "flashattention-2")}
+__all__ = ["FAMILY_BY_ARCH", "KernelConfig", "choose_kernel"]
 
 
 @dataclass(frozen=True)
 class KernelConfig:
-    """One kernel instance: tiles (queries x keys), threads, pipelining stages and resulting CTAs per SM."""
+    """One kernel instance: tiles (queries x keys), threads, pipelining stages and resulting CTAs per SM, the MMA
+    instruction class it issues and its schedule (`sync`, `pingpong`, `fa4`)."""
 
     family: str
     block_q: int
@@ -40,6 +38,9 @@ class KernelConfig:
     smem_bytes_per_cta: int
     warp_specialized: bool
     note: str = ""
+    name: str = ""
+    mma_class: str = ""
+    schedule: str = ""
 
 
 def _fa2_tiles(d: int) -> tuple[int, int, int, str]:
@@ -79,33 +80,45 @@ def _fmha_tiles(d_v: int, tmem_bytes: int) -> tuple[int, int, int, str]:
     return bq, bkv, 16, note
 
 
-#: Smallest query tile of each family's MMA (mma.sync m16 on Ampere; wgmma / tcgen05 M = 64 on Hopper, Blackwell).
-MIN_BLOCK_Q = {"flashattention-2": 16, "flashattention-3": 64, "blackwell-fmha": 64}
+def _mla_tiles(d: int) -> tuple[int, int, int, str]:
+    note = "" if d == 576 else "FlashMLA runs latent 512 + RoPE 64; 64x64 tiles assumed"
+    return 64, 64, 8, note
+
+
+#: Smallest query tile of each MMA class (mma.sync m16; wgmma / tcgen05 M = 64).
+MIN_BLOCK_Q = {"mma_sync": 16, "wgmma": 64, "tcgen05": 64}
 
 
 def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: str,
                   max_rows: int | None = None, family: str | None = None) -> KernelConfig:
     """The kernel the model assumes for this GPU, head dims, mask and dtype, with its occupancy.
 
+    `family` is a `--kernel` name or family (default: the architecture's preferred kernel for this shape).
     When no shape has more than `max_rows` query rows per tile (decode), the query tile shrinks to the next power
     of two at or above it, down to the MMA's smallest M, as decode kernels (flash-decoding, FlashMLA) do.
     """
-    family = family or FAMILY_BY_ARCH[target.architecture]
-    if family not in FAMILIES.get(target.architecture, ()):
-        raise SimulatorError(f"kernel {family!r} does not run on {target.name} ({target.architecture}); "
-                             f"choose one of {', '.join(FAMILIES[target.architecture])}")
+    spec, extrapolated = resolve_kernel(target.architecture, target.name, dtype, d_qk, d_v, family)
+    mma_class, schedule = spec.runs_on[target.architecture]
+    if mma_class not in target.mma_classes():
+        raise SimulatorError(f"--kernel {spec.name}: {target.name} has no {mma_class} rate (tensor_class_fraction "
+                             f"gives {', '.join(target.mma_classes())}); add one to the profile", source="--kernel")
     d = max(d_qk, d_v)
-    if family == "flashattention-2":
+    if spec.name == "fa2" or (spec.name == "flashinfer" and schedule == "sync"):
         bq, bkv, warps, note = _fa2_tiles(d)
         stages, regs_per_thread = 1, 255
-    elif family == "flashattention-3":
+    elif spec.name == "flashmla":
+        bq, bkv, warps, note = _mla_tiles(d_qk)
+        stages, regs_per_thread = 2, 168
+    elif mma_class == "wgmma":
         bq, bkv, warps, note = _fa3_tiles(d, causal)
         stages, regs_per_thread = 2, 168  # setmaxnreg: 240 consumers / 24-32 producer, about 168 on average
     else:
         bq, bkv, warps, note = _fmha_tiles(d_v, target.sm.tensor_memory_bytes or 256 * 1024)
         stages, regs_per_thread = 2, 128
+    if extrapolated and not note:
+        note = f"head dims {d_qk}/{d_v} are outside {spec.family}'s table; its tiles extrapolated"
     if max_rows is not None and max_rows < bq:
-        small = max(MIN_BLOCK_Q[family], 1 << max(int(max_rows) - 1, 0).bit_length())
+        small = max(MIN_BLOCK_Q[mma_class], 1 << max(int(max_rows) - 1, 0).bit_length())
         if small < bq:
             bq, note = small, (note + "; " if note else "") + f"decode tile: {small} query rows"
     elem = DTYPE_BYTES[dtype]
@@ -119,8 +132,9 @@ def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: s
     by_regs = target.sm.register_bytes // (4 * regs)
     by_warps = target.sm.max_warps // warps
     if by_smem == 0:
-        raise SimulatorError(f"head dims {d_qk}/{d_v}: the smallest {family} tile ({bq} x {bkv}) needs {smem} B of "
-                             f"shared memory per CTA but {target.name} has {target.sm.smem_bytes} B per SM; no "
+        raise SimulatorError(f"head dims {d_qk}/{d_v}: the smallest {spec.family} tile ({bq} x {bkv}) needs {smem} B "
+                             f"of shared memory per CTA but {target.name} has {target.sm.smem_bytes} B per SM; no "
                              "fused kernel runs this shape (use a smaller --head-dim)", source="--head-dim")
     ctas = int(max(1, min(by_smem, by_regs, by_warps)))
-    return KernelConfig(family, bq, bkv, warps, stages, ctas, smem, family != "flashattention-2", note)
+    return KernelConfig(spec.family, bq, bkv, warps, stages, ctas, smem, schedule != "sync", note,
+                        name=spec.name, mma_class=mma_class, schedule=schedule)

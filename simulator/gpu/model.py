@@ -1,13 +1,12 @@
 """Vectorised fused-attention kernel model: one numpy pass costs many shapes on one GPU.
 
 A kernel runs one CTA per (batch, head or KV-head group, query tile[, KV split]). Each CTA walks its key tiles;
-each key tile costs tensor-core time for Q K^T and P V, special-function time for exp and FP32 time for the rest
-of the softmax (counts from the cascade, `work.tile_work`); the shorter of GEMM and softmax is hidden under the
-longer by one fitted fraction. Synchronous (FlashAttention-2) and warp-specialised (FlashAttention-3, Blackwell
-FMHA) kernels differ in their tensor efficiency and in what each CTA exposes at its edges. Causal
-masks skip tiles above the diagonal and pay a mask on the diagonal ones. CTAs fill SMs in waves (occupancy x SMs
-slots; wave quantisation), each CTA pays an exposed prologue/epilogue, and the whole kernel cannot beat its HBM
-traffic (Q, O, and K/V re-read from HBM only when the L2 cannot hold what concurrent CTAs share).
+each key tile costs tensor-core time at the kernel's MMA-class rate for Q K^T and P V, special-function time for
+exp and FP32 time for the rest of the softmax (counts from the cascade, `work.tile_work`), overlapped as the
+kernel's schedule allows (`pipeline.tile_times`). Causal masks skip tiles above the diagonal and pay a mask on the
+diagonal ones. CTAs fill SMs in waves (occupancy x SMs slots; wave quantisation), each CTA pays an exposed
+prologue/epilogue (synchronous kernels) or pipeline fill (warp-specialised ones), and the whole kernel cannot beat
+its HBM traffic (Q, O, and K/V re-read from HBM only when the L2 cannot hold what concurrent CTAs share).
 """
 
 from __future__ import annotations
@@ -19,8 +18,10 @@ import numpy as np
 
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.gpu.constants import FITTED, Constants
-from simulator.gpu.kernels import KernelConfig, choose_kernel
-from simulator.gpu.work import TileWork, tile_work
+from simulator.gpu.kernels import choose_kernel
+from simulator.gpu.pipeline import tile_times
+from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
+from simulator.gpu.work import tile_work
 
 #: Largest number of KV splits a split-KV (flash-decoding) launch uses, as FlashAttention-2's heuristic caps it.
 MAX_SPLITS = 128
@@ -85,12 +86,13 @@ def _causal_tiles(rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int, causa
 def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
             cascade: str = "attention-1pass", constants: Constants = FITTED,
             dims: Mapping[str, int] | None = None, kv_elems_per_key: int | None = None,
-            family: str | None = None) -> dict[str, np.ndarray | object]:
+            family: str | None = None, page_size: int | None = None) -> Prediction:
     """Latency, throughput, bound and utilisation for every shape in `shapes` (arrays), plus the kernel used.
 
     `dims` binds the cascade's head-dimension sizes (default E = d_qk, F = d_v; MLA also binds L and R);
     `kv_elems_per_key` is what the K/V cache holds per key and KV head (default d_qk + d_v; MLA: L + R).
-    `family` overrides the architecture's default kernel (e.g. "flashattention-2" on an H100).
+    `family` names the kernel (a `--kernel` name such as "fa2" or a family such as "flashattention-2"); default:
+    the architecture's preferred kernel for these head dims and dtype (`simulator.gpu.catalog`).
     """
     group = shapes.heads // shapes.kv_heads
     full = choose_kernel(target, d_qk, d_v, causal, dtype, family=family)
@@ -121,18 +123,18 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
                       1).astype(np.int64)
     ctas = base_ctas * splits
 
-    t = _tile_times(target, k, w, dtype, d_qk, constants)
+    t = tile_times(target, k, w, dtype, d_qk, d_v, constants)
     elem = DTYPE_BYTES[dtype]
     out_elem = 2.0 if elem < 2 else elem  # fp8/fp4 kernels write a 16-bit output
     edge_bytes = k.block_q * (d_qk * elem + d_v * out_elem) + k.block_kv * (d_qk + d_v) * elem
     t_edge = constants.edge_overhead * edge_bytes / (target.hbm.bw_bytes_per_s / sms)
 
     # SM-seconds of all CTAs: key tiles (masked ones pay the mask), epilogues, exposed edges.
-    sm_tiles = kv_tiles * t["tile"] + partial_tiles * t["mask"]
-    sm_epilogue = units * nq * t["epilogue"]
+    sm_tiles = kv_tiles * t.tile + partial_tiles * t.mask
+    sm_epilogue = units * nq * t.epilogue
     # Synchronous kernels expose part of each CTA's prologue/epilogue transfers; warp-specialised persistent
     # kernels prefetch the next tile's Q under the current one and expose only their pipeline fill.
-    per_cta_edge = t["fill"] if k.warp_specialized else t_edge / k.ctas_per_sm
+    per_cta_edge = t.fill if k.warp_specialized else t_edge / k.ctas_per_sm
     sm_edge = ctas * per_cta_edge
     sm_total = sm_tiles + sm_epilogue + sm_edge
     waves = np.ceil(ctas / slots)
@@ -151,45 +153,39 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     extra_pass_k = (w.passes - 1) * shapes.seq_kv * d_qk * elem
     kv_bytes = kv_units * (kv_group * reload + extra_pass_k * reload)
     combine = np.where(splits > 1, 2.0 * units * rows * splits * (d_v + 1) * 4.0, 0.0)
-    hbm_bytes = q_o + kv_bytes + combine
+    # A paged cache adds its block table: one 4-byte page index per page, read with the K/V it points to.
+    table = kv_units * -(-shapes.seq_kv // page_size) * 4.0 * reload if page_size else 0.0
+    hbm_bytes = q_o + kv_bytes + combine + table
     memory_s = hbm_bytes / (target.hbm.bw_bytes_per_s * constants.hbm_efficiency)
 
     launch_s = constants.launch_latency_s * np.where(splits > 1, 2.0, 1.0)
     latency_s = launch_s + np.maximum(compute_s, memory_s)
 
     # Per-unit busy time (seconds of the whole GPU) and the bound.
-    tensor_busy = (kv_tiles * t["mma"] + units * nq * t["epilogue_mma"]) / sms * quantisation
-    exp_busy = (kv_tiles * t["exp"] + units * nq * t["epilogue_exp"]) / sms * quantisation
-    fp32_busy = (kv_tiles * t["fp32"] + partial_tiles * t["mask_fp32"]
-                 + units * nq * t["epilogue_fp32"]) / sms * quantisation
+    tensor_busy = (kv_tiles * t.mma + units * nq * t.epilogue_mma) / sms * quantisation
+    exp_busy = (kv_tiles * t.exp + units * nq * t.epilogue_exp) / sms * quantisation
+    fp32_busy = (kv_tiles * t.fp32 + partial_tiles * t.mask_fp32
+                 + units * nq * t.epilogue_fp32) / sms * quantisation
     latency_busy = launch_s + sm_edge / sms * quantisation
     bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s, latency_busy, compute_s)
 
     flops = fa_flops(shapes, d_qk, d_v, causal)
-    tensor_peak = target.tensor_flops_per_s[dtype]
+    tensor_peak = target.tensor_rate(dtype, k.mma_class)
     executed_mac_flops = (kv_tiles * 2.0 * (w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk)
                           + units * nq * 2.0 * w.mac_per_q_tile)
     exps = kv_tiles * w.exp_per_kv_tile + units * nq * w.exp_per_q_tile
     fp32_ops = kv_tiles * w.fp32_per_kv_tile + partial_tiles * k.block_q * k.block_kv + units * nq * w.fp32_per_q_tile
-    return {
-        "latency_s": latency_s,
-        "tflops": flops / latency_s / 1e12,
-        "flops": flops,
-        "bound": bound,
-        "hbm_bytes": hbm_bytes,
-        "utilization": {
-            "tensor": executed_mac_flops / (tensor_peak * latency_s),
-            "exp": exps / (target.exp_per_s * latency_s),
-            "fp32": fp32_ops / (target.fp32_ops_per_s() * latency_s),
-            "hbm": hbm_bytes / (target.hbm.bw_bytes_per_s * latency_s),
-        },
-        "phases_s": {"compute": compute_s, "memory": memory_s, "launch": launch_s,
-                     "tensor": tensor_busy, "exp": exp_busy, "fp32": fp32_busy, "edges": sm_edge / sms},
-        "grid": {"ctas": ctas, "waves": waves, "splits": splits, "kv_tiles": kv_tiles,
-                 "masked_tiles": partial_tiles, "kv_reload": reload},
-        "kernel": k,
-        "work": w,
-    }
+    return Prediction(
+        latency_s=latency_s, tflops=flops / latency_s / 1e12, flops=flops, bound=bound, hbm_bytes=hbm_bytes,
+        utilization=UnitUse(tensor=executed_mac_flops / (tensor_peak * latency_s),
+                            exp=exps * (1.0 - t.emulated_exp_fraction) / (target.exp_rate() * latency_s),
+                            fp32=fp32_ops / (target.fp32_ops_per_s() * latency_s),
+                            hbm=hbm_bytes / (target.hbm.bw_bytes_per_s * latency_s)),
+        phases_s=Phases(compute=compute_s, memory=memory_s, launch=launch_s, tensor=tensor_busy, exp=exp_busy,
+                        fp32=fp32_busy, edges=sm_edge / sms),
+        grid=Grid(ctas=ctas, waves=waves, splits=splits, kv_tiles=kv_tiles, masked_tiles=partial_tiles,
+                  kv_reload=reload),
+        kernel=k, work=w, emulated_exp_fraction=t.emulated_exp_fraction)
 
 
 def _bound(tensor: np.ndarray, exp: np.ndarray, fp32: np.ndarray, memory: np.ndarray, latency: np.ndarray,
@@ -203,34 +199,3 @@ def _bound(tensor: np.ndarray, exp: np.ndarray, fp32: np.ndarray, memory: np.nda
     out = np.where(memory >= compute, "memory", compute_unit)
     dominant = np.where(memory >= compute, memory, compute_busy)
     return np.where(latency > dominant, "latency", out)
-
-
-def _tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk: int,
-                c: Constants) -> dict[str, float]:
-    """SM-seconds of one key tile (and its parts), extra for the mask on a diagonal tile, and a query tile's
-    epilogue. A p-pass cascade recomputes Q K^T p - 1 more times per key tile."""
-    sms = target.sm_count
-    tensor_sm = target.tensor_flops_per_s[dtype] / sms
-    exp_sm = target.exp_per_s / sms
-    fp32_sm = target.fp32_ops_per_s() / sms
-    recompute = (w.passes - 1) * k.block_q * k.block_kv * d_qk
-    eff = c.async_tensor_efficiency if k.warp_specialized else c.sync_tensor_efficiency
-    mma = 2.0 * (w.mac_per_kv_tile + recompute) / tensor_sm / eff
-    exp = w.exp_per_kv_tile / exp_sm
-    fp32 = w.fp32_per_kv_tile / fp32_sm
-    hidden = c.softmax_overlap
-
-    def combine(softmax: float) -> float:
-        return max(mma, softmax) + (1.0 - hidden) * min(mma, softmax)
-
-    tile = combine(exp + fp32)
-    # First and last key tiles of a warp-specialised pipeline run their softmax and a GEMM back to back.
-    fill = c.async_pipeline_fill * min(mma, exp + fp32) if k.warp_specialized else 0.0
-    mask = combine(exp + fp32 + k.block_q * k.block_kv / fp32_sm) - tile
-    ep_exp = w.exp_per_q_tile / exp_sm
-    ep_fp32 = w.fp32_per_q_tile / fp32_sm
-    ep_mma = 2.0 * w.mac_per_q_tile / tensor_sm / eff  # per-query projections (MLA absorption), if any
-    return {"tile": tile, "fill": fill, "mma": mma, "exp": exp, "fp32": fp32, "mask": mask,
-            "mask_fp32": k.block_q * k.block_kv / fp32_sm,
-            "epilogue": ep_exp + ep_fp32 + ep_mma, "epilogue_mma": ep_mma, "epilogue_exp": ep_exp,
-            "epilogue_fp32": ep_fp32}

@@ -7,12 +7,17 @@ from simulator.gpu.constants import FITTED, FITTED_NAMES
 
 
 def _key(p):
-    return (p.target, p.batch, p.heads, p.seq, p.head_dim, p.causal, p.dtype)
+    """One measurement: a kernel on a shape, from one source (pytorch/benchmark re-measured some FA3 paper shapes)."""
+    return (p.target, p.kernel, p.batch, p.heads, p.seq, p.head_dim, p.causal, p.dtype, p.source.split()[0])
 
 
 def test_calibration_and_validation_are_disjoint_and_cited():
     cal, val = load_points("calibration"), load_points("validation")
-    assert len(cal) == 13  # FlashAttention-2 paper: 2 head dims x 6 lengths; FlashAttention-3 paper: 1 point
+    # The issue's fitting sets: FlashAttention-2 paper A100 (2 head dims x 6 lengths), FlashAttention-3 paper Fig. 5
+    # FP16 non-causal FA3 bars on H100 (2 x 6), the FlashAttention-4 headline on B200 (1).
+    assert len(cal) == 25
+    assert {(p.target, p.kernel) for p in cal} == {("a100", "flashattention-2"), ("h100", "flashattention-3"),
+                                                   ("b200", "flashattention-4")}
     assert not {_key(p) for p in cal} & {_key(p) for p in val}
     assert all(p.source for p in cal + val)
 
@@ -27,8 +32,8 @@ def test_fit_error_is_small():
     rows = compare(load_points("calibration"))
     assert mean_abs_error(rows) < 0.08
     assert max(abs(r["error"]) for r in rows) < 0.15
-    fa3 = [r for r in rows if r["target"] == "h100"][0]
-    assert fa3["predicted_tflops"] == pytest.approx(661, rel=0.02)
+    fa4 = [r for r in rows if r["target"] == "b200"][0]
+    assert fa4["predicted_tflops"] == pytest.approx(1613, rel=0.05)
 
 
 def test_held_out_error_under_the_issue_target():
@@ -36,4 +41,6 @@ def test_held_out_error_under_the_issue_target():
     pytorch/benchmark on H100). Points with an assumed shape (`approximate`) are left out."""
     rows = [r for r in compare(load_points("validation")) if not r["approximate"] and r["default_kernel"]]
     assert len(rows) >= 12
-    assert mean_abs_error(rows) < 0.15
+    assert mean_abs_error(rows) < 0.10
+    for name in {r["set"] for r in rows}:  # the issue's goal: no set of default-kernel points above 12%
+        assert mean_abs_error([r for r in rows if r["set"] == name]) < 0.12, name

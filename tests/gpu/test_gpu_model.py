@@ -12,9 +12,10 @@ from simulator.gpu.model import Shapes, _causal_tiles, fa_flops, predict
 A100, H100, B200 = (load_target(n) for n in ("a100", "h100", "b200"))
 
 
-def one(target, b, h, g, s, s2, d=128, causal=False, dtype="fp16", cascade="attention-1pass"):
-    r = predict(target, Shapes.of(b, h, g, s, s2), d_qk=d, d_v=d, causal=causal, dtype=dtype, cascade=cascade)
-    return {k: (v[0] if isinstance(v, np.ndarray) else v) for k, v in r.items()}
+def one(target, b, h, g, s, s2, d=128, causal=False, dtype="fp16", cascade="attention-1pass", kernel=None):
+    r = predict(target, Shapes.of(b, h, g, s, s2), d_qk=d, d_v=d, causal=causal, dtype=dtype, cascade=cascade,
+                family=kernel)
+    return {**r.row(0), "kernel": r.kernel, "emulated_exp_fraction": r.emulated_exp_fraction}
 
 
 @pytest.mark.parametrize("target", [A100, H100, B200])
@@ -82,7 +83,7 @@ def test_vectorised_sweep_is_fast_and_matches_scalar_calls():
     assert time.perf_counter() - t0 < 1.0
     for i in (0, 17, 4999):
         assert one(H100, b[i], h[i], h[i], s[i], s[i], causal=True, dtype="bf16")["latency_s"] == pytest.approx(
-            r["latency_s"][i])
+            r.latency_s[i])
 
 
 def test_causal_decode_counts_every_key_and_mixed_vectors_keep_masks():
@@ -94,12 +95,47 @@ def test_causal_decode_counts_every_key_and_mixed_vectors_keep_masks():
     mixed = predict(H100, Shapes.of([1, 2], [32, 16], [8, 16], [1, 8192], [8192, 8192]), d_qk=128, d_v=128,
                     causal=True, dtype="fp16")
     alone = one(H100, 2, 16, 16, 8192, 8192, causal=True)
-    assert mixed["latency_s"][1] == pytest.approx(alone["latency_s"])
+    assert mixed.latency_s[1] == pytest.approx(alone["latency_s"])
 
 
 def test_blackwell_tiles_fit_tensor_memory():
     for d in (64, 128, 256, 512):
-        k = choose_kernel(B200, d, d, False, "fp16")
+        k = choose_kernel(B200, d, d, False, "fp16", family="cutlass")
         assert k.block_q * (k.block_kv + d) * 4 <= B200.sm.tensor_memory_bytes
-    k128 = choose_kernel(B200, 128, 128, False, "fp16")
+    k128 = choose_kernel(B200, 128, 128, False, "fp16", family="cutlass")
     assert (k128.block_q, k128.block_kv) == (256, 128)  # the published FMHA tile fills TMEM exactly
+
+
+def test_each_architecture_names_its_default_kernel_and_mma_class():
+    assert (one(A100, 2, 16, 16, 4096, 4096)["kernel"].name, one(A100, 2, 16, 16, 4096, 4096)["kernel"].mma_class) \
+        == ("fa2", "mma_sync")
+    assert one(H100, 2, 16, 16, 4096, 4096)["kernel"].mma_class == "wgmma"
+    b200 = one(B200, 2, 16, 16, 4096, 4096, dtype="bf16")
+    assert (b200["kernel"].name, b200["kernel"].mma_class, b200["kernel"].schedule) == ("fa4", "tcgen05", "fa4")
+    # FA4 has no fp8 path: the default falls through to the next kernel that takes fp8.
+    assert one(B200, 2, 16, 16, 4096, 4096, dtype="fp8")["kernel"].name != "fa4"
+
+
+def test_mma_sync_on_hopper_runs_at_its_class_rate():
+    """FlashAttention-2 issues mma.sync, which reaches only the profile's fraction of H100's wgmma peak."""
+    fa2, fa3 = one(H100, 2, 16, 16, 8192, 8192, kernel="fa2"), one(H100, 2, 16, 16, 8192, 8192, kernel="fa3")
+    assert fa2["kernel"].mma_class == "mma_sync"
+    assert fa2["tflops"] < 0.8 * fa3["tflops"]
+    assert fa2["tflops"] < H100.tensor_rate("fp16", "mma_sync") / 1e12
+
+
+def test_fa4_emulates_part_of_the_exps_and_beats_the_mufu_only_schedule_on_b200():
+    fa4 = one(B200, 1, 16, 16, 32768, 32768, dtype="bf16", kernel="fa4")
+    cutlass = one(B200, 1, 16, 16, 32768, 32768, dtype="bf16", kernel="cutlass")
+    assert 0 < fa4["emulated_exp_fraction"] <= 0.5
+    assert fa4["tflops"] > 1.1 * cutlass["tflops"]
+
+
+def test_clock_scales_sm_rates_but_not_hbm():
+    slow = load_target("h100", ["clock_hz=0.915e9"])
+    assert slow.tensor_rate("fp16") == pytest.approx(H100.tensor_rate("fp16") / 2)
+    assert slow.exp_rate() == pytest.approx(H100.exp_rate() / 2)
+    prefill = one(slow, 2, 16, 16, 8192, 8192)["latency_s"] / one(H100, 2, 16, 16, 8192, 8192)["latency_s"]
+    decode = one(slow, 16, 32, 8, 1, 8192)["latency_s"] / one(H100, 16, 32, 8, 1, 8192)["latency_s"]
+    assert prefill == pytest.approx(2.0, rel=0.05)  # compute-bound: half the clock, twice the time
+    assert decode < 1.2  # HBM-bound: the clock barely matters

@@ -38,3 +38,17 @@ def test_unknown_key_is_an_error_naming_the_field(tmp_path):
     path.write_text(text)
     with pytest.raises(SpecError, match="l2_byte"):
         load_target(path)
+
+
+def test_hopper_variants_keep_the_die_and_change_what_their_sources_say():
+    h100, h200, h800 = (load_target(n) for n in ("h100", "h200", "h800"))
+    assert h200.tensor_flops_per_s == h100.tensor_flops_per_s and h200.sm_count == h100.sm_count
+    assert h200.hbm.bw_bytes_per_s == pytest.approx(4.8e12) and h200.hbm.capacity_bytes == pytest.approx(141e9)
+    # FlashMLA deep dive: throttled to ~1600 MHz, "the practical peak FLOPs drops to ~865 TFlops".
+    assert h800.tensor_rate("fp16") == pytest.approx(865e12, rel=0.01)
+
+
+def test_instruction_classes():
+    h100, a100 = load_target("h100"), load_target("a100")
+    assert a100.mma_classes() == ("mma_sync",) and h100.mma_classes() == ("wgmma", "mma_sync")
+    assert h100.tensor_rate("fp16", "mma_sync") < h100.tensor_rate("fp16", "wgmma")

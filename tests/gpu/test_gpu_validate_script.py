@@ -25,8 +25,11 @@ def test_data_mode_json(script, capsys):
     assert script.main(["--data", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     summary = out["data"]["summary"]
-    assert summary["calibration (fit)"]["points"] == 13
-    assert summary["held-out, default kernel"]["mean_abs_error"] < 0.15
+    assert summary["calibration (fit)"]["points"] == 25
+    assert summary["held-out, default kernel"]["mean_abs_error"] < 0.10
+    sets = out["data"]["by_set"]
+    assert "validation: h100 fa3 fp16 causal prefill" in sets and "fit: a100 fa2 fp16 non-causal prefill" in sets
+    assert sum(v["points"] for k, v in sets.items() if k.startswith("validation")) == len(out["data"]["validation"])
 
 
 def test_grid_cases_are_predictable(script):
@@ -34,7 +37,7 @@ def test_grid_cases_are_predictable(script):
     cases = script.grid(quick=True)
     assert any(c.causal for c in cases) and any(c.seq == 1 for c in cases)
     for case in cases:
-        pred = script.predict_case(target, case, "fp16", "flashattention-2")
+        pred = script.predict_case(target, case, "fp16", "fa2")
         assert pred["predicted_tflops"] > 0 and pred["kernel"] == "flashattention-2"
 
 
@@ -42,7 +45,7 @@ def test_measuring_without_gpu_exits_zero(script, capsys):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
         pytest.skip("a GPU is present; the measuring path is exercised by running the script")
-    assert script.main(["--quick", "--json"]) == 0
+    assert script.main(["--measure", "--quick", "--json"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["measured"] is None
     assert "no NVIDIA GPU" in captured.err

@@ -1,0 +1,121 @@
+"""The fused-attention kernels the GPU model knows: where each runs, which MMA instruction class it issues there,
+its schedule, and the dtypes and head dims it supports. `--kernel` names one (`fa2`, `fa3`, `fa4`, `cudnn`,
+`cutlass`, `flashinfer`, `flashmla`); without it each architecture's best-known kernel that supports the shape runs.
+
+Schedules (how a kernel overlaps its pipelines, `simulator.gpu.pipeline`):
+- `sync`: FlashAttention-2 (Dao 2023): each warp issues mma.sync and its own softmax; overlap only across warps.
+- `pingpong`: FlashAttention-3 (Shah et al. 2024, Sec. 3.1-3.2): two consumer warpgroups alternate GEMMs and
+  softmax, plus intra-warpgroup GEMM-softmax pipelining; also cuDNN, the CUTLASS Blackwell FMHA, FlashInfer's
+  Hopper/Blackwell paths and FlashMLA's "seesaw" variant (deepseek-ai/FlashMLA, docs/20250422-new-kernel-deep-dive.md).
+- `fa4`: FlashAttention-4 (Zadouri, Dao et al. 2026, "FlashAttention-4: Algorithm and Kernel Pipelining Co-Design for
+  Asymmetric Hardware Scaling"): one MMA warp, two softmax warpgroups ping-ponging two query tiles, separate
+  correction warps (rescaling off the critical path), and part of the exp2 computed by a polynomial on the FMA units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simulator.errors import SimulatorError
+
+Schedule = str  # "sync" | "pingpong" | "fa4"
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """One kernel: its CLI name, the `kernel.family` it reports, and what it supports."""
+
+    name: str
+    family: str
+    #: architecture -> (MMA instruction class, schedule) where the kernel runs
+    runs_on: dict[str, tuple[str, Schedule]]
+    dtypes: tuple[str, ...]
+    #: largest head dim (max of Q-K and V head dims) it compiles for
+    max_head_dim: int
+    #: (d_qk, d_v) pairs it supports beyond `max_head_dim` (DeepSeek 192/128, MLA 576/512); or the only ones
+    extra_dims: tuple[tuple[int, int], ...] = ()
+    only_extra_dims: bool = False
+    source: str = ""
+
+    def supports_dims(self, d_qk: int, d_v: int) -> bool:
+        if (d_qk, d_v) in self.extra_dims:
+            return True
+        return not self.only_extra_dims and max(d_qk, d_v) <= self.max_head_dim
+
+    def dims_text(self) -> str:
+        extra = ", ".join(f"{a}/{b}" for a, b in self.extra_dims)
+        if self.only_extra_dims:
+            return f"Q-K/V head dims {extra}"
+        return f"head dims up to {self.max_head_dim}" + (f" (and Q-K/V {extra})" if extra else "")
+
+
+KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
+    KernelSpec("fa2", "flashattention-2",
+               {"ampere": ("mma_sync", "sync"), "hopper": ("mma_sync", "sync"), "blackwell": ("mma_sync", "sync")},
+               ("fp16", "bf16"), 256, source="Dao 2023, arXiv 2307.08691; flash-attention csrc/flash_attn (sm80)"),
+    KernelSpec("fa3", "flashattention-3", {"hopper": ("wgmma", "pingpong")}, ("fp16", "bf16", "fp8"), 256,
+               source="Shah et al. 2024, arXiv 2407.08608; flash-attention hopper/"),
+    KernelSpec("fa4", "flashattention-4", {"blackwell": ("tcgen05", "fa4")}, ("fp16", "bf16"), 128,
+               extra_dims=((192, 128),), source="Zadouri, Dao et al. 2026; flash-attention flash_attn/cute"),
+    KernelSpec("cudnn", "cudnn", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
+               ("fp16", "bf16", "fp8"), 256, source="NVIDIA cuDNN fused flash attention (SDPA) graphs"),
+    KernelSpec("cutlass", "blackwell-fmha", {"blackwell": ("tcgen05", "pingpong")}, ("fp16", "bf16", "fp8"), 512,
+               extra_dims=((576, 512),), source="CUTLASS example 77_blackwell_fmha; Hassani et al. 2025 (GNA)"),
+    KernelSpec("flashinfer", "flashinfer", {"ampere": ("mma_sync", "sync"), "hopper": ("wgmma", "pingpong"),
+                                            "blackwell": ("tcgen05", "pingpong")},
+               ("fp16", "bf16", "fp8"), 256, source="Ye et al. 2025, FlashInfer (MLSys 2025), arXiv 2501.01005"),
+    KernelSpec("flashmla", "flashmla", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
+               ("fp16", "bf16"), 0, extra_dims=((576, 512),), only_extra_dims=True,
+               source="deepseek-ai/FlashMLA (MLA decode, latent 512 + RoPE 64)"),
+)}
+
+#: Kernels tried in order when `--kernel` is not given: the first that runs the dtype and head dims is used.
+PREFERENCE = {"ampere": ("fa2",), "hopper": ("fa3", "flashmla", "cudnn"),
+              "blackwell": ("fa4", "flashmla", "cutlass", "cudnn")}
+
+#: The kernel family each architecture runs by default (its best-known kernel for ordinary head dims).
+FAMILY_BY_ARCH = {arch: KERNELS[names[0]].family for arch, names in PREFERENCE.items()}
+
+_BY_FAMILY = {k.family: k for k in KERNELS.values()}
+
+
+def kernel_spec(name: str) -> KernelSpec:
+    """A kernel by CLI name (`fa3`) or family (`flashattention-3`); an unknown name is a one-line error."""
+    spec = KERNELS.get(name) or _BY_FAMILY.get(name)
+    if spec is None:
+        raise SimulatorError(f"--kernel {name!r} is not a known kernel; choose one of {', '.join(KERNELS)}",
+                             source="--kernel")
+    return spec
+
+
+def check_kernel(spec: KernelSpec, architecture: str, target_name: str, dtype: str, d_qk: int, d_v: int) -> None:
+    """Refuse, in one line naming the option and the valid choices, a kernel that cannot run this case."""
+    if architecture not in spec.runs_on:
+        here = [k.name for k in KERNELS.values() if architecture in k.runs_on]
+        raise SimulatorError(f"--kernel {spec.name}: {spec.family} does not run on {target_name} ({architecture}); "
+                             f"choose one of {', '.join(here)}", source="--kernel")
+    if dtype not in spec.dtypes:
+        raise SimulatorError(f"--dtype {dtype}: --kernel {spec.name} takes {', '.join(spec.dtypes)}",
+                             source="--dtype")
+    if not spec.supports_dims(d_qk, d_v):
+        raise SimulatorError(f"--head-dim {d_qk if d_qk == d_v else f'{d_qk}/{d_v}'}: --kernel {spec.name} supports "
+                             f"{spec.dims_text()}", source="--head-dim")
+
+
+def resolve_kernel(architecture: str, target_name: str, dtype: str, d_qk: int, d_v: int,
+                   name: str | None = None) -> tuple[KernelSpec, bool]:
+    """(kernel, extrapolated): the named kernel, checked, or the architecture's first preferred kernel that runs
+    this dtype and these head dims. When none does, the first preferred one runs outside its table
+    (`extrapolated`), as the model always allowed for unusual head dims."""
+    if name is not None:
+        spec = kernel_spec(name)
+        check_kernel(spec, architecture, target_name, dtype, d_qk, d_v)
+        return spec, False
+    for candidate in PREFERENCE[architecture]:
+        spec = KERNELS[candidate]
+        if dtype in spec.dtypes and spec.supports_dims(d_qk, d_v):
+            return spec, False
+    fallback = next((KERNELS[c] for c in PREFERENCE[architecture] if dtype in KERNELS[c].dtypes), None)
+    if fallback is None:
+        raise SimulatorError(f"--dtype {dtype}: no kernel on {target_name} takes it", source="--dtype")
+    return fallback, True

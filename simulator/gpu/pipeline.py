@@ -1,0 +1,96 @@
+"""SM-seconds of one key tile under each kernel schedule: how tensor, SFU (MUFU) and FP32 work overlap.
+
+Per key tile the cascade gives MACs, SFU ops and FP32 ops (`simulator.gpu.work`). Tensor time uses the rate of the
+kernel's MMA instruction class (`GpuTarget.tensor_rate`); softmax time is SFU plus FP32 issue by the same warps.
+How much of the shorter of (GEMMs, softmax) hides under the longer depends on the schedule, one fitted constant
+each (`simulator.gpu.constants`): `sync` (FlashAttention-2: overlap only across warps), `pingpong` (FlashAttention-3
+and kin: two warpgroups alternate GEMM and softmax), `fa4` (FlashAttention-4: dedicated softmax and correction
+warps; part of the exp2 emulated by a polynomial on the FMA units, split so that MUFU and FMA finish together;
+the output rescale runs on correction warps off the critical path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hw.gpu import GpuTarget
+from simulator.gpu.constants import Constants
+from simulator.gpu.kernels import KernelConfig
+from simulator.gpu.work import TileWork
+
+
+@dataclass(frozen=True)
+class TileTimes:
+    """SM-seconds of one key tile and its parts, of the extra mask work on a diagonal tile, and of a query tile's
+    epilogue; `fill` is what a warp-specialised CTA exposes at its start and end (pipeline fill and drain)."""
+
+    tile: float
+    mma: float
+    exp: float
+    fp32: float
+    mask: float
+    mask_fp32: float
+    fill: float
+    epilogue: float
+    epilogue_mma: float
+    epilogue_exp: float
+    epilogue_fp32: float
+    emulated_exp_fraction: float
+
+
+def overlap_of(schedule: str, c: Constants) -> float:
+    """The fraction of the shorter of (GEMMs, softmax) a schedule hides under the longer."""
+    return {"sync": c.softmax_overlap, "pingpong": c.pingpong_overlap, "fa4": c.fa4_overlap}[schedule]
+
+
+def _emulated_fraction(exp_ops: float, fp32_ops: float, exp_rate: float, fp32_rate: float, c: Constants) -> float:
+    """Share of the exps FA4 computes on the FMA units: the split at which MUFU and FMA finish together,
+    within [0, c.fa4_max_emulated_fraction]."""
+    if exp_ops <= 0:
+        return 0.0
+    sfu_s, fma_s = exp_ops / exp_rate, fp32_ops / fp32_rate
+    per_emulated = exp_ops * c.fa4_poly_ops_per_exp / fp32_rate
+    f = (sfu_s - fma_s) / (sfu_s + per_emulated)
+    return float(min(max(f, 0.0), c.fa4_max_emulated_fraction))
+
+
+def tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk: int, d_v: int,
+               c: Constants) -> TileTimes:
+    """Costs of one key tile for kernel `k` on `target`. A p-pass cascade recomputes Q K^T p - 1 more times."""
+    sms = target.sm_count
+    tensor_sm = target.tensor_rate(dtype, k.mma_class) / sms
+    exp_sm = target.exp_rate() / sms
+    fp32_sm = target.fp32_ops_per_s() / sms
+    recompute = (w.passes - 1) * k.block_q * k.block_kv * d_qk
+    eff = c.async_tensor_efficiency if k.warp_specialized else c.sync_tensor_efficiency
+    mma = 2.0 * (w.mac_per_kv_tile + recompute) / tensor_sm / eff
+    exp_ops, fp32_ops = w.exp_per_kv_tile, w.fp32_per_kv_tile
+    if dtype == "fp8" and k.mma_class == "wgmma":  # wgmma wants V k-major: FP8 kernels transpose each V tile
+        fp32_ops += c.fp8_transpose_ops_per_elem * k.block_kv * d_v
+    emulated = 0.0
+    if k.schedule == "fa4":
+        # Correction warps rescale O (one multiply and one add per output element) off the softmax path.
+        fp32_ops = max(fp32_ops - 2.0 * k.block_q * d_v, 0.0)
+        emulated = _emulated_fraction(exp_ops, fp32_ops, exp_sm, fp32_sm, c)
+        sfu_s = (1.0 - emulated) * exp_ops / exp_sm
+        fma_s = (fp32_ops + emulated * exp_ops * c.fa4_poly_ops_per_exp) / fp32_sm
+        exp, fp32 = sfu_s, fma_s
+        softmax = max(sfu_s, fma_s)
+    else:
+        exp, fp32 = exp_ops / exp_sm, fp32_ops / fp32_sm
+        softmax = exp + fp32
+    hidden = overlap_of(k.schedule, c)
+
+    def combine(soft: float) -> float:
+        return max(mma, soft) + (1.0 - hidden) * min(mma, soft)
+
+    tile = combine(softmax)
+    mask_fp32 = k.block_q * k.block_kv / fp32_sm
+    mask = combine(softmax + mask_fp32) - tile
+    fill = c.async_pipeline_fill * min(mma, softmax) if k.warp_specialized else 0.0
+    ep_exp = w.exp_per_q_tile / exp_sm
+    ep_fp32 = w.fp32_per_q_tile / fp32_sm
+    ep_mma = 2.0 * w.mac_per_q_tile / tensor_sm / eff  # per-query projections (MLA absorption), if any
+    return TileTimes(tile=tile, mma=mma, exp=exp, fp32=fp32, mask=mask, mask_fp32=mask_fp32, fill=fill,
+                     epilogue=ep_exp + ep_fp32 + ep_mma, epilogue_mma=ep_mma, epilogue_exp=ep_exp,
+                     epilogue_fp32=ep_fp32, emulated_exp_fraction=emulated)
