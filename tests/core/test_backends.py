@@ -68,7 +68,8 @@ def test_mla_head_dims_come_from_roles_not_the_name(tmp_path):
     by_name = evaluate(EvaluateRequest(**shape, cascade="mla-absorbed"))
     by_file = evaluate(EvaluateRequest(**shape, cascade=str(renamed)))
     assert by_name.flops == by_file.flops and by_name.latency_s == pytest.approx(by_file.latency_s)
-    assert by_name.flops > evaluate(EvaluateRequest(**{**GPU, "head_dim": 512})).flops  # d_qk = L + R
+    mha = evaluate(EvaluateRequest(**GPU))  # head dim 128: d_qk + d_v = 256; MLA absorbed: (512 + 64) + 512
+    assert by_name.flops / mha.flops == pytest.approx((512 + 64 + 512) / 256)
 
 
 @pytest.mark.parametrize("base", [GPU, SPATIAL, FPGA])
