@@ -28,6 +28,9 @@ def evaluate_command(
     head_dim: Annotated[int | None, typer.Option("--head-dim", help="head dimension")] = None,
     causal: Annotated[bool, typer.Option("--causal", help="causal mask")] = False,
     dtype: Annotated[str | None, typer.Option("--dtype", help="fp16 | bf16 | fp8 | fp4")] = None,
+    energy_convention: Annotated[str, typer.Option(
+        "--energy-convention", help="spatial targets: physical (every PE's register file, default) | artifact (the "
+        "FuseMax artifact's accounting: one PE's register file per Einsum, its FLAT dataflow)")] = "physical",
     set_: Annotated[list[str] | None, typer.Option("--set", help="change a target field: PATH=VALUE, e.g. "
                                                    "arrays.pe2d.rows=128 or global_buffer.capacity_bytes=8MiB "
                                                    "(repeatable)")] = None,
@@ -37,7 +40,7 @@ def evaluate_command(
     request = EvaluateRequest(target=target, workload=workload, seq=seq, cascade=cascade, mapping=mapping,
                               search=search, scope=scope, batch=batch, heads=heads, kv_heads=kv_heads,
                               kv_seq=kv_seq, head_dim=head_dim, causal=causal, dtype=dtype,
-                              overrides=tuple(set_ or ()))
+                              energy_convention=energy_convention, overrides=tuple(set_ or ()))
     emit(evaluate(request), json_, render_result)
 
 
