@@ -117,13 +117,30 @@ class SpatialTarget(Frozen):
         raise KeyError(name)
 
 
+class MemoryScaling(Frozen):
+    """How a memory's energy per access and area follow its capacity and access width, as power laws anchored at
+    the entry's own estimate: value = value_at_reference x (capacity / capacity_bytes)^exponent x (width /
+    width_bits)^exponent. The exponents are least-squares fits to CACTI points (see the table's comments)."""
+
+    capacity_bytes: PositiveInt
+    width_bits: PositiveInt
+    energy_capacity_exponent: dict[str, float] = Field(description="action -> exponent of capacity")
+    energy_width_exponent: dict[str, float] = Field(description="action -> exponent of width")
+    area_capacity_exponent: float
+    area_width_exponent: float
+    source: str
+
+
 class TableEntry(Frozen):
-    """One component of the energy/area table: energy per action (pJ), area (um^2), and for memories the
-    capacity the area was estimated at (area scales linearly with capacity)."""
+    """One component of the energy/area table: energy per action (pJ), area (um^2). A memory gives either
+    `capacity_bytes` (area linear in capacity, energy per access fixed) or `scaling` (both follow capacity and
+    width by its power laws); DRAM gives `width_bits` (energy per access linear in the bits moved)."""
 
     actions_pj: dict[str, float]
     area_um2: float = 0.0
     capacity_bytes: PositiveInt | None = None
+    width_bits: PositiveInt | None = None
+    scaling: MemoryScaling | None = None
     source: str
 
 
@@ -135,21 +152,44 @@ class EnergyTable(Frozen):
     source: str
     components: dict[str, TableEntry]
 
-    def energy_pj(self, component: str, action: str, where: str) -> float:
-        """Energy of one `action` of `component`; `where` names the target field that asked, for the error."""
+    def entry(self, component: str, where: str) -> TableEntry:
         entry = self.components.get(component)
         if entry is None:
             raise SpecError(f"{where}: component {component!r} is not in energy table {self.name!r} "
                             f"(known: {', '.join(sorted(self.components))})")
+        return entry
+
+    def energy_pj(self, component: str, action: str, where: str) -> float:
+        """Energy of one `action` of `component`; `where` names the target field that asked, for the error."""
+        entry = self.entry(component, where)
         if action not in entry.actions_pj:
             raise SpecError(f"{where}: component {component!r} has no action {action!r} in table {self.name!r} "
                             f"(known: {', '.join(sorted(entry.actions_pj))})")
         return entry.actions_pj[action]
 
-    def area_um2(self, component: str, where: str, capacity_bytes: int | None = None) -> float:
-        entry = self.components.get(component)
-        if entry is None:
-            raise SpecError(f"{where}: component {component!r} is not in energy table {self.name!r}")
+    def memory_energy_pj(self, component: str, action: str, where: str, capacity_bytes: int,
+                         width_bits: int) -> float:
+        """Energy of one access of `width_bits` to a memory of `capacity_bytes`: the entry's energy scaled by its
+        `scaling` power laws, or linearly in the bits moved when the entry gives only `width_bits` (DRAM)."""
+        energy = self.energy_pj(component, action, where)
+        entry = self.components[component]
+        if entry.scaling is not None:
+            sc = entry.scaling
+            return (energy * (capacity_bytes / sc.capacity_bytes) ** sc.energy_capacity_exponent.get(action, 0.0)
+                    * (width_bits / sc.width_bits) ** sc.energy_width_exponent.get(action, 0.0))
+        if entry.width_bits is not None:
+            return energy * width_bits / entry.width_bits
+        return energy
+
+    def area_um2(self, component: str, where: str, capacity_bytes: int | None = None,
+                 width_bits: int | None = None) -> float:
+        """Area of one instance; a memory's follows its capacity (and width) by the entry's rule."""
+        entry = self.entry(component, where)
+        if capacity_bytes is not None and entry.scaling is not None:
+            sc = entry.scaling
+            width = width_bits if width_bits is not None else sc.width_bits
+            return (entry.area_um2 * (capacity_bytes / sc.capacity_bytes) ** sc.area_capacity_exponent
+                    * (width / sc.width_bits) ** sc.area_width_exponent)
         if capacity_bytes is not None and entry.capacity_bytes:
             return entry.area_um2 * capacity_bytes / entry.capacity_bytes
         return entry.area_um2
@@ -191,6 +231,7 @@ def area_breakdown_um2(target: SpatialTarget) -> dict[str, float]:
         pe += table.area_um2(arr.register_file.component, f"arrays.{i}.register_file")
         areas[arr.name] = pe * arr.pes
     buf = target.global_buffer
-    areas["global_buffer"] = table.area_um2(buf.component, "global_buffer.component", buf.capacity_bytes)
+    areas["global_buffer"] = table.area_um2(buf.component, "global_buffer.component", buf.capacity_bytes,
+                                            buf.width_bits)
     return areas
 

@@ -43,6 +43,9 @@ class EvaluateRequest:
     kernel: str | None = None
     #: GPU only: tokens per page of a paged K/V cache (must divide the K/V length)
     page_size: int | None = None
+    #: how energy is accounted (spatial targets): "physical" (every PE's register file) or "artifact" (the FuseMax
+    #: artifact's accounting: one PE's register file, its dataflow overlay); see simulator/spatial/convention.py
+    energy_convention: str = "physical"
     #: `--set PATH=VALUE` changes to the target's spec: ["arrays.pe2d.rows=128"] or {"clock_hz": 1.2e9}
     overrides: tuple[str, ...] | Mapping[str, Any] = ()
 

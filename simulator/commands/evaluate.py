@@ -31,6 +31,9 @@ def evaluate_command(
                                                "flashinfer | flashmla (default: the GPU's best-known one)")] = None,
     page_size: Annotated[int | None, typer.Option("--page-size", help="GPU: tokens per page of a paged K/V cache "
                                                   "(must divide --kv-seq)")] = None,
+    energy_convention: Annotated[str, typer.Option(
+        "--energy-convention", help="spatial targets: physical (every PE's register file, default) | artifact (the "
+        "FuseMax artifact's accounting: one PE's register file per Einsum, its FLAT dataflow)")] = "physical",
     set_: Annotated[list[str] | None, typer.Option("--set", help="change a target field: PATH=VALUE, e.g. "
                                                    "arrays.pe2d.rows=128 or global_buffer.capacity_bytes=8MiB "
                                                    "(repeatable)")] = None,
@@ -42,7 +45,7 @@ def evaluate_command(
     request = EvaluateRequest(target=target, workload=workload, seq=seq, cascade=cascade, mapping=mapping,
                               search=search, scope=scope, batch=batch, heads=heads, kv_heads=kv_heads,
                               kv_seq=kv_seq, head_dim=head_dim, causal=causal, dtype=dtype,
-                              kernel=kernel, page_size=page_size,
+                              kernel=kernel, page_size=page_size, energy_convention=energy_convention,
                               overrides=tuple(set_ or ()))
     emit(evaluate(request), json_, render_result)
 

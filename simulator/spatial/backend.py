@@ -30,6 +30,8 @@ from mappers.mapping import (
     resolve_hardware,
 )
 from simulator.shape import AttentionShape, BoundShape, bind_shape, select_cascade
+from simulator.spatial.convention import Dataflow, EnergyConvention, dataflow_for
+from simulator.spatial.energy import einsum_energy_pj, energy_by_component_pj
 from simulator.spatial.model import GroupCost, cost_group
 from simulator.spatial.problem import Problem, cascade_problem, linear_problem
 from simulator.spatial.results import EinsumRow, GroupRow, SpatialResult
@@ -50,6 +52,7 @@ class SpatialOptions(Frozen):
     kv_seq: PositiveInt | None = None
     causal: bool = False
     dtype: Literal["fp16"] | None = None
+    energy_convention: EnergyConvention = "physical"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class SpatialPlan:
     shape: AttentionShape
     bound: BoundShape
     scope: str
+    dataflow: Dataflow
 
 
 def attention_problem(cascade: Any, mapping: Mapping, bound: BoundShape) -> Problem:
@@ -92,7 +96,7 @@ class SpatialBackend:
                                value_dim=workload.f, causal=bool(cascade.roles and cascade.roles.causal))
         bound = bind_shape(cascade, shape)
         return SpatialPlan(target, check_against_table(target), cascade, template, mfile, workload, shape, bound,
-                           options.scope)
+                           options.scope, dataflow_for(options.energy_convention, template.name))
 
     def cost(self, plan: SpatialPlan) -> SpatialResult:
         return evaluate_plan(plan)
@@ -127,14 +131,16 @@ def evaluate_plan(plan: SpatialPlan) -> SpatialResult:
             problems[key] = attention_problem(plan.cascade, mapping, plan.bound)
         problem = problems[key]
         try:
-            groups = _attention_groups(target, mapping, mfile, problem, table)
+            dataflow = plan.dataflow.for_params(values)
+            groups = _attention_groups(target, mapping, mfile, problem, table, dataflow)
         except MappingError as exc:
             if len(choices) == 1:
                 raise
             first_error = first_error or exc
             continue
         latency_s = sum(g.latency_s for g in groups)
-        energy_pj = sum(energy_by_component_pj(target, table, [c for g in groups for c in g.einsums]).values())
+        energy_pj = sum(energy_by_component_pj(target, table, [c for g in groups for c in g.einsums],
+                                               dataflow).values())
         if best is None or _better(latency_s, energy_pj, best[0], best[1]):
             best = (latency_s, energy_pj, values, mapping, problem, groups)
     if best is None:
@@ -142,7 +148,8 @@ def evaluate_plan(plan: SpatialPlan) -> SpatialResult:
         raise MappingError(f"{first_error} (no value of params {sorted(choices[0])} fits)")
     _, _, values, mapping, problem, groups = best
     if plan.scope == "layer":
-        groups = groups + _linear_groups(target, mapping, mfile, plan.workload, plan.shape.seq, table)
+        groups = groups + _linear_groups(target, mapping, mfile, plan.workload, plan.shape.seq, table,
+                                         plan.dataflow)
     return _summarise(plan, groups, mapping, problem, values, len(choices))
 
 
@@ -154,7 +161,7 @@ def _better(latency_s: float, energy_pj: float, best_latency_s: float, best_ener
 
 
 def _attention_groups(target: SpatialTarget, mapping: Mapping, mfile: str, problem: Problem,
-                      table: Any) -> list[GroupCost]:
+                      table: Any, dataflow: Dataflow) -> list[GroupCost]:
     """Check the bound mapping against the cascade and cost its fusion groups."""
     specs = {s.name: s for s in problem.einsums}
     unmapped = sorted(set(specs) - set(mapping.einsums))
@@ -168,11 +175,11 @@ def _attention_groups(target: SpatialTarget, mapping: Mapping, mfile: str, probl
     unknown = sorted(set(mapping.tensors) - {t for s in problem.einsums for t, _ in s.operands} - set(specs))
     if unknown:
         raise MappingError(f"{mfile}: field 'tensors': {unknown} are not tensors of cascade {problem.name!r}")
-    return [cost_group(g, specs, mapping, problem, target, table, mfile) for g in mapping.groups]
+    return [cost_group(g, specs, mapping, problem, target, table, mfile, dataflow) for g in mapping.groups]
 
 
 def _linear_groups(target: SpatialTarget, mapping: Mapping, mfile: str, workload: Workload, seq: int,
-                   table: Any) -> list[GroupCost]:
+                   table: Any, dataflow: Dataflow) -> list[GroupCost]:
     """The linear layers, each its own group; params of the `linear` entry are chosen per layer by the same rule
     as the attention's (lowest latency, then energy, among those that fit)."""
     if mapping.linear is None:
@@ -194,11 +201,11 @@ def _linear_groups(target: SpatialTarget, mapping: Mapping, mfile: str, workload
             lin_map = mapping.model_copy(update={"einsums": {spec.name: em}, "tensors": {}, "spill": (),
                                                  "in_place": {}, "groups": (group,), "linear": None})
             try:
-                cost = cost_group(group, {spec.name: spec}, lin_map, lin, target, table, mfile)
+                cost = cost_group(group, {spec.name: spec}, lin_map, lin, target, table, mfile, dataflow)
             except MappingError as exc:
                 error = error or exc
                 continue
-            energy = sum(energy_by_component_pj(target, table, cost.einsums).values())
+            energy = sum(energy_by_component_pj(target, table, cost.einsums, dataflow).values())
             if best is None or _better(cost.latency_s, energy, best[0], best[1]):
                 best = (cost.latency_s, energy, cost)
         if best is None:
@@ -206,33 +213,6 @@ def _linear_groups(target: SpatialTarget, mapping: Mapping, mfile: str, workload
             raise error
         out.append(best[2])
     return out
-
-
-def _einsum_energy_pj(c: Any, target: SpatialTarget, table: Any) -> dict[str, float]:
-    """Energy of one Einsum's actions by component: compute, register files, buffer lines, DRAM accesses."""
-    arr = target.array(c.array)
-    rf = arr.register_file.component
-    buf, dram = target.global_buffer, target.dram
-    buf_line, dram_line = buf.width_bits / 8, dram.width_bits / 8
-    return {
-        "compute": c.compute_energy_pj,
-        "register_file": (c.rf_reads * table.energy_pj(rf, "read", "rf")
-                          + c.rf_writes * table.energy_pj(rf, "write", "rf")),
-        "global_buffer": (c.buffer_read_bytes / buf_line * table.energy_pj(buf.component, "read", "global_buffer")
-                          + c.buffer_write_bytes / buf_line * table.energy_pj(buf.component, "write",
-                                                                                "global_buffer")),
-        "dram": (c.dram_read_bytes / dram_line * table.energy_pj(dram.component, "read", "dram")
-                 + c.dram_write_bytes / dram_line * table.energy_pj(dram.component, "write", "dram")),
-    }
-
-
-def energy_by_component_pj(target: SpatialTarget, table: Any, costs: list[Any]) -> dict[str, float]:
-    """Total energy (pJ) per component over `costs`."""
-    total = {"compute": 0.0, "register_file": 0.0, "global_buffer": 0.0, "dram": 0.0}
-    for c in costs:
-        for key, val in _einsum_energy_pj(c, target, table).items():
-            total[key] += val
-    return total
 
 
 def _summarise(plan: SpatialPlan, groups: list[GroupCost], mapping: Mapping, problem: Problem,
@@ -243,7 +223,7 @@ def _summarise(plan: SpatialPlan, groups: list[GroupCost], mapping: Mapping, pro
     energy = {"compute": 0.0, "register_file": 0.0, "global_buffer": 0.0, "dram": 0.0}
     rows = []
     for c in costs:
-        parts = _einsum_energy_pj(c, target, table)
+        parts = einsum_energy_pj(c, target, table, plan.dataflow)
         for key, val in parts.items():
             energy[key] += val
         rows.append(EinsumRow(
@@ -271,4 +251,5 @@ def _summarise(plan: SpatialPlan, groups: list[GroupCost], mapping: Mapping, pro
         groups=tuple(GroupRow(group=g.name, latency_s=g.latency_s, compute_s=g.compute_cycles / target.clock_hz,
                               dram_s=g.dram_bytes / target.dram.bw_bytes_per_s, buffer_need_bytes=g.buffer_need_bytes,
                               spilled_fraction=g.spilled_fraction) for g in groups),
-        einsums=tuple(rows), mapping_params=values, mapping_candidates=candidates, shape=plan.shape.as_dict())
+        einsums=tuple(rows), mapping_params=values, mapping_candidates=candidates, shape=plan.shape.as_dict(),
+        energy_convention=plan.dataflow.convention)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from hw.spatial import ComputeArray, EnergyTable, SpatialTarget
 from mappers.errors import MappingError
 from mappers.mapping import EinsumMapping, Group, Mapping
+from simulator.spatial.convention import PHYSICAL, Dataflow
 from simulator.spatial.problem import EinsumSpec, Problem
 
 
@@ -45,6 +46,7 @@ class EinsumCost:
     rf_writes: float = 0.0
     compute_energy_pj: float = 0.0
     flops: float = 0.0
+    pes: int = 1  # PEs the Einsum's spatial unrolling uses (one PE's register-file accesses = rf / pes)
     # per tensor: (buffer read bytes, buffer write bytes), for spills and the group's shared staging
     tensor_buffer_bytes: dict[str, tuple[float, float]] = field(default_factory=dict)
     staged_reads: dict[str, float] = field(default_factory=dict)  # DRAM-level inputs: DRAM read bytes
@@ -144,8 +146,9 @@ def reduction_depth(spec: EinsumSpec, spatial: dict[str, int], arr: ComputeArray
 
 
 def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapping, problem: Problem,
-                target: SpatialTarget, table: EnergyTable, file: str) -> EinsumCost:
-    """Cycles, accesses and compute energy of one Einsum under its mapping (see the module docstring)."""
+                target: SpatialTarget, table: EnergyTable, file: str, dataflow: Dataflow = PHYSICAL) -> EinsumCost:
+    """Cycles, accesses and compute energy of one Einsum under its mapping (see the module docstring); a
+    `dataflow` of the artifact convention streams some DRAM tensors past the buffer and forwards some operands."""
     try:
         arr = target.array(em.array)
     except KeyError:
@@ -157,7 +160,8 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
     iterations = math.prod(t for _, t in nest.outer) * math.prod(t for _, t in nest.inner)
     cost = EinsumCost(spec.name, arr.name, group.name, compute_cycles=iterations * cpp * n,
                       work_cycles=spec.points * cpp * n / arr.pes,
-                      drain_cycles=_output_tiles(spec, nest) * n * reduction_depth(spec, nest.spatial, arr))
+                      drain_cycles=_output_tiles(spec, nest) * n * reduction_depth(spec, nest.spatial, arr),
+                      pes=math.prod(nest.spatial.values()))
     for op, count in spec.op_counts.items():
         for unit, k in arr.ops[op].action_counts().items():
             cost.compute_energy_pj += count * k * table.energy_pj(unit, "compute", f"arrays.{arr.name}.ops.{op}") * n
@@ -169,7 +173,7 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
     tensors = [(t, rs, False) for t, rs in spec.operands] + [(spec.output, spec.output_ranks, True)]
     for tensor, ranks, is_output in tensors:
         level = tensor_level(mapping, problem, tensor)
-        if level == "pe":
+        if level == "pe" or (not is_output and tensor in dataflow.forwarded.get(spec.name, ())):
             continue
         rs = tuple(r for r in ranks if r in spec.iteration_ranks)
         reads = writes = 0.0
@@ -181,6 +185,11 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
             reads = writes - full_fp * word * n  # partial sums re-read when a reduction loop is outside
         else:
             reads = _accesses(rs, spatial_fp, loops) * word * n
+        if level == "dram" and tensor in dataflow.stream.get(spec.name, ()):
+            # the array reads (writes) it straight from (to) DRAM: its array-level accesses are DRAM traffic
+            cost.dram_read_bytes += reads
+            cost.dram_write_bytes += writes
+            continue
         if level == "dram":
             dram = _accesses(rs, tile_fp, nest.outer) * word * n
             if is_output:
@@ -272,14 +281,14 @@ def exposed_drain_cycles(group: Group, costs: dict[str, EinsumCost], specs: dict
 
 
 def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, problem: Problem,
-               target: SpatialTarget, table: EnergyTable, file: str) -> GroupCost:
+               target: SpatialTarget, table: EnergyTable, file: str, dataflow: Dataflow = PHYSICAL) -> GroupCost:
     """Cost every Einsum of a group, apply spills, pipeline the stages, and bound by DRAM bandwidth."""
     names = group.einsum_names()
     missing = [n for n in names if n not in specs]
     if missing:
         raise _err(file, f"groups.{group.name}.stages", f"Einsums {missing} are not in cascade "
                    f"{problem.name!r} (its Einsums: {', '.join(specs)})")
-    costs = {n: cost_einsum(specs[n], mapping.einsums[n], group, mapping, problem, target, table, file)
+    costs = {n: cost_einsum(specs[n], mapping.einsums[n], group, mapping, problem, target, table, file, dataflow)
              for n in names}
     for i, stage in enumerate(group.stages):
         owner: dict[str, int] = {}

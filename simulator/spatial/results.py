@@ -58,5 +58,6 @@ class SpatialResult:
     mapping_params: dict[str, Any]
     mapping_candidates: int
     kind: str = "spatial"
+    energy_convention: str = "physical"  # physical | artifact (simulator/spatial/convention.py)
     shape: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
