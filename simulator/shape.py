@@ -9,11 +9,13 @@ it selects the causal mask of the cascade (the cascade itself when its roles say
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from einsum_cascades import load_cascade
-from einsum_cascades.cascade import Cascade
-from einsum_cascades.shape import bind_role_sizes
+from einsum_cascades.sketch import CascadeSketch, sketch
 from simulator.errors import SimulatorError
+
+if TYPE_CHECKING:
+    from einsum_cascades.cascade import Cascade
 
 
 @dataclass(frozen=True)
@@ -43,18 +45,22 @@ class AttentionShape:
         return dict(self.__dict__)
 
 
+def select_sketch(name: str, causal: bool) -> CascadeSketch:
+    """The sketch of cascade `name`, or with `causal` of its causal form (see the module docstring)."""
+    found = sketch(name)
+    if not causal or found.causal:
+        return found
+    if found.roles is not None and found.roles.causal_variant:
+        return sketch(found.roles.causal_variant)
+    raise SimulatorError(f"cascade {found.name!r} has no causal mask and its roles name no causal_variant; choose a "
+                         "causal cascade (e.g. --cascade attention-causal) or drop --causal", source="--causal")
+
+
 def select_cascade(name: str, causal: bool) -> Cascade:
     """The cascade `name`, or with `causal` its causal form (see the module docstring)."""
-    cascade = load_cascade(name)
-    if not causal:
-        return cascade
-    roles = cascade.roles
-    if roles is not None and roles.causal:
-        return cascade
-    if roles is not None and roles.causal_variant:
-        return load_cascade(roles.causal_variant)
-    raise SimulatorError(f"cascade {cascade.name!r} has no causal mask and its roles name no causal_variant; choose a "
-                         "causal cascade (e.g. --cascade attention-causal) or drop --causal", source="--causal")
+    from einsum_cascades import load_cascade
+
+    return load_cascade(select_sketch(name, causal).path)
 
 
 def is_causal(cascade: Cascade) -> bool:
@@ -96,5 +102,7 @@ def bind_shape(cascade: Cascade, shape: AttentionShape, known: dict[str, int] | 
         instances *= shape.heads
     what = {"query_seq": "--seq", "key_seq": "--kv-seq", "head_dim": "--head-dim", "value_dim": "--head-dim",
             "latent_dim": "--head-dim", "heads": "--heads", "kv_heads": "--kv-heads"}
+    from einsum_cascades.shape import bind_role_sizes
+
     sizes = bind_role_sizes(cascade, role_sizes, {**defaults, **(known or {})}, what)
     return BoundShape(sizes, instances)

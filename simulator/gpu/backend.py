@@ -13,14 +13,14 @@ from typing import Literal
 from pydantic import PositiveInt
 
 from cascade_base.spec import Frozen
-from einsum_cascades.cascade import Cascade
+from einsum_cascades.sketch import CascadeSketch
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.errors import SimulatorError
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import choose_kernel
 from simulator.gpu.model import Shapes, fa_flops, predict
 from simulator.gpu.results import GpuResult, TileWorkRow
-from simulator.shape import AttentionShape, is_causal, select_cascade
+from simulator.shape import AttentionShape, select_sketch
 
 DEFAULT_CASCADE = "attention-1pass"
 
@@ -47,7 +47,7 @@ class GpuPlan:
     """The shape, the cascade and the head dims the kernel sees, checked against the GPU."""
 
     target: GpuTarget
-    cascade: Cascade
+    cascade: CascadeSketch
     cascade_name: str
     shape: AttentionShape
     d_qk: int
@@ -67,7 +67,7 @@ class GpuBackend:
 
     def plan(self, target: GpuTarget, options: GpuOptions) -> GpuPlan:
         name = options.cascade or DEFAULT_CASCADE
-        cascade = select_cascade(name, options.causal)
+        cascade = select_sketch(name, options.causal)
         roles = cascade.roles
         if roles is None or roles.reference == "linear-attention":
             raise SimulatorError(f"cascade {cascade.name!r} is not softmax attention (its roles say "
@@ -90,7 +90,7 @@ class GpuBackend:
                                  source="--dtype")
         shape = AttentionShape(batch=options.batch, heads=options.heads, kv_heads=kv_heads, seq=options.seq,
                                kv_seq=options.kv_seq or options.seq, head_dim=options.head_dim,
-                               value_dim=options.head_dim, dtype=dtype, causal=is_causal(cascade))
+                               value_dim=options.head_dim, dtype=dtype, causal=cascade.causal)
         sizes = dict(roles.defaults)
         r = roles.ranks
         if r.latent_dim:  # the absorbed form FlashMLA runs: scores over [latent, rope], values are the latent
@@ -139,13 +139,13 @@ def check_page_size(page_size: int | None, kv_seq: int, kernel: str) -> None:
                              f"{', '.join(map(str, ok)) or 'a divisor of ' + str(kv_seq)}", source="--page-size")
 
 
-def _symbol(cascade: Cascade, rank: str) -> str:
+def _symbol(cascade: CascadeSketch, rank: str) -> str:
     """The size symbol of a rank whose size is one symbol (`e: E` -> `E`)."""
-    expr = cascade.ranks[rank]
-    if not getattr(expr, "is_Symbol", False):
-        raise SimulatorError(f"cascade {cascade.name!r}: rank {rank!r} has size {expr}; the GPU model binds head dims "
-                             "that are one size symbol each", source="--cascade")
-    return str(expr)
+    symbol = cascade.rank_symbol[rank]
+    if symbol is None:
+        raise SimulatorError(f"cascade {cascade.name!r}: rank {rank!r} is not sized by one symbol; the GPU model "
+                             "binds head dims that are one size symbol each", source="--cascade")
+    return symbol
 
 
 def evaluate_plan(plan: GpuPlan, constants: Constants = FITTED) -> GpuResult:
@@ -153,7 +153,7 @@ def evaluate_plan(plan: GpuPlan, constants: Constants = FITTED) -> GpuResult:
     target, sh = plan.target, plan.shape
     shapes = Shapes.of(sh.batch, sh.heads, sh.kv_heads, sh.seq, sh.kv_seq)
     res = predict(target, shapes, d_qk=plan.d_qk, d_v=plan.d_v, causal=sh.causal, dtype=sh.dtype,
-                  cascade=plan.cascade.source if plan.cascade.source.endswith((".yaml", ".yml")) else plan.cascade_name,
+                  cascade=plan.cascade.path,
                   dims=plan.dims, kv_elems_per_key=plan.kv_elems_per_key, family=plan.kernel,
                   page_size=plan.page_size, constants=constants)
     flops = float(fa_flops(shapes, plan.d_qk, plan.d_v, sh.causal)[0])

@@ -15,11 +15,17 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from einsum_cascades import analysis, load_cascade
-from einsum_cascades.cascade import Cascade
-from einsum_cascades.shape import bind_role_sizes, free_size_symbols
+from cascade_base.memo import memo
+from einsum_cascades.sketch import cascade_file
 from simulator.errors import SimulatorError
+
+if TYPE_CHECKING:
+    from einsum_cascades.cascade import Cascade
+
+#: the code a tile's work depends on (for the persistent memo)
+CODE = ("einsum_cascades", "cascade_base", "simulator/gpu")
 
 #: Op kinds executed on the special-function units (one result per op; MUFU ex2, lg2, rcp).
 SFU_KINDS = ("exp", "log", "div")
@@ -58,6 +64,8 @@ def without_masks(cascade: Cascade) -> Cascade:
 @lru_cache(maxsize=64)
 def _counter(cascade_name: str) -> tuple[Cascade, int, object]:
     """(cascade, passes, op-count function) for one cascade name or path; a causal cascade loses its mask."""
+    from einsum_cascades import analysis, load_cascade
+
     c = load_cascade(cascade_name)
     masked = [e.output for e in c.einsums if e.mask_terms]
     if masked and not (c.roles is not None and c.roles.mask == "causal"):
@@ -70,6 +78,8 @@ def _counter(cascade_name: str) -> tuple[Cascade, int, object]:
 
 def _tile_sizes(c: Cascade, br: int, n_kv_tiles: int, bc: int, dims: tuple[tuple[str, int], ...]) -> dict[str, int]:
     """Every size symbol for one query tile of `br` rows against `n_kv_tiles` key tiles of `bc` keys."""
+    from einsum_cascades.shape import bind_role_sizes, free_size_symbols
+
     known = dict(dims)
     split = next((s for s in c.splits if s.rank == c.roles.ranks.key_seq), None) if c.roles else None
     if split is not None:
@@ -99,7 +109,14 @@ def tile_work(cascade: str, br: int, bc: int, dims: tuple[tuple[str, int], ...])
     """Ops of one Br x Bc key tile and of one query tile's epilogue, for `cascade` (cached per tile shape).
 
     `dims` binds the cascade's head-dimension size symbols, e.g. (("E", 128), ("F", 128)); MLA adds L and R.
+    Kept in the persistent memo per cascade file content, so a later run needs no sympy.
     """
+    path, digest = cascade_file(cascade)
+    return memo("tile_work", (str(path.resolve()), digest, br, bc, dims),
+                lambda: _tile_work(cascade, br, bc, dims), CODE)
+
+
+def _tile_work(cascade: str, br: int, bc: int, dims: tuple[tuple[str, int], ...]) -> TileWork:
     c, passes, fn = _counter(cascade)
 
     def by_unit(rows: int, tiles: int) -> tuple[float, float, float]:
