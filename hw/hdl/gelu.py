@@ -1,6 +1,7 @@
 """The GELU unit: one input and one output per cycle, fully pipelined, stream ports `i` and `o`.
 
-The datapath follows a `GeluPlan` (see `gelu_model`) so that it computes exactly what `gelu_model` computes;
+The output goes through a skid buffer (`hw.hdl.skid`), so that `i.ready` is a flip-flop and not a function of
+`o.ready`. The datapath follows a `GeluPlan` (see `gelu_model`) so that it computes exactly what `gelu_model` computes;
 tables become LUT ROMs indexed by the segment of |x|; multipliers are pipelined shift-add trees (no DSP).
 """
 
@@ -12,6 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from hw.hdl.gelu_model import GeluPlan, igelu_constants
 from hw.hdl.pipeline import Stages, lut_rom, rshift_round
+from hw.hdl.skid import skid_buffer
 
 
 class Gelu(wiring.Component):
@@ -36,7 +38,7 @@ class Gelu(wiring.Component):
         """Describe the pipeline into `m`; return its depth in cycles."""
         plan = self.plan
         en = Signal()
-        m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
+        m.d.comb += self.i.ready.eq(en)  # en comes from the skid buffer's flip-flop, not from o.ready
         st = Stages(m, en)
         x = st.reg(self.i.payload, "x1")
         if plan.method == "i-gelu":
@@ -47,10 +49,10 @@ class Gelu(wiring.Component):
         lo, hi = plan.out_fmt.min_raw, plan.out_fmt.max_raw
         over, under, y = st.reg(y > hi, "over"), st.reg(y < lo, "under"), st.reg(y, "ysat")
         out = st.reg(Mux(over, hi, Mux(under, lo, y)), "y", signed(plan.out_fmt.width))
-        latency = depth + 3  # input register, datapath, range flags, output register
-        valid = st.delay(self.i.valid, latency, "valid")
-        m.d.comb += [self.o.payload.eq(out), self.o.valid.eq(valid)]
-        return latency
+        stages = depth + 3  # input register, datapath, range flags, output register
+        valid = st.delay(self.i.valid, stages, "valid")
+        m.d.comb += en.eq(skid_buffer(m, valid, out, self.o))
+        return stages + 1  # and the skid buffer's output register
 
     def _correction(self, st: Stages, x: Signal) -> tuple[Signal, int]:
         """ReLU(x) - c(|x|), c tabulated (edge-moe: linear interpolation; poly: quadratic by Horner)."""
@@ -60,12 +62,14 @@ class Gelu(wiring.Component):
         # stage: |x| split into segment index, interpolation weight and the in-range flag
         bound = 1 << (plan.range_log2 + ni)
         inside = st.reg((x > -bound) & (x < bound), "in1")  # |x| < bound, without waiting for the negation
+        edge = st.reg(x == -bound, "edge1") if plan.at_edge else None  # the most negative input, just outside
         idx = st.reg((a >> fb)[: plan.range_log2 + plan.seg_log2], "idx")
         f = st.reg(a[:fb] if fb > 0 else Const(0, 1), "f1")
         x = st.reg(x, "xa")
         # stage: table look-up
         coefs = [st.reg(lut_rom(st.m, t, idx, f"rom{k}"), f"tab{k}") for k, t in enumerate(plan.tables)]
         f, x, inside = st.reg(f, "f2"), st.reg(x, "x2"), st.reg(inside, "in2")
+        edge = st.reg(edge, "edge2") if edge is not None else None
         depth = 2
         if plan.method == "edge-moe":
             prod, n = st.mul(coefs[1], f, "dmul")
@@ -79,6 +83,9 @@ class Gelu(wiring.Component):
             c = st.reg(st.delay(coefs[0], n1 + 1 + n2, "a0") + (prod2 >> fb), "c")
             depth += n1 + n2 + 2
         x, inside = st.delay(x, depth - 2, "x"), st.delay(inside, depth - 2, "in")
+        if edge is not None:  # (the table's value at the edge is unused: its index wraps to 0)
+            edge = st.delay(edge, depth - 2, "edge")
+            c, inside = Mux(edge, plan.edge_value, c), inside | edge
         wide = plan.wide_frac
         relu = Mux(x > 0, x, 0) << (wide - ni)
         corr = Mux(inside, c, 0) << (wide - plan.table_frac)
