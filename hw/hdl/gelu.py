@@ -60,16 +60,20 @@ class Gelu(wiring.Component):
         ni, fb = plan.in_fmt.frac_bits, plan.frac_shift
         a = Mux(x < 0, -x, x)
         # stage: |x| split into segment index, interpolation weight and the in-range flag
-        bound = 1 << (plan.range_log2 + ni)
-        inside = st.reg((x > -bound) & (x < bound), "in1")  # |x| < bound, without waiting for the negation
-        edge = st.reg(x == -bound, "edge1") if plan.at_edge else None  # the most negative input, just outside
+        # |x| < bound from the bits alone (no comparator chain, no waiting for the negation): the bits above
+        # the range all equal the sign, and a negative x is not -bound itself
+        rb = plan.range_log2 + ni
+        hi = x[rb:]
+        hi_zero, hi_ones, low_nz = st.reg(hi == 0, "hz1"), st.reg(hi.all(), "ho1"), st.reg(x[:rb].any(), "lnz1")
+        sign, rest_nz = st.reg(x[-1], "sg1"), st.reg(x[:-1].any(), "rnz1")  # x == -bound: sign and zeros
         idx = st.reg((a >> fb)[: plan.range_log2 + plan.seg_log2], "idx")
         f = st.reg(a[:fb] if fb > 0 else Const(0, 1), "f1")
         x = st.reg(x, "xa")
         # stage: table look-up
         coefs = [st.reg(lut_rom(st.m, t, idx, f"rom{k}"), f"tab{k}") for k, t in enumerate(plan.tables)]
-        f, x, inside = st.reg(f, "f2"), st.reg(x, "x2"), st.reg(inside, "in2")
-        edge = st.reg(edge, "edge2") if edge is not None else None
+        f, x = st.reg(f, "f2"), st.reg(x, "x2")
+        inside = st.reg(hi_zero | (hi_ones & low_nz), "in2")
+        edge = st.reg(sign & ~rest_nz, "edge2") if plan.at_edge else None  # the most negative input, just outside
         depth = 2
         if plan.method == "edge-moe":
             prod, n = st.mul(coefs[1], f, "dmul")
@@ -87,11 +91,13 @@ class Gelu(wiring.Component):
             edge = st.delay(edge, depth - 2, "edge")
             c, inside = Mux(edge, plan.edge_value, c), inside | edge
         wide = plan.wide_frac
-        relu = Mux(x > 0, x, 0) << (wide - ni)
-        corr = Mux(inside, c, 0) << (wide - plan.table_frac)
         k = wide - plan.out_fmt.frac_bits
-        diff = st.reg(relu - corr + ((1 << (k - 1)) if k > 0 else 0), "diff")
-        return diff >> k if k > 0 else diff, depth + 1
+        # ReLU plus the rounding constant, and the selected correction, registered apart: the subtraction
+        # that follows is a bare carry chain between two registers
+        relu = st.reg((Mux(x > 0, x, 0) << (wide - ni)) + ((1 << (k - 1)) if k > 0 else 0), "relu")
+        corr = st.reg(Mux(inside, c, 0) << (wide - plan.table_frac), "corr")
+        diff = st.reg(relu - corr, "diff")
+        return diff >> k if k > 0 else diff, depth + 2
 
     def _igelu(self, st: Stages, x: Signal) -> tuple[Signal, int]:
         """I-BERT's i-GELU: x/2 * (1 + sgn(x) L(|x|/sqrt 2)) in integers."""

@@ -158,11 +158,12 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     e, n, d = exp2(m, st, plan, diff, extra=Mux(tags["early"] | (step > SHIFT_MAX), SHIFT_MAX, step))
     advance(3 + exp2_mul_stages(), "e")
 
-    # e >> n, rounded, into the accumulator's precision
-    ta = st.reg((e << (plan.acc_frac - EXP_FRAC + 1)) >> n, "ta")
+    # e >> n, rounded, into the accumulator's precision: shift by a multiple of 8, by 0..7, round
+    ta_c = st.reg((e << (plan.acc_frac - EXP_FRAC + 1)) >> (n[3:] << 3), "ta_c")
+    ta = st.reg(ta_c >> st.reg(n[:3], "n_f"), "ta")
     e_acc = st.reg((ta + 1) >> 1, "eacc", unsigned(plan.acc_frac + 1))
-    d = st.delay(d, 2, "d_s")
-    advance(2, "sh")
+    d = st.delay(d, 3, "d_s")
+    advance(3, "sh")
 
     # three interleaved sums (element j into sum j mod 3), sum <- (sum >> d) + e in three cycles:
     # select and shift by a multiple of 8, shift by 0..7, add (element j reads the sum j - 3 wrote)

@@ -60,9 +60,11 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     advance(1, "diff")
     e, n, _ = exp2(m, st, plan, diff, prefix="r")
     advance(3 + exp2_mul_stages(), "e")
-    tb = st.reg((e << 1) >> (n + (EXP_FRAC - RECIP_FRAC)), "rtb")
+    # (e << 1) >> (n + EXP_FRAC - RECIP_FRAC), rounded: the constant part first, then by a multiple of 8, 0..7
+    tb_c = st.reg(((e << 1) >> (EXP_FRAC - RECIP_FRAC)) >> (n[3:] << 3), "rtb_c")
+    tb = st.reg(tb_c >> st.reg(n[:3], "rn_f"), "rtb")
     e18 = st.reg((tb + 1) >> 1, "re18", unsigned(RECIP_FRAC + 1))
-    advance(2, "sh")
+    advance(3, "sh")
     pprod, n_p = st.mul(e18, tags["r"], "pmul")
     advance(n_p, "p")
     sh = tags["sh"]
