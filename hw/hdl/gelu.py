@@ -12,7 +12,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.hdl.gelu_model import GeluPlan, igelu_constants
-from hw.hdl.pipeline import Stages, lut_rom, rshift_round
+from hw.hdl.pipeline import Stages, rom_stages, rshift_round
 from hw.hdl.skid import skid_buffer
 
 
@@ -70,11 +70,12 @@ class Gelu(wiring.Component):
         f = st.reg(a[:fb] if fb > 0 else Const(0, 1), "f1")
         x = st.reg(x, "xa")
         # stage: table look-up
-        coefs = [st.reg(lut_rom(st.m, t, idx, f"rom{k}"), f"tab{k}") for k, t in enumerate(plan.tables)]
-        f, x = st.reg(f, "f2"), st.reg(x, "x2")
-        inside = st.reg(hi_zero | (hi_ones & low_nz), "in2")
-        edge = st.reg(sign & ~rest_nz, "edge2") if plan.at_edge else None  # the most negative input, just outside
-        depth = 2
+        coefs = [st.rom(t, idx, f"rom{k}") for k, t in enumerate(plan.tables)]
+        k_rom = rom_stages(len(plan.tables[0]))
+        f, x = st.delay(f, k_rom, "f2"), st.delay(x, k_rom, "x2")
+        inside = st.delay(st.reg(hi_zero | (hi_ones & low_nz), "in2"), k_rom - 1, "in2d")
+        edge = st.delay(st.reg(sign & ~rest_nz, "edge2"), k_rom - 1, "edge2d") if plan.at_edge else None
+        depth = 1 + k_rom
         if plan.method == "edge-moe":
             prod, n = st.mul(coefs[1], f, "dmul")
             c = st.reg(st.delay(coefs[0], n, "t") + (prod >> fb), "c")
@@ -86,9 +87,9 @@ class Gelu(wiring.Component):
             prod2, n2 = st.mul(q1, f1, "q1mul")
             c = st.reg(st.delay(coefs[0], n1 + 1 + n2, "a0") + (prod2 >> fb), "c")
             depth += n1 + n2 + 2
-        x, inside = st.delay(x, depth - 2, "x"), st.delay(inside, depth - 2, "in")
+        x, inside = st.delay(x, depth - 1 - k_rom, "x"), st.delay(inside, depth - 1 - k_rom, "in")
         if edge is not None:  # (the table's value at the edge is unused: its index wraps to 0)
-            edge = st.delay(edge, depth - 2, "edge")
+            edge = st.delay(edge, depth - 1 - k_rom, "edge")
             c, inside = Mux(edge, plan.edge_value, c), inside | edge
         wide = plan.wide_frac
         k = wide - plan.out_fmt.frac_bits

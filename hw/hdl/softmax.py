@@ -20,7 +20,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from hw.hdl.pipeline import Stages, lut_rom, mul_stages, rshift_round
+from hw.hdl.pipeline import Stages, mul_stages, rom_stages, rshift_round
 from hw.hdl.rowbuffer import row_buffer
 from hw.hdl.softmax_model import (
     EXP_FRAC,
@@ -156,7 +156,7 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
 
     # 2^-f: table look-up (LUT ROMs, registered) and linear interpolation
     e, n, d = exp2(m, st, plan, diff, extra=Mux(tags["early"] | (step > SHIFT_MAX), SHIFT_MAX, step))
-    advance(3 + exp2_mul_stages(), "e")
+    advance(exp2_stages(), "e")
 
     # e >> n, rounded, into the accumulator's precision: shift by a multiple of 8, by 0..7, round
     ta_c = st.reg((e << (plan.acc_frac - EXP_FRAC + 1)) >> (n[3:] << 3), "ta_c")
@@ -187,25 +187,25 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     return acc, acc_max, row_summed, tags["mb"], has_par
 
 
-def exp2_mul_stages() -> int:
-    """Register stages of the interpolation multiplier (an 8-bit weight: 8 partial products)."""
-    return mul_stages(LOG2E_FRAC - TABLE_BITS)
+def exp2_stages() -> int:
+    """Register stages of `exp2`: the pipelined table, the interpolation multiplier (8-bit weight), the sum."""
+    return rom_stages(2**TABLE_BITS) + mul_stages(LOG2E_FRAC - TABLE_BITS, variable=True) + 1
 
 
 def exp2(m: Module, st: Stages, plan: SoftmaxPlan, diff, extra=None, prefix: str = ""):
     """2^-(diff / 2^16) as (e with EXP_FRAC bits, shift n): table of 2^-f plus linear interpolation.
 
-    Takes 3 + `exp2_mul_stages()` stages; `extra` (optional) is delayed alongside and returned as the third value."""
+    Takes `exp2_stages()`; `extra` (optional) is delayed alongside and returned as the third value."""
     t_tab, d_tab = plan.tables()
     lo_bits = LOG2E_FRAC - TABLE_BITS
     hi = diff[lo_bits:LOG2E_FRAC]
-    t_val = st.delay(lut_rom(m, t_tab, hi, f"{prefix}exp_t"), 2, "t_val")
-    d_val = st.delay(lut_rom(m, d_tab, hi, f"{prefix}exp_d"), 2, "d_val")
+    k_rom = rom_stages(len(t_tab))
+    t_val, d_val = st.rom(t_tab, hi, f"{prefix}exp_t"), st.rom(d_tab, hi, f"{prefix}exp_d")
     lo, n_d = st.reg(diff[:lo_bits], "lo0"), st.reg(diff >> LOG2E_FRAC, "n0")
     d = st.reg(extra if extra is not None else 0, "d_t0", unsigned(6))
-    lo = st.reg(lo, "lo")
-    n = st.reg(Mux(n_d > SHIFT_MAX, SHIFT_MAX, n_d), "n", unsigned(6))
-    d = st.reg(d, "d_t")
+    lo = st.delay(lo, k_rom - 1, "lo")
+    n = st.delay(st.reg(Mux(n_d > SHIFT_MAX, SHIFT_MAX, n_d), "n", unsigned(6)), k_rom - 2, "n_r")
+    d = st.delay(d, k_rom - 1, "d_t")
     iprod, n_i = st.mul(d_val, lo, "imul")
     e = st.reg(st.delay(t_val, n_i, "t") - rshift_round(iprod, lo_bits), "e", unsigned(EXP_FRAC + 1))
     n, d = st.delay(n, n_i + 1, "n"), st.delay(d, n_i + 1, "d")

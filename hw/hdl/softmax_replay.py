@@ -20,7 +20,7 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
            raddr: Signal, rptr: Signal) -> Signal:
     """Add pass 2 to `m`: drive `en` (the replay pipeline's enable, from the skid buffer), the buffer's read
     address `raddr` and pointer `rptr`, and stream `o`. Returns a pulse when a row's replay starts."""
-    from hw.hdl.softmax import exp2, exp2_mul_stages
+    from hw.hdl.softmax import exp2, exp2_stages
 
     st = Stages(m, en)
     n_max = plan.max_len
@@ -59,7 +59,7 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     diff = st.reg((tags["m"] << LOG2E_FRAC) - x2, "rdiff", unsigned(w_int + LOG2E_FRAC + 1))
     advance(1, "diff")
     e, n, _ = exp2(m, st, plan, diff, prefix="r")
-    advance(3 + exp2_mul_stages(), "e")
+    advance(exp2_stages(), "e")
     # (e << 1) >> (n + EXP_FRAC - RECIP_FRAC), rounded: the constant part first, then by a multiple of 8, 0..7
     tb_c = st.reg(((e << 1) >> (EXP_FRAC - RECIP_FRAC)) >> (n[3:] << 3), "rtb_c")
     tb = st.reg(tb_c >> st.reg(n[:3], "rn_f"), "rtb")
