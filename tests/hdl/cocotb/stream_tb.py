@@ -68,4 +68,5 @@ async def stream_matches_model(dut):
         await RisingEdge(dut.clk)
     dut.i__valid.value = 0
     await done
-    assert got == expected, f"first mismatch at output {next(k for k, (a, b) in enumerate(zip(got, expected)) if a != b)}"
+    bad = [k for k, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b]
+    assert not bad, f"{len(bad)} outputs differ from the model, the first at output {bad[0] if bad else None}"
