@@ -130,3 +130,32 @@ def test_softmax_rejects_bad_options():
         plan_softmax(Q78, Q78, 16)
     with pytest.raises(SpecError, match="--max-len"):
         plan_softmax(Q78, UQ115, 0)
+
+
+def test_softmax_ready_does_not_depend_on_downstream_ready():
+    """i.ready comes from flip-flops (space, rows in flight, draining): flipping o.ready within a cycle, with
+    output pending, leaves it unchanged."""
+    from amaranth.sim import Simulator
+
+    from hw.hdl.softmax import Softmax
+
+    plan = plan_softmax(Q78, UQ115, 16)
+    dut = Softmax(plan)
+    seen = []
+
+    async def bench(ctx):
+        for k in range(400):
+            ctx.set(dut.i.valid, 1)
+            ctx.set(dut.i.payload.as_value(), (k % 97) | (int(k % 16 == 15) << 16))
+            ctx.set(dut.o.ready, 0)
+            a = ctx.get(dut.i.ready)
+            ctx.set(dut.o.ready, 1)
+            seen.append(a == ctx.get(dut.i.ready))
+            ctx.set(dut.o.ready, k % 5 == 0)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert all(seen) and len(seen) == 400
