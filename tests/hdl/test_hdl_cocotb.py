@@ -30,7 +30,8 @@ def _run(tmp_path: Path, dut, top: str, case: dict) -> None:
     runner.build(sources=[files.verilog_path], hdl_toplevel=top, build_dir=tmp_path / "build", always=True,
                  timescale=("1ns", "1ps"), waves=waves)
     results = runner.test(hdl_toplevel=top, test_module="stream_tb", test_dir=TB, build_dir=tmp_path / "build",
-                          extra_env={"CASCADE_TB_CASE": str(tmp_path / "case.json")}, waves=waves)
+                          extra_env={"CASCADE_TB_CASE": str(tmp_path / "case.json")}, waves=waves,
+                          results_xml=str(tmp_path / "results.xml"))
     total, failed = get_results(results)
     assert total == 1 and failed == 0
 
