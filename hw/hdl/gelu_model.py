@@ -39,6 +39,9 @@ class GeluPlan:
     seg_log2: int = 0  # segments per unit of input: 2**seg_log2
     table_frac: int = 0  # fraction bits of the table entries (and of the internal precision for i-gelu)
     tables: tuple[tuple[int, ...], ...] = ()  # edge-moe: (T, D); poly: (A0, A1, A2); i-gelu: ()
+    #: c(2^range_log2) in `table_frac` bits where the range ends at the format's most negative input (formats
+    #: with few integer bits: |min| = 2^range_log2 lies just outside the table), else 0
+    edge_value: int = 0
 
     @property
     def frac_shift(self) -> int:
@@ -51,9 +54,18 @@ class GeluPlan:
         return max(self.table_frac, self.in_fmt.frac_bits)
 
     @property
+    def at_edge(self) -> bool:
+        """Whether the most negative input, -2^range_log2, needs `edge_value` (it is outside the table)."""
+        return self.method != "i-gelu" and self.range_log2 == self.in_fmt.int_bits
+
+    @property
     def latency_cycles(self) -> int:
-        """Pipeline depth: cycles from an accepted input to its output being valid."""
-        return {"edge-moe": 4, "poly": 5, "i-gelu": 6}[self.method]
+        """Cycles from an accepted input to its output, read off the built pipeline (`Gelu.latency_cycles`)."""
+        from hw.hdl.gelu import Gelu
+
+        unit = Gelu(self)
+        unit._MustUse__silence = True  # built only to read its depth
+        return unit.latency_cycles
 
 
 def correction(t: np.ndarray) -> np.ndarray:
@@ -109,7 +121,8 @@ def _tabulate(method: str, in_fmt: FixedFormat, out_fmt: FixedFormat, r: int, s:
             rows.append(np.rint(coef[::-1] * 2.0**tf).astype(np.int64))
         coefs = np.array(rows)
         tables = tuple(tuple(int(v) for v in coefs[:, k]) for k in range(3))
-    return GeluPlan(method, in_fmt, out_fmt, r, s, tf, tables)
+    edge = int(np.rint(correction(2.0**r) * 2.0**tf)) if r == in_fmt.int_bits else 0
+    return GeluPlan(method, in_fmt, out_fmt, r, s, tf, tables, edge)
 
 
 def _correction_model(plan: GeluPlan, a: np.ndarray) -> np.ndarray:
@@ -133,8 +146,11 @@ def gelu_model(plan: GeluPlan, raw: np.ndarray) -> np.ndarray:
     if plan.method == "i-gelu":
         y = _igelu(plan, x, a)
     else:
-        inside = a < (1 << (plan.range_log2 + ni))
+        bound = 1 << (plan.range_log2 + ni)
+        inside = a < bound
         c = np.where(inside, _correction_model(plan, np.where(inside, a, 0)), 0)
+        if plan.at_edge:
+            c = np.where(x == -bound, plan.edge_value, c)
         f = plan.wide_frac
         y = _rshift_round((np.maximum(x, 0) << (f - ni)) - (c << (f - plan.table_frac)), f - no)
     return np.clip(y, plan.out_fmt.min_raw, plan.out_fmt.max_raw)

@@ -19,10 +19,21 @@ from amaranth.lib.memory import Memory
 LEVELS_PER_STAGE = 1
 
 
-def mul_stages(n_terms: int) -> int:
-    """Register stages of a shift-add multiplier with `n_terms` partial products."""
+def mul_stages(n_terms: int, variable: bool = False) -> int:
+    """Register stages of a shift-add multiplier with `n_terms` partial products (`variable`: the partial
+    products of a variable multiplier, a AND b[k], are registered before the first addition)."""
     levels = math.ceil(math.log2(n_terms)) if n_terms > 1 else 0
-    return max(1, math.ceil(levels / LEVELS_PER_STAGE))
+    return max(1, math.ceil(levels / LEVELS_PER_STAGE)) + int(variable and n_terms > 1)
+
+
+#: entries of one table slice: a 4-input function per output bit, one LUT4 level
+ROM_SLICE = 16
+
+
+def rom_stages(depth: int) -> int:
+    """Register stages of `Stages.rom`: the 16-entry slices, then 4:1 selections until one is left."""
+    slices = math.ceil(depth / ROM_SLICE)
+    return 1 + (math.ceil(math.log(slices, 4) - 1e-9) if slices > 1 else 0)
 
 
 class Stages:
@@ -60,6 +71,8 @@ class Stages:
             if b.shape().signed:
                 raise ValueError("variable multiplier operand b must be unsigned")
             terms = [Mux(b[k], a << k, 0) for k in range(len(b))]
+            if len(terms) > 1:  # the AND in front of the first adder would otherwise cost a LUT level
+                terms = [self.reg(t, f"{name}_pp{k}") for k, t in enumerate(terms)]
         n = len(terms)
         level = 0
         stages = 0
@@ -72,8 +85,37 @@ class Stages:
         if stages == 0:
             terms = [self.reg(terms[0], f"{name}_s0")]
             stages = 1
-        assert stages == mul_stages(n), (stages, n)
+        variable = not isinstance(b, int) and n > 1
+        stages += int(variable)
+        assert stages == mul_stages(n, variable), (stages, n)
         return terms[0], stages
+
+    def rom(self, values: tuple[int, ...], addr: Value, name: str) -> Signal:
+        """A constant table, pipelined: 16-entry slices in LUT4s (registered), then registered 4:1 selections
+        by the next address bits. Valid `rom_stages(len(values))` stages after `addr`."""
+        addr = Value.cast(addr)
+        width = max(abs(v).bit_length() for v in values)
+        shape = signed(width + 1) if min(values) < 0 else unsigned(max(1, width))
+        slices = [values[k: k + ROM_SLICE] for k in range(0, len(values), ROM_SLICE)]
+        low = min(len(addr), 4)
+        outs = [self.reg(lut_rom(self.m, tuple(sl) + (sl[-1],) * (ROM_SLICE - len(sl)) if len(slices) > 1 else sl,
+                                 addr[:low], f"{name}_{k}"), f"{name}_q{k}", shape) for k, sl in enumerate(slices)]
+        sel, pos = addr, low
+        while len(outs) > 1:
+            sel = self.reg(sel, f"{name}_a{pos}")
+            bits = sel[pos: pos + 2]
+            groups = [outs[k: k + 4] for k in range(0, len(outs), 4)]
+            outs = [self.reg(_select(g, bits), f"{name}_m{pos}_{j}", shape) for j, g in enumerate(groups)]
+            pos += 2
+        assert 1 + (pos - low) // 2 == rom_stages(len(values))
+        return outs[0]
+
+
+def _select(options: list[Value], bits: Value) -> Value:
+    out = options[-1]
+    for k in reversed(range(len(options) - 1)):
+        out = Mux(bits == k, options[k], out)
+    return out
 
 
 def lut_rom(m: Module, values: tuple[int, ...], addr: Value, name: str) -> Value:

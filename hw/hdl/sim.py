@@ -19,6 +19,7 @@ class StreamRun:
     outputs: tuple[int, ...]
     out_cycles: tuple[int, ...]
     in_cycles: tuple[int, ...]
+    overflow: int | None = None  # the unit's `overflow` output at the end, where it has one
 
 
 def run_stream(dut, payloads: list[int], *, stall_prob: float = 0.0, input_gap_prob: float = 0.0,
@@ -37,6 +38,7 @@ def run_stream(dut, payloads: list[int], *, stall_prob: float = 0.0, input_gap_p
     out_cycles: list[int] = []
     in_cycles: list[int] = []
     cycle = [0]
+    overflow: list[int | None] = [None]
     in_payload = dut.i.payload.as_value() if hasattr(dut.i.payload, "as_value") else dut.i.payload
     out_payload = dut.o.payload.as_value() if hasattr(dut.o.payload, "as_value") else dut.o.payload
 
@@ -67,6 +69,8 @@ def run_stream(dut, payloads: list[int], *, stall_prob: float = 0.0, input_gap_p
                 outputs.append(_raw(payload))
                 out_cycles.append(cycle[0])
         ctx.set(dut.o.ready, 0)
+        if hasattr(dut, "overflow"):
+            overflow[0] = int(ctx.get(dut.overflow))
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
@@ -78,7 +82,7 @@ def run_stream(dut, payloads: list[int], *, stall_prob: float = 0.0, input_gap_p
             sim.run()
     else:
         sim.run()
-    return StreamRun(tuple(outputs), tuple(out_cycles), tuple(in_cycles))
+    return StreamRun(tuple(outputs), tuple(out_cycles), tuple(in_cycles), overflow[0])
 
 
 def _raw(payload) -> int:

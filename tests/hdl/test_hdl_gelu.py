@@ -58,7 +58,7 @@ def test_gelu_hardware_equals_model_exhaustive():
 def test_gelu_latency_is_the_pipeline_depth_and_throughput_one_per_cycle():
     dut = Gelu(plan_gelu("edge-moe", Q78, Q78))
     run = run_stream(dut, list(range(50)))
-    assert run.out_cycles[0] - run.in_cycles[0] == dut.latency_cycles
+    assert run.out_cycles[0] - run.in_cycles[0] == dut.latency_cycles == dut.plan.latency_cycles
     assert run.out_cycles[-1] - run.out_cycles[0] == 49  # one result per cycle without backpressure
 
 
@@ -67,3 +67,46 @@ def test_gelu_rejects_bad_method_and_unsigned_format():
         plan_gelu("tanh", Q78, Q78)
     with pytest.raises(SpecError, match="signed formats"):
         plan_gelu("edge-moe", Q78, parse_format("UQ1.15"))
+
+
+@pytest.mark.parametrize("method", ["edge-moe", "poly"])
+@pytest.mark.parametrize("fmt, out", [("Q0.15", "Q1.14"), ("Q1.14", "Q1.14"), ("Q2.13", "Q2.13"), ("Q1.6", "Q1.6")])
+def test_gelu_formats_with_few_integer_bits_within_one_lsb(method, fmt, out):
+    """The most negative input, -2^int_bits, lies just outside the correction table; it used to come out 0
+    (Q1.14: 745 LSB off)."""
+    q = parse_format(fmt)
+    plan = plan_gelu(method, q, parse_format(out))
+    assert gelu_errors(plan).max_error_lsb <= 1.0
+    assert gelu_hw_mismatches(plan, np.array([q.min_raw, q.min_raw + 1, -1, 0, q.max_raw]), stall_prob=0.3) == 0
+
+
+@pytest.mark.parametrize("method, fmt", [(m, "Q7.8") for m in METHODS] + [("poly", "Q3.12"), ("edge-moe", "Q1.14")])
+def test_gelu_plan_latency_is_the_simulated_latency(method, fmt):
+    q = parse_format(fmt)
+    plan = plan_gelu(method, q, q)
+    run = run_stream(Gelu(plan), [0, 1, 2])
+    assert run.out_cycles[0] - run.in_cycles[0] == plan.latency_cycles
+
+
+def test_gelu_ready_does_not_depend_on_downstream_ready():
+    """i.ready is a flip-flop (skid buffer): flipping o.ready within a cycle leaves it unchanged."""
+    from amaranth.sim import Simulator
+
+    dut = Gelu(plan_gelu("edge-moe", Q78, Q78))
+    seen = []
+
+    async def bench(ctx):
+        ctx.set(dut.i.valid, 1)
+        for k in range(40):
+            ctx.set(dut.o.ready, 0)
+            a = ctx.get(dut.i.ready)
+            ctx.set(dut.o.ready, 1)
+            seen.append(a == ctx.get(dut.i.ready))
+            ctx.set(dut.o.ready, k % 3 == 0)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert all(seen)

@@ -1,0 +1,80 @@
+"""Pass 2 of the softmax unit: replay each stored row through a second exponential pipeline against the row's
+max, multiply by its reciprocal and round, one element per cycle, rows back to back; a skid buffer at the
+output, so that the unit's pipeline advances on a flip-flop and never on the consumer's `o.ready`.
+
+p = 2^(x2 - m) * r >> (2 RECIP_FRAC - out_frac + k), rounded and clipped to 1.0 (`softmax_model`). Each element
+carries its row's (m, r, shift) with it, so that rows of any length may follow each other in the pipeline.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed, unsigned
+
+from hw.hdl.pipeline import Stages, rshift_round
+from hw.hdl.skid import skid_buffer
+from hw.hdl.softmax_model import EXP_FRAC, LOG2E_FRAC, RECIP_FRAC, SoftmaxPlan
+from hw.hdl.softmax_norm import RowParams
+
+
+def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: Value, o, en: Signal,
+           raddr: Signal, rptr: Signal) -> Signal:
+    """Add pass 2 to `m`: drive `en` (the replay pipeline's enable, from the skid buffer), the buffer's read
+    address `raddr` and pointer `rptr`, and stream `o`. Returns a pulse when a row's replay starts."""
+    from hw.hdl.softmax import exp2, exp2_stages
+
+    st = Stages(m, en)
+    n_max = plan.max_len
+    issuing, left_zero = Signal(), Signal()
+    left = Signal(range(n_max + 1))
+    w_int = plan.max_int_bits
+    cur_m, cur_r = Signal(signed(w_int)), Signal(RECIP_FRAC + 1)
+    cur_sh = Signal(range(2 * RECIP_FRAC + 64))
+    issue, can_load, start = Signal(), Signal(), Signal()
+    w = len(left)
+    m.d.comb += [issue.eq(en & issuing), can_load.eq(en & (~issuing | left_zero)),
+                 start.eq(can_load & params.valid & lengths.r_rdy),
+                 params.pop.eq(start), lengths.r_en.eq(start), raddr.eq(rptr[: len(raddr)])]
+    with m.If(issue):
+        m.d.sync += [rptr.eq(rptr + 1), left.eq(left - 1), left_zero.eq(left == 1)]
+    with m.If(start):
+        m.d.sync += [issuing.eq(1), left.eq(lengths.r_data[:w]), left_zero.eq(lengths.r_data[w]),
+                     cur_m.eq(params.m), cur_r.eq(params.r),
+                     cur_sh.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + params.k)]
+    with m.Elif(can_load):
+        m.d.sync += issuing.eq(0)
+
+    tags = {"v": st.reg(issue, "rv0"), "last": st.reg(left_zero, "rlast0"), "m": st.reg(cur_m, "rm0"),
+            "r": st.reg(cur_r, "rr0"), "sh": st.reg(cur_sh, "rsh0")}
+
+    def advance(n: int, name: str) -> None:
+        for key in tags:
+            tags[key] = st.delay(tags[key], n, f"r{key}_{name}")
+
+    advance(1, "buf")  # the buffer's data arrives two enabled edges after its address
+    x = st.reg(rdata, "rx")
+    advance(1, "x")
+    prod, n_l = st.mul(x, plan.log2e, "rlmul")
+    x2 = st.reg(rshift_round(prod, plan.in_fmt.frac_bits), "rx2")
+    advance(n_l + 1, "x2")
+    diff = st.reg((tags["m"] << LOG2E_FRAC) - x2, "rdiff", unsigned(w_int + LOG2E_FRAC + 1))
+    advance(1, "diff")
+    e, n, _ = exp2(m, st, plan, diff, prefix="r")
+    advance(exp2_stages(), "e")
+    # (e << 1) >> (n + EXP_FRAC - RECIP_FRAC), rounded: the constant part first, then by a multiple of 8, 0..7
+    tb_c = st.reg(((e << 1) >> (EXP_FRAC - RECIP_FRAC)) >> (n[3:] << 3), "rtb_c")
+    tb = st.reg(tb_c >> st.reg(n[:3], "rn_f"), "rtb")
+    e18 = st.reg((tb + 1) >> 1, "re18", unsigned(RECIP_FRAC + 1))
+    advance(3, "sh")
+    pprod, n_p = st.mul(e18, tags["r"], "pmul")
+    advance(n_p, "p")
+    sh = tags["sh"]
+    tp_c = st.reg((pprod << 1) >> (sh[3:] << 3), "tp_c")  # shift by a multiple of 8, then by 0..7
+    advance(1, "tpc")
+    tp = st.reg(tp_c >> tags["sh"][:3], "tp")
+    advance(1, "tp")
+    p_max = min(plan.out_fmt.max_raw, 1 << plan.out_fmt.frac_bits)
+    over = tp >= 2 * p_max + 1  # (tp + 1) >> 1 > p_max, compared in parallel with the rounding add
+    out = st.reg(Mux(over, p_max, (tp + 1) >> 1), "p", unsigned(plan.out_fmt.width))
+    advance(1, "out")
+    m.d.comb += en.eq(skid_buffer(m, tags["v"], Cat(out, tags["last"]), o))
+    return start
