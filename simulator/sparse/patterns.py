@@ -300,9 +300,11 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "vertical_stripes": ("patterns.vertical_stripes(n, columns, width, local)",
                          "fixed key columns (sinks) plus a local window",
                          "StreamingLLM (Xiao et al. 2024); MInference (Jiang et al. 2024)"),
-    "radial": ("patterns.radial(frames, frame_tokens, spatial_window)",
+    "radial": ("cascade bound --pattern radial --shape FRAMESxTOKENS --window W [--causal 1]; "
+               "patterns.radial(frames, frame_tokens, spatial_window)",
                "spatial window halving as temporal distance doubles", "after Li et al. 2025, arXiv 2506.19852"),
-    "block_sparse": ("cascade bound --shape N --mask FILE.npy", "any block mask (learned, top-k, ...)",
+    "block_sparse": ("cascade bound --shape N --mask FILE.npy|FILE.npz [--token-mask causal]",
+                     "any block mask (learned, top-k, ...), per head (3-D) or as a block list",
                      "e.g. Quest (Tang et al. 2024), SpargeAttn (Zhang et al. 2025)"),
     "permutation": ("patterns.permuted(fn, perm), patterns.tile_major_permutation(shape, tile)",
                     "re-order tokens (e.g. tile-major) to raise block sparsity",

@@ -106,7 +106,13 @@ def bound(
         raise SimulatorError(f"--head-dim: must be a positive integer, not {head_dim!r}")
     if token_mask is not None and mask is None:
         raise SimulatorError("--token-mask: refines a block mask; give --mask FILE as well")
-    if mask is not None or pattern is not None:
+    if pattern is not None and mask is None:
+        from simulator.sparse.report_pattern import pattern_bound
+
+        return pattern_bound(dims, dict(window=window, stride=stride, dilation=dilation, causal=causal), q_tile,
+                             kv_tile, target, tiling, kv_tiling, fa, fs, plot, baseline, pass_, head_dim, pattern,
+                             (backward_q_tile, backward_kv_tile))
+    if mask is not None:
         from simulator.sparse.report_mask import mask_bound
 
         return mask_bound(dims, dict(window=window, stride=stride, dilation=dilation, causal=causal), q_tile, kv_tile,
