@@ -221,3 +221,28 @@ def test_per_head_plot(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["worst_head"] == 0 and png.stat().st_size > 1000
 
+
+
+def test_huge_dense_mask_refuses_with_what_it_would_need(tmp_path, monkeypatch, capsys):
+    import simulator.sparse.masks as masks
+
+    np.save(tmp_path / "big.npy", np.ones((64, 64), dtype=bool))
+    monkeypatch.setattr(masks, "MAX_MASK_BYTES", 1024)  # stands in for a 32,768^2 mask against 8 GiB
+    assert main(["bound", "--shape", "4096", "--mask", str(tmp_path / "big.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "GiB" in err and ".npz block list" in err and err.count("\n") == 1
+
+
+def test_advisor_uses_shipped_tiles_and_says_why_when_none_qualify(capsys):
+    # Cosmos-like 24x44x80, window 12x24x24: no shipped Blackwell pair is perfectly block-sparse at any stride.
+    args = ["bound", "--shape", "24x44x80", "--window", "12x24x24", "--target", "b200", "--advise", "3", "--json"]
+    assert main(args) == 0
+    shipped = json.loads(capsys.readouterr().out)
+    assert shipped["advice"] == [] and "--any-tile" in shipped["advice_note"]
+    assert main([*args, "--any-tile"]) == 0
+    hypothetical = json.loads(capsys.readouterr().out)["advice"]
+    assert hypothetical and all(a["speedup_upper_bound"] <= a["speedup_upper_bound_padding_free"] + 1e-9
+                                for a in hypothetical)
+    for a in hypothetical:  # every suggestion is what `bound` reports for it, padding charged
+        out = bound(shape="24x44x80", window="12x24x24", stride=a["stride"], q_tile=a["q_tile"], kv_tile=a["kv_tile"])
+        assert out["fully_block_sparse"] and out["speedup_upper_bound"] == pytest.approx(a["speedup_upper_bound"])
