@@ -49,7 +49,13 @@ def _all_heads(results: list) -> dict[str, Any]:
     worst = sum(r.work_sparse_worst_token_pairs for r in results)
     total = sum(r.work_sparse_token_pairs for r in results)
     per_head = [r.speedup_upper_bound for r in results]
-    return {"speedup_upper_bound": base / worst, "speedup_mean": base / total,
+    heads = len(results)
+    dense = results[0].kv_tiles_dense
+    harmonic = {key: heads / sum(1.0 / getattr(r, key) for r in results)  # pairs add up over heads
+                for key in ("flop_speedup", "flop_speedup_exact", "flop_speedup_vs_baseline")}
+    return {"speedup_upper_bound": base / worst, "speedup_mean": base / total, **harmonic,
+            "speedup_upper_bound_padding_free": dense * heads / sum(r.kv_tiles_visited_max for r in results),
+            "speedup_mean_padding_free": dense * heads / sum(r.kv_tiles_visited_mean for r in results),
             "speedup_upper_bound_per_head": per_head, "speedup_mean_per_head": [r.speedup_mean for r in results],
             "speedup_upper_bound_worst_head": min(per_head), "worst_head": per_head.index(min(per_head)),
             "work_baseline_token_pairs": base, "work_sparse_token_pairs": total,

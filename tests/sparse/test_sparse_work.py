@@ -246,3 +246,12 @@ def test_advisor_uses_shipped_tiles_and_says_why_when_none_qualify(capsys):
     for a in hypothetical:  # every suggestion is what `bound` reports for it, padding charged
         out = bound(shape="24x44x80", window="12x24x24", stride=a["stride"], q_tile=a["q_tile"], kv_tile=a["kv_tile"])
         assert out["fully_block_sparse"] and out["speedup_upper_bound"] == pytest.approx(a["speedup_upper_bound"])
+
+
+def test_per_head_summary_keys_cover_all_heads(tmp_path):
+    bm = np.stack([np.eye(8, dtype=bool), np.ones((8, 8), dtype=bool)])
+    np.save(tmp_path / "h.npy", bm)
+    out = bound(shape=1024, mask=str(tmp_path / "h.npy"), q_tile=128, kv_tile=128)
+    assert out["flop_speedup"] == pytest.approx(2 * 1024**2 / (8 * 128**2 + 1024**2))  # pairs of both heads
+    assert out["speedup_upper_bound_padding_free"] == pytest.approx(2 * 8 / (1 + 8))
+    assert out["speedup_upper_bound_per_head"] == pytest.approx([8.0, 1.0]) and out["worst_head"] == 1
