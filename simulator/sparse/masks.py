@@ -158,7 +158,7 @@ def count_head(mask: BlockMask, head: int, q_tile: int, kv_tile: int, predicate:
         rows, cols = mask.on_blocks(head, lo_tok // bm, hi_tok // bm + 1, transposed)
         if transposed:
             rows, cols = cols, rows  # major first
-        r0, r1 = np.maximum(rows * bm, lo_tok), np.minimum((rows + 1) * bm, n) - 1
+        r0, r1 = np.maximum(rows * bm, lo_tok), np.minimum(np.minimum((rows + 1) * bm, n) - 1, hi_tok)
         c0, c1 = cols * bn, np.minimum((cols + 1) * bn, n) - 1
         # cut every block into its pieces per tile pair (blocks may span several tiles each way)
         qa, qb = r0 // tm, r1 // tm
