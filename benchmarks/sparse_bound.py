@@ -70,6 +70,16 @@ NATTEN_RUNTIMES = [
     ("B200", "30x48x80", "18x24x24", "16x8x8", "4x8x8", "2x8x8", 135.265, 13.010),
 ]
 
+#: Totals with NATTEN's token permutation (the "Total" rows of the same sample outputs, ms): the permutation does not
+#: depend on window or stride, so its cost is measured on the sliding-window run (NA) and checked on the strided
+#: run (GNA): (gpu, shape, window, stride, q tile, kv tile, cuDNN, NA kernel, NA total, GNA total).
+NATTEN_PERMUTE = [
+    ("H100", "256x256", "80x80", "16x16", "16x8", "16x8", 97.435, 16.201, 18.603, 10.601),
+    ("B200", "256x256", "80x80", "16x16", "16x16", "16x8", 43.313, 8.692, 10.931, 6.389),
+    ("H100", "30x48x80", "18x24x24", "16x8x8", "2x8x8", "2x8x8", 283.327, 79.043, 84.417, 29.109),
+    ("B200", "30x48x80", "18x24x24", "16x8x8", "4x8x8", "2x8x8", 135.265, 42.243, 47.353, 18.538),
+]
+
 #: A Cosmos-Predict-like layout (24x44x80 latent; window our choice), not in NATTEN's published profiler output:
 #: bound only, padding-aware against padding-free, for the advisor's best shipped tile pair per target.
 COSMOS = ((24, 44, 80), (12, 24, 24))
@@ -87,6 +97,14 @@ def fidelity() -> None:
         print(f"{gpu:<5} {shape:<9} {window:<9} {stride or '1':<7} {q + '/' + k:<12} {b['speedup_upper_bound']:6.2f} "
               f"{b['speedup_mean']:6.2f} {b['speedup_upper_bound_padding_free']:6.2f} {measured:9.2f} "
               f"{measured / b['speedup_upper_bound']:6.2f}")
+    print("\nwith the token permutation (--permute-fraction measured on the NA run, checked on the GNA run):")
+    for gpu, shape, window, stride, q, k, base, na_kernel, na_total, gna_total in NATTEN_PERMUTE:
+        fraction = (na_total - na_kernel) / base
+        b = bound(shape=shape, window=window, stride=stride, q_tile=q, kv_tile=k, permute_fraction=fraction)
+        measured = base / gna_total
+        predicted = b["speedup_upper_bound_with_permute"]
+        print(f"{gpu:<5} {shape:<9} stride {stride:<7} permute {fraction:6.3f} of dense: bound {predicted:5.2f}x, "
+              f"measured {measured:5.2f}x, ratio {measured / predicted:4.2f}")
     shape, window = COSMOS
     cfg = GNAConfig.build(shape, window)
     for target in ("b200", "h100"):

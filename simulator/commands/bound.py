@@ -35,6 +35,8 @@ def bound_command(
     backward_q_tile: Annotated[str | None, Opt("--backward-q-tile", help="backward query tile, e.g. 4x4x8")] = None,
     backward_kv_tile: Annotated[str | None, Opt("--backward-kv-tile", help="backward KV tile, e.g. 4x4x8")] = None,
     token_mask: Annotated[str | None, Opt("--token-mask", help="token predicate inside --mask blocks: causal")] = None,
+    permute_fraction: Annotated[float | None, Opt("--permute-fraction",
+                                                  help="token permutation time / dense kernel time")] = None,
     pattern: Annotated[str | None, Opt("--pattern", help="radial: --shape FRAMESxTOKENS --window W")] = None,
     json_: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
 ) -> None:
@@ -45,7 +47,8 @@ def bound_command(
                    kv_tile=kv_tile, target=target, tiling=tiling, kv_tiling=kv_tiling,
                    attention_fraction=attention_fraction, sparse_fraction=sparse_fraction, mask=mask, plot=plot,
                    baseline=baseline, pass_=pass_, head_dim=head_dim, backward_q_tile=backward_q_tile,
-                   backward_kv_tile=backward_kv_tile, token_mask=token_mask, pattern=pattern)
+                   backward_kv_tile=backward_kv_tile, token_mask=token_mask, pattern=pattern,
+                   permute_fraction=permute_fraction)
     if advise is not None:
         from simulator.sparse.report import advice, advice_note
 

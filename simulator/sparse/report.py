@@ -80,10 +80,33 @@ def bound(
     backward_kv_tile: str | None = None,
     token_mask: str | None = None,
     pattern: str | None = None,
+    permute_fraction: float | None = None,
 ) -> dict[str, Any]:
     """Speedup upper bound of a GNA pattern (`window` given), of a block mask (`mask` given) or of a named
     pattern (`pattern` given). `pass_` is fwd, bwd or fwd+bwd; `baseline` dense or causal (default: causal when
     the pattern is causal along the sequence)."""
+    if permute_fraction is not None and not (isinstance(permute_fraction, int | float)
+                                             and math.isfinite(permute_fraction) and permute_fraction >= 0):
+        raise SimulatorError(f"--permute-fraction: must be a non-negative number (the token permutation's time as a "
+                             f"fraction of the dense kernel's), not {permute_fraction!r}")
+    out = _bound(shape, window, stride, dilation, causal, q_tile, kv_tile, target, tiling, kv_tiling,
+                 attention_fraction, sparse_fraction, mask, plot, baseline, pass_, head_dim, backward_q_tile,
+                 backward_kv_tile, token_mask, pattern)
+    if permute_fraction is not None:
+        out.update(with_permute(out["speedup_upper_bound"], out["speedup_mean"], permute_fraction))
+    return out
+
+
+def with_permute(worst: float, mean: float, fraction: float) -> dict[str, float]:
+    """A token permutation before the kernel (and its inverse after) adds `fraction` of the dense kernel's time:
+    time / dense time = 1 / bound + fraction."""
+    return {"permute_fraction": fraction, "speedup_upper_bound_with_permute": 1.0 / (1.0 / worst + fraction),
+            "speedup_mean_with_permute": 1.0 / (1.0 / mean + fraction)}
+
+
+def _bound(shape, window, stride, dilation, causal, q_tile, kv_tile, target, tiling, kv_tiling, attention_fraction,
+           sparse_fraction, mask, plot, baseline, pass_, head_dim, backward_q_tile, backward_kv_tile, token_mask,
+           pattern) -> dict[str, Any]:
     dims = parse_dims(shape, "--shape")
     if dims is None:
         raise SimulatorError("--shape: required, e.g. --shape 30x48x80")

@@ -276,3 +276,17 @@ def test_mask_chunking_does_not_change_counts(monkeypatch):
         m = _materialise(bm, n, c)
         expect = brute_dense(m.T if t else m, tk if t else tq, tq if t else tk)[1]
         assert got.visited.tolist() == ref.visited.tolist() == expect and np.array_equal(got.full, ref.full)
+
+
+def test_token_permutation_cost(capsys):
+    # NATTEN docs/sample-outputs, FLUX on B200: the permutation (NA total 10.931 ms - kernel 8.692 ms) over cuDNN's
+    # 43.313 ms; with it the strided run measures 43.313 / 6.389 = 6.78x.
+    fraction = (10.931 - 8.692) / 43.313
+    out = bound(shape="256x256", window="80x80", stride="16x16", target="b200", permute_fraction=fraction)
+    assert out["speedup_upper_bound_with_permute"] == pytest.approx(1 / (1 / out["speedup_upper_bound"] + fraction))
+    assert out["speedup_upper_bound_with_permute"] < out["speedup_upper_bound"]
+    assert bound(shape="256x256", window="80x80", permute_fraction=0)["speedup_upper_bound_with_permute"] == (
+        pytest.approx(bound(shape="256x256", window="80x80")["speedup_upper_bound"]))
+    assert main(["bound", "--shape", "256x256", "--window", "80x80", "--permute-fraction", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--permute-fraction" in err and err.count("\n") == 1
