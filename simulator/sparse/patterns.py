@@ -287,7 +287,8 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "block_sparse": ("cascade bound --shape N --mask FILE.npy|FILE.npz [--token-mask causal]",
                      "any block mask (learned, top-k, ...), per head (3-D) or as a block list",
                      "e.g. Quest (Tang et al. 2024), SpargeAttn (Zhang et al. 2025)"),
-    "permutation": ("patterns.permuted(fn, perm), patterns.tile_major_permutation(shape, tile)",
+    "permutation": ("patterns.permuted(fn, perm), patterns.tile_major_permutation(shape, tile); its cost: "
+                    "cascade bound ... --permute-fraction F",
                     "re-order tokens (e.g. tile-major) to raise block sparsity",
                     "Hassani et al. 2025; Sliding Tile Attention (Zhang et al. 2025)"),
 }

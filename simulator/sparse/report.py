@@ -150,8 +150,12 @@ def _bound(shape, window, stride, dilation, causal, q_tile, kv_tile, target, til
     if tiling == "flat" and source.endswith("preset"):
         tq, tk = preset_tokens(target or DEFAULT_TARGET, "fwd", head_dim)
         q, k = (tq,), (tk,)
-    bq, bk, bsource = _bwd_tiles(backward_q_tile, backward_kv_tile, q, k, source, target, len(dims), tiling,
-                                 head_dim)
+    bq, bk, bsource = q, k, source
+    if pass_ != "fwd":
+        bq, bk, bsource = _bwd_tiles(backward_q_tile, backward_kv_tile, q, k, source, target, len(dims), tiling,
+                                     head_dim)
+    elif backward_q_tile is not None or backward_kv_tile is not None:
+        raise SimulatorError("--backward-q-tile: applies to --pass bwd or fwd+bwd; drop it or choose a pass")
     result, counts = gna_bound(cfg, q, k, tiling, kv_tiling, fa, fs, baseline, pass_, (bq, bk))
     out: dict[str, Any] = {
         "pattern": "gna", "shape": _dims_text(cfg.shape), "window": _dims_text(cfg.window),

@@ -290,3 +290,13 @@ def test_token_permutation_cost(capsys):
     assert main(["bound", "--shape", "256x256", "--window", "80x80", "--permute-fraction", "-1"]) == 2
     err = capsys.readouterr().err
     assert "--permute-fraction" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("target", "head_dim", "pass_", "q", "k"), [
+    # NATTEN 0.21.7.dev1, src/natten/backends/configs/cutlass_{hopper,blackwell}/__init__.py, first entries
+    ("h100", 64, "fwd", "4x4x4", "4x4x8"), ("h100", 256, "fwd", "4x4x8", "4x4x4"),
+    ("h100", 128, "bwd", "4x4x4", "4x4x8"), ("b200", 128, "bwd", "4x4x8", "4x4x8"),
+])
+def test_head_dim_and_pass_pick_the_shipped_default_tiles(target, head_dim, pass_, q, k):
+    out = bound(shape="30x48x80", window="18x24x24", target=target, head_dim=head_dim, pass_=pass_)
+    assert (out["q_tile"], out["kv_tile"]) == (q, k)
