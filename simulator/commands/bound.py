@@ -28,6 +28,16 @@ def bound_command(
     mask: Annotated[str | None, Opt("--mask", help="block mask .npy (query blocks x KV blocks)")] = None,
     plot: Annotated[str | None, Opt("--plot", help="write visit counts and tile map to FILE.png")] = None,
     advise: Annotated[int | None, Opt("--advise", help="also list the N best block-sparse stride/tile choices")] = None,
+    any_tile: Annotated[bool, Opt("--any-tile", help="--advise over hypothetical tile shapes, not shipped")] = False,
+    baseline: Annotated[str | None, Opt("--baseline", help="dense or causal (default causal if pattern is)")] = None,
+    pass_: Annotated[str, Opt("--pass", help="fwd, bwd (KV-tile-major) or fwd+bwd")] = "fwd",
+    head_dim: Annotated[int, Opt("--head-dim", help="head dim, picks the shipped tiles of --target")] = 128,
+    backward_q_tile: Annotated[str | None, Opt("--backward-q-tile", help="backward query tile, e.g. 4x4x8")] = None,
+    backward_kv_tile: Annotated[str | None, Opt("--backward-kv-tile", help="backward KV tile, e.g. 4x4x8")] = None,
+    token_mask: Annotated[str | None, Opt("--token-mask", help="token predicate inside --mask blocks: causal")] = None,
+    permute_fraction: Annotated[float | None, Opt("--permute-fraction",
+                                                  help="token permutation time / dense kernel time")] = None,
+    pattern: Annotated[str | None, Opt("--pattern", help="radial: --shape FRAMESxTOKENS --window W")] = None,
     json_: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
 ) -> None:
     """Speedup upper bound of a sparse attention pattern, from the KV tiles each query tile visits."""
@@ -35,16 +45,28 @@ def bound_command(
 
     result = bound(shape=shape, window=window, stride=stride, dilation=dilation, causal=causal, q_tile=q_tile,
                    kv_tile=kv_tile, target=target, tiling=tiling, kv_tiling=kv_tiling,
-                   attention_fraction=attention_fraction, sparse_fraction=sparse_fraction, mask=mask, plot=plot)
+                   attention_fraction=attention_fraction, sparse_fraction=sparse_fraction, mask=mask, plot=plot,
+                   baseline=baseline, pass_=pass_, head_dim=head_dim, backward_q_tile=backward_q_tile,
+                   backward_kv_tile=backward_kv_tile, token_mask=token_mask, pattern=pattern,
+                   permute_fraction=permute_fraction)
     if advise is not None:
-        from simulator.sparse.report import advice
+        from simulator.sparse.report import advice, advice_note
 
-        result["advice"] = advice(shape, window, dilation, causal, target, kv_tiling, advise)
+        result["advice"] = advice(shape, window, dilation, causal, target, kv_tiling, advise, any_tile, head_dim)
+        if not result["advice"]:
+            result["advice_note"] = advice_note(shape, window, dilation, causal, target, kv_tiling, any_tile,
+                                                head_dim)
     emit(result, json_, _render)
 
 
 def _render(res: dict) -> None:
-    console.print(key_value_table("sparse attention bound", {k: v for k, v in res.items() if k != "advice"}))
+    flat = {k: v for k, v in res.items() if k not in ("advice", "passes") and not isinstance(v, list | dict)}
+    console.print(key_value_table("sparse attention bound", flat))
+    for key in ("speedup_upper_bound_per_head", "speedup_mean_per_head"):
+        if key in res:
+            console.print(f"{key}: " + ", ".join(f"{v:.2f}" for v in res[key]))
+    for name, sub in res.get("passes", {}).items():
+        console.print(key_value_table(f"{name} pass", {k: v for k, v in sub.items() if not isinstance(v, list)}))
     if res.get("advice"):
         table = Table(title="perfectly block-sparse choices (--advise)")
         for col in res["advice"][0]:
@@ -52,3 +74,5 @@ def _render(res: dict) -> None:
         for row in res["advice"]:
             table.add_row(*(fmt(v) for v in row.values()))
         console.print(table)
+    elif "advice_note" in res:
+        console.print(f"--advise: {res['advice_note']}")

@@ -207,28 +207,9 @@ def count_block_mask(block_mask: np.ndarray, n_tokens: int, q_tile: int, kv_tile
             f"{source}: a {bm.shape[0]}x{bm.shape[1]} block mask does not tile {n_tokens} tokens evenly; give --shape "
             "the token count the mask was made for"
         )
-    pre = np.zeros((bm.shape[0] + 1, bm.shape[1] + 1), dtype=np.int64)
-    pre[1:, 1:] = bm.cumsum(0).cumsum(1)
-    n_q, n_k = _ceil_div(n_tokens, q_tile), _ceil_div(n_tokens, kv_tile)
-    q0 = np.arange(n_q) * q_tile // bq
-    q1 = (np.minimum((np.arange(n_q) + 1) * q_tile, n_tokens) - 1) // bq + 1
-    k0 = np.arange(n_k) * kv_tile // bk
-    k1 = (np.minimum((np.arange(n_k) + 1) * kv_tile, n_tokens) - 1) // bk + 1
-    visited = np.zeros(n_q, dtype=np.int64)
-    sparse, keep, kept = True, n_q * n_k <= MAX_TOUCHED, []
-    rows = max(1, MAX_TOUCHED // n_k)
-    for r0 in range(0, n_q, rows):  # chunks of query tiles bound the memory to O(MAX_TOUCHED)
-        a, b = q0[r0 : r0 + rows], q1[r0 : r0 + rows]
-        on = pre[b][:, k1] - pre[a][:, k1] - pre[b][:, k0] + pre[a][:, k0]  # "on" blocks under each tile pair
-        area = (b - a)[:, None] * (k1 - k0)[None, :]
-        touched = on > 0
-        visited[r0 : r0 + rows] = touched.sum(axis=1)
-        sparse &= bool(((on == 0) | (on == area)).all())
-        if keep:
-            t, k = np.nonzero(touched)
-            kept.append((t + r0, k, (on == area)[touched]))
-    pairs = tuple(np.concatenate(p) for p in zip(*kept, strict=True)) if keep else None
-    return TileCounts(n_k, visited, sparse, touched=pairs)
+    from simulator.sparse.masks import BlockMask, count_head  # chunked: never a dense prefix-sum table
+
+    return count_head(BlockMask(n_tokens, 1, *bm.shape, dense=bm[None]), 0, q_tile, kv_tile)
 
 
 def block_mask_pairs(block_mask: np.ndarray, n_tokens: int) -> int:
@@ -300,11 +281,14 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "vertical_stripes": ("patterns.vertical_stripes(n, columns, width, local)",
                          "fixed key columns (sinks) plus a local window",
                          "StreamingLLM (Xiao et al. 2024); MInference (Jiang et al. 2024)"),
-    "radial": ("patterns.radial(frames, frame_tokens, spatial_window)",
+    "radial": ("cascade bound --pattern radial --shape FRAMESxTOKENS --window W [--causal 1]; "
+               "patterns.radial(frames, frame_tokens, spatial_window)",
                "spatial window halving as temporal distance doubles", "after Li et al. 2025, arXiv 2506.19852"),
-    "block_sparse": ("cascade bound --shape N --mask FILE.npy", "any block mask (learned, top-k, ...)",
+    "block_sparse": ("cascade bound --shape N --mask FILE.npy|FILE.npz [--token-mask causal]",
+                     "any block mask (learned, top-k, ...), per head (3-D) or as a block list",
                      "e.g. Quest (Tang et al. 2024), SpargeAttn (Zhang et al. 2025)"),
-    "permutation": ("patterns.permuted(fn, perm), patterns.tile_major_permutation(shape, tile)",
+    "permutation": ("patterns.permuted(fn, perm), patterns.tile_major_permutation(shape, tile); its cost: "
+                    "cascade bound ... --permute-fraction F",
                     "re-order tokens (e.g. tile-major) to raise block sparsity",
                     "Hassani et al. 2025; Sliding Tile Attention (Zhang et al. 2025)"),
 }

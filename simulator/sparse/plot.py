@@ -98,3 +98,39 @@ def plot_counts(counts: TileCounts, path: str | Path, title: str = "") -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_heads(results: list, counts: list[TileCounts], path: str | Path, title: str = "") -> Path:
+    """Per-head masks: the bound of every head (worst marked) and the tile map of the worst head, with fully and
+    partially masked tiles told apart."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    path = check_plot_path(path)
+    bounds = np.array([r.speedup_upper_bound for r in results])
+    worst = int(bounds.argmin())
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+    colors = ["#d7301f" if h == worst else "#2b8cbe" for h in range(bounds.size)]
+    left.bar(np.arange(bounds.size), bounds, color=colors)
+    left.set_xlabel("head")
+    left.set_ylabel("speedup upper bound (padding-aware)")
+    left.set_title(f"per-head bounds (worst head {worst}: {bounds[worst]:.2f}x)")
+    cls = tile_map(counts[worst])
+    if cls is not None:
+        cmap = ListedColormap(["#f4f4f4", "#2b8cbe", "#fd8d3c"])
+        right.imshow(cls, aspect="auto", cmap=cmap, vmin=0, vmax=2, interpolation="nearest")
+        right.set_xlabel("KV tile")
+        right.set_ylabel("query tile")
+        right.set_title(f"head {worst}: blue full, orange partially masked, grey skipped")
+    else:
+        right.text(0.5, 0.5, "tile map too large to draw", ha="center", va="center")
+        right.set_axis_off()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,9 +1,10 @@
-"""Tile shapes the shipped FMHA kernels allow, per target, for `--target b200|h100`.
+"""Tile presets for `--target b200|h100`: the default (first shipped) tile shapes of NATTEN's kernels per pass and
+head dim (kernels.py holds the shipped tables and their source), and the hypothetical power-of-two boxes the
+advisor searches with `--any-tile`.
 
-Sources: Hassani et al. 2025 (GNA, arXiv 2504.16922) and the NATTEN kernels it ships: the Blackwell forward kernel
-uses 256 queries x 128 keys per tile (2-D default 16x16 / 16x8, 3-D default 8x4x8 / 4x4x8); the Hopper kernel at
-head dim 128 uses 128 x 128 (2-D 16x8 / 16x8, 3-D 4x4x8 / 4x4x8). These defaults are quoted in issue 5.
-1-D layouts use the token counts themselves (256 / 128 and 128 / 128); see docs/sparse.md for that choice.
+Forward defaults, head dim 128 (Hassani et al. 2025, GNA, arXiv 2504.16922; NATTEN 0.21.7.dev1): Blackwell
+256 queries x 128 keys (1-D 256 / 128, 2-D 16x16 / 16x8, 3-D 8x4x8 / 4x4x8); Hopper 128 x 128 (1-D 128 / 128,
+2-D 16x8 / 16x8, 3-D 4x4x8 / 4x4x8).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from simulator.errors import SimulatorError
+from simulator.sparse.kernels import shipped_tiles
 
 
 @dataclass(frozen=True)
@@ -47,15 +49,22 @@ def get_preset(target: str) -> TilePreset:
     return PRESETS[target]
 
 
-def preset_tiles(target: str, ndim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Default (query tile, KV tile) shapes of `target` for a layout with `ndim` axes."""
-    preset = get_preset(target)
-    if ndim not in preset.defaults:
+def preset_tiles(target: str, ndim: int, pass_name: str = "fwd",
+                 head_dim: int = 128) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Default (query tile, KV tile) shapes of `target`'s shipped kernel for an `ndim`-D layout and pass."""
+    get_preset(target)
+    if ndim not in (1, 2, 3):
         raise SimulatorError(
             f"--target {target}: no default tile shape for a {ndim}-D layout (presets cover 1-D to 3-D); "
             "give --q-tile and --kv-tile"
         )
-    return preset.defaults[ndim]
+    return shipped_tiles(target, ndim, pass_name, head_dim)[0]
+
+
+def preset_tokens(target: str, pass_name: str = "fwd", head_dim: int = 128) -> tuple[int, int]:
+    """Tokens per query and KV tile of the target's default kernel (the flat-tiling preset)."""
+    q, k = preset_tiles(target, 1, pass_name, head_dim)
+    return q[0], k[0]
 
 
 def tile_shapes(tokens: int, ndim: int, shape: tuple[int, ...] | None = None) -> list[tuple[int, ...]]:

@@ -4,16 +4,13 @@ command line, e.g. shape="30x48x80"). Parses, validates, counts tiles, optionall
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from simulator.errors import SimulatorError
-from simulator.sparse.bound import KV_TILINGS, TILINGS, gna_bound, summarize
-from simulator.sparse.patterns import block_mask_pairs, count_block_mask
-from simulator.sparse.presets import get_preset, preset_tiles
+from simulator.sparse.bound import KV_TILINGS, TILINGS, gna_bound
+from simulator.sparse.presets import get_preset, preset_tiles, preset_tokens
 from simulator.sparse.spec import GNAConfig, parse_dims, parse_flags
+from simulator.sparse.work import BASELINES, PASSES, check_choice
 
 DEFAULT_TARGET = "b200"
 
@@ -22,7 +19,8 @@ def _dims_text(dims) -> str:
     return "x".join(str(int(d)) for d in dims)
 
 
-def _tiles(q_tile, kv_tile, target, ndim: int) -> tuple[tuple[int, ...], tuple[int, ...], str]:
+def _tiles(q_tile, kv_tile, target, ndim: int, pass_name: str = "fwd",
+           head_dim: int = 128) -> tuple[tuple[int, ...], tuple[int, ...], str]:
     q, k = parse_dims(q_tile, "--q-tile"), parse_dims(kv_tile, "--kv-tile")
     if (q is None) != (k is None):
         missing = "--kv-tile" if k is None else "--q-tile"
@@ -32,20 +30,26 @@ def _tiles(q_tile, kv_tile, target, ndim: int) -> tuple[tuple[int, ...], tuple[i
             raise SimulatorError("--target: give either --target or --q-tile/--kv-tile, not both")
         return q, k, "--q-tile/--kv-tile"
     name = target or DEFAULT_TARGET
-    q, k = preset_tiles(name, ndim)
+    q, k = preset_tiles(name, ndim, pass_name, head_dim)
     return q, k, f"{name} preset"
 
 
-def _load_mask(path: str) -> np.ndarray:
-    p = Path(path)
-    if p.suffix != ".npy":
-        raise SimulatorError(f"--mask: {path} must be a .npy file holding a 2-D block mask")
-    if not p.exists():
-        raise SimulatorError(f"--mask: {path}: no such file")
-    try:
-        return np.load(p, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise SimulatorError(f"--mask: {path}: cannot read a numpy array ({exc})") from None
+def _bwd_tiles(backward_q_tile, backward_kv_tile, q, k, source, target, ndim, tiling, head_dim):
+    """Backward tiles: --backward-q-tile/--backward-kv-tile, else the explicit forward tiles, else the target's
+    shipped backward default."""
+    bq, bk = parse_dims(backward_q_tile, "--backward-q-tile"), parse_dims(backward_kv_tile, "--backward-kv-tile")
+    if (bq is None) != (bk is None):
+        missing = "--backward-kv-tile" if bk is None else "--backward-q-tile"
+        raise SimulatorError(f"{missing}: give both --backward-q-tile and --backward-kv-tile, or neither")
+    if bq is not None:
+        return bq, bk, "--backward-q-tile/--backward-kv-tile"
+    if not source.endswith("preset"):
+        return q, k, source
+    name = target or DEFAULT_TARGET
+    if tiling == "flat":
+        tq, tk = preset_tokens(name, "bwd", head_dim)
+        return (tq,), (tk,), f"{name} backward preset"
+    return (*preset_tiles(name, ndim, "bwd", head_dim), f"{name} backward preset")
 
 
 def _fraction(value: float | None, option: str) -> float | None:
@@ -69,8 +73,40 @@ def bound(
     sparse_fraction: float | None = None,
     mask: str | None = None,
     plot: str | None = None,
+    baseline: str | None = None,
+    pass_: str = "fwd",
+    head_dim: int = 128,
+    backward_q_tile: str | None = None,
+    backward_kv_tile: str | None = None,
+    token_mask: str | None = None,
+    pattern: str | None = None,
+    permute_fraction: float | None = None,
 ) -> dict[str, Any]:
-    """Speedup upper bound of a GNA pattern (`window` given) or of a block mask (`mask` given)."""
+    """Speedup upper bound of a GNA pattern (`window` given), of a block mask (`mask` given) or of a named
+    pattern (`pattern` given). `pass_` is fwd, bwd or fwd+bwd; `baseline` dense or causal (default: causal when
+    the pattern is causal along the sequence)."""
+    if permute_fraction is not None and not (isinstance(permute_fraction, int | float)
+                                             and math.isfinite(permute_fraction) and permute_fraction >= 0):
+        raise SimulatorError(f"--permute-fraction: must be a non-negative number (the token permutation's time as a "
+                             f"fraction of the dense kernel's), not {permute_fraction!r}")
+    out = _bound(shape, window, stride, dilation, causal, q_tile, kv_tile, target, tiling, kv_tiling,
+                 attention_fraction, sparse_fraction, mask, plot, baseline, pass_, head_dim, backward_q_tile,
+                 backward_kv_tile, token_mask, pattern)
+    if permute_fraction is not None:
+        out.update(with_permute(out["speedup_upper_bound"], out["speedup_mean"], permute_fraction))
+    return out
+
+
+def with_permute(worst: float, mean: float, fraction: float) -> dict[str, float]:
+    """A token permutation before the kernel (and its inverse after) adds `fraction` of the dense kernel's time:
+    time / dense time = 1 / bound + fraction."""
+    return {"permute_fraction": fraction, "speedup_upper_bound_with_permute": 1.0 / (1.0 / worst + fraction),
+            "speedup_mean_with_permute": 1.0 / (1.0 / mean + fraction)}
+
+
+def _bound(shape, window, stride, dilation, causal, q_tile, kv_tile, target, tiling, kv_tiling, attention_fraction,
+           sparse_fraction, mask, plot, baseline, pass_, head_dim, backward_q_tile, backward_kv_tile, token_mask,
+           pattern) -> dict[str, Any]:
     dims = parse_dims(shape, "--shape")
     if dims is None:
         raise SimulatorError("--shape: required, e.g. --shape 30x48x80")
@@ -86,26 +122,55 @@ def bound(
         check_plot_path(plot)
     fa = _fraction(attention_fraction, "--attention-fraction")
     fs = _fraction(sparse_fraction, "--sparse-fraction")
+    check_choice(pass_, PASSES, "--pass")
+    if baseline is not None:
+        check_choice(baseline, BASELINES, "--baseline")
+    if not isinstance(head_dim, int) or head_dim < 1:
+        raise SimulatorError(f"--head-dim: must be a positive integer, not {head_dim!r}")
+    if token_mask is not None and mask is None:
+        raise SimulatorError("--token-mask: refines a block mask; give --mask FILE as well")
+    if pattern is not None and mask is None:
+        from simulator.sparse.report_pattern import pattern_bound
+
+        return pattern_bound(dims, dict(window=window, stride=stride, dilation=dilation, causal=causal), q_tile,
+                             kv_tile, target, tiling, kv_tiling, fa, fs, plot, baseline, pass_, head_dim, pattern,
+                             (backward_q_tile, backward_kv_tile))
     if mask is not None:
-        return _mask_bound(dims, window, stride, dilation, causal, q_tile, kv_tile, target, tiling, kv_tiling,
-                           fa, fs, mask, plot)
+        from simulator.sparse.report_mask import mask_bound
+
+        return mask_bound(dims, dict(window=window, stride=stride, dilation=dilation, causal=causal), q_tile, kv_tile,
+                          target, tiling, kv_tiling, fa, fs, mask, plot, baseline, pass_, head_dim, token_mask,
+                          pattern, (backward_q_tile, backward_kv_tile))
     if window is None:
         raise SimulatorError("--window: required unless --mask is given, e.g. --window 18x24x24")
     cfg = GNAConfig.build(dims, parse_dims(window, "--window"), parse_dims(stride, "--stride"),
                           parse_dims(dilation, "--dilation"), parse_flags(causal, "--causal"))
     tiling = tiling or "multi"
-    q, k, source = _tiles(q_tile, kv_tile, target, len(dims))
+    q, k, source = _tiles(q_tile, kv_tile, target, len(dims), "fwd", head_dim)
     if tiling == "flat" and source.endswith("preset"):
-        preset = get_preset(target or DEFAULT_TARGET)
-        q, k = (preset.q_tokens,), (preset.kv_tokens,)
-    result, counts = gna_bound(cfg, q, k, tiling, kv_tiling, fa, fs)
+        tq, tk = preset_tokens(target or DEFAULT_TARGET, "fwd", head_dim)
+        q, k = (tq,), (tk,)
+    bq, bk, bsource = q, k, source
+    if pass_ != "fwd":
+        bq, bk, bsource = _bwd_tiles(backward_q_tile, backward_kv_tile, q, k, source, target, len(dims), tiling,
+                                     head_dim)
+    elif backward_q_tile is not None or backward_kv_tile is not None:
+        raise SimulatorError("--backward-q-tile: applies to --pass bwd or fwd+bwd; drop it or choose a pass")
+    result, counts = gna_bound(cfg, q, k, tiling, kv_tiling, fa, fs, baseline, pass_, (bq, bk))
     out: dict[str, Any] = {
         "pattern": "gna", "shape": _dims_text(cfg.shape), "window": _dims_text(cfg.window),
         "stride": _dims_text(cfg.stride), "dilation": _dims_text(cfg.dilation),
         "causal": _dims_text(int(c) for c in cfg.causal), "tokens": math.prod(cfg.shape),
         "q_tile": _dims_text(q), "kv_tile": _dims_text(k), "tile_source": source, "tiling": tiling,
-        "kv_tiling": kv_tiling, **result.as_dict(),
+        "kv_tiling": kv_tiling, "pass": pass_, "head_dim": head_dim, **result.as_dict(),
     }
+    if pass_ != "fwd":
+        out.update(backward_q_tile=_dims_text(bq), backward_kv_tile=_dims_text(bk), backward_tile_source=bsource)
+    if pass_ == "bwd":  # backward counts are KV-tile-major
+        out["q_tile"], out["kv_tile"], out["tile_source"] = out["backward_q_tile"], out["backward_kv_tile"], bsource
+    if pass_ == "fwd+bwd":
+        out["passes"] = {p: gna_bound(cfg, *tiles, tiling, kv_tiling, None, None, result.baseline, p)[0].as_dict()
+                         for p, tiles in (("fwd", (q, k)), ("bwd", (bq, bk)))}
     if plot is not None:
         from simulator.sparse.plot import plot_counts
 
@@ -115,48 +180,12 @@ def bound(
     return out
 
 
-def _mask_bound(dims, window, stride, dilation, causal, q_tile, kv_tile, target, tiling, kv_tiling, fa, fs, mask,
-                plot) -> dict[str, Any]:
-    for value, option in ((window, "--window"), (stride, "--stride"), (dilation, "--dilation"), (causal, "--causal")):
-        if value is not None:
-            raise SimulatorError(f"{option}: describes a GNA window and cannot be combined with --mask; drop one")
-    if tiling == "multi" and len(dims) > 1:
-        raise SimulatorError(
-            "--tiling: a block mask covers flattened tokens; use --tiling flat (the default with --mask)"
-        )
-    if kv_tiling != "static":
-        raise SimulatorError("--kv-tiling: dynamic KV tiling applies to window patterns; use static with --mask")
-    n = math.prod(dims)
-    q, k = parse_dims(q_tile, "--q-tile"), parse_dims(kv_tile, "--kv-tile")
-    if q is None and k is None:
-        preset = get_preset(target or DEFAULT_TARGET)
-        tq, tk, source = preset.q_tokens, preset.kv_tokens, f"{preset.name} preset"
-    else:
-        _tiles(q_tile, kv_tile, target, len(dims))  # both given, no --target
-        tq, tk, source = math.prod(q), math.prod(k), "--q-tile/--kv-tile"
-    bm = _load_mask(mask)
-    counts = count_block_mask(bm, n, tq, tk, source=f"--mask {mask}")
-    pairs = block_mask_pairs(bm, n)
-    if pairs == 0:
-        raise SimulatorError(f"--mask {mask}: the block mask is all zero; no query attends any key")
-    flop = n * n / pairs
-    result = summarize(counts, flop, flop, fa, fs)
-    out: dict[str, Any] = {
-        "pattern": "block_mask", "mask": str(mask), "mask_blocks": _dims_text(bm.shape), "shape": _dims_text(dims),
-        "tokens": n, "q_tile": str(tq), "kv_tile": str(tk), "tile_source": source, "tiling": "flat",
-        "kv_tiling": "static", **result.as_dict(),
-    }
-    if plot is not None:
-        from simulator.sparse.plot import plot_counts
-
-        out["plot"] = str(plot_counts(counts, plot, f"block mask {mask}, tiles {tq} / {tk}"))
-    return out
-
-
 def advice(shape: str, window: str, dilation: str | None = None, causal: str | None = None,
-           target: str | None = None, kv_tiling: str = "static", top: int = 10) -> list[dict[str, Any]]:
-    """The `top` strides and tile shapes (of `target`'s kernels, default b200) that make the pattern perfectly
-    block-sparse, best bound first (what `cascade bound --advise N` adds under `advice`)."""
+           target: str | None = None, kv_tiling: str = "static", top: int = 10, any_tile: bool = False,
+           head_dim: int = 128) -> list[dict[str, Any]]:
+    """The `top` strides and tile shapes (of `target`'s shipped kernels, default b200; any power-of-two box with
+    `any_tile`) that make the pattern perfectly block-sparse, best padding-aware bound first (what
+    `cascade bound --advise N` adds under `advice`; `advice_note` says why when the list is empty)."""
     from simulator.sparse.advisor import advise_target
 
     if top < 1:
@@ -166,4 +195,15 @@ def advice(shape: str, window: str, dilation: str | None = None, causal: str | N
         raise SimulatorError("--advise needs --shape and --window")
     cfg = GNAConfig.build(dims, parse_dims(window, "--window"), None, parse_dims(dilation, "--dilation"),
                           parse_flags(causal, "--causal"))
-    return [a.as_dict() for a in advise_target(cfg, target or "b200", kv_tiling, top)]
+    return [a.as_dict() for a in advise_target(cfg, target or "b200", kv_tiling, top, any_tile, head_dim)]
+
+
+def advice_note(shape: str, window: str, dilation: str | None = None, causal: str | None = None,
+                target: str | None = None, kv_tiling: str = "static", any_tile: bool = False,
+                head_dim: int = 128) -> str:
+    """Why `advice` found nothing."""
+    from simulator.sparse.advisor import why_none
+
+    cfg = GNAConfig.build(parse_dims(shape, "--shape"), parse_dims(window, "--window"), None,
+                          parse_dims(dilation, "--dilation"), parse_flags(causal, "--causal"))
+    return why_none(cfg, target or "b200", any_tile, kv_tiling, head_dim)

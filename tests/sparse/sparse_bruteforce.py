@@ -135,3 +135,49 @@ def brute_dense(m: np.ndarray, q_tile: int, kv_tile: int):
                 sparse &= bool(blk.all())
         visited.append(count)
     return math.ceil(n / kv_tile), visited, sparse
+
+
+def brute_multi_bwd(shape, window, stride, dilation, causal, q_tile, kv_tile):
+    """Backward (KV-tile-major): per KV tile, the query tiles holding a query that attends one of its keys;
+    (query tiles of dense attention, visited list sorted by KV tile, fully_block_sparse)."""
+    m = full_mask(shape, window, stride, dilation, causal)
+    coords = list(itertools.product(*[range(L) for L in shape]))
+
+    def tile_of(c, tiles):
+        return tuple(multi_tile_ids(L, d, T)[c[a]] for a, (L, d, T) in enumerate(zip(shape, dilation, tiles,
+                                                                                     strict=False)))
+
+    qid = [tile_of(c, q_tile) for c in coords]
+    kid = [tile_of(c, kv_tile) for c in coords]
+    by_q: dict = {}
+    for f, t in enumerate(qid):
+        by_q.setdefault(t, []).append(f)
+    by_k: dict = {}
+    for f, t in enumerate(kid):
+        by_k.setdefault(t, []).append(f)
+    visited, sparse = [], True
+    for kt in sorted(by_k):
+        ks = by_k[kt]
+        hit = [qt for qt, qs in by_q.items() if m[np.ix_(qs, ks)].any()]
+        visited.append(len(hit))
+        sparse &= all(bool(m[np.ix_(by_q[qt], ks)].all()) for qt in hit)
+    dense = math.prod(math.ceil(L / T) for L, T in zip(shape, q_tile, strict=False))
+    return dense, visited, sparse
+
+
+def brute_baseline_tile_pairs(n: int, q_tile: int, kv_tile: int, baseline: str) -> int:
+    """Tile pairs a dense or causal flat kernel visits, from the materialised token mask."""
+    m = np.ones((n, n), dtype=bool) if baseline == "dense" else np.tril(np.ones((n, n), dtype=bool))
+    return sum(brute_dense(m, q_tile, kv_tile)[1])
+
+
+def brute_full_partial(m: np.ndarray, q_tile: int, kv_tile: int) -> tuple[int, int]:
+    """(full, partial) visited tile pairs of a token mask under flat tiling (real tokens only)."""
+    n, full, partial = m.shape[0], 0, 0
+    for t in range(math.ceil(n / q_tile)):
+        for k in range(math.ceil(n / kv_tile)):
+            blk = m[t * q_tile : (t + 1) * q_tile, k * kv_tile : (k + 1) * kv_tile]
+            if blk.any():
+                full += bool(blk.all())
+                partial += not bool(blk.all())
+    return full, partial

@@ -10,6 +10,7 @@ import pytest
 from simulator.cli import main
 from simulator.errors import SimulatorError
 from simulator.sparse import GNAConfig, advise, advise_target, amdahl, bound
+from simulator.sparse.kernels import shipped_tiles
 from simulator.sparse.tiling import multi_tiles
 
 HUNYUAN = ["--shape", "30x48x80", "--window", "18x24x24", "--q-tile", "4x8x8", "--kv-tile", "2x8x8"]
@@ -23,7 +24,11 @@ def run_json(capsys, args):
 def test_bound_json_has_the_issue_keys(capsys):
     out = run_json(capsys, HUNYUAN)
     assert out["kv_tiles_dense"] == 900 and out["kv_tiles_visited_max"] == 275
-    assert round(out["speedup_upper_bound"], 2) == 3.27
+    assert round(out["speedup_upper_bound_padding_free"], 2) == 3.27  # the GNA paper's figure
+    # padding charged: 8x6x10 query tiles of 256 (30 frames padded to 32) against a dense kernel over 115,200 tokens
+    assert out["speedup_upper_bound"] == pytest.approx((115200 / 256) * (115200 / 128) / (480 * 275))
+    assert out["q_padding_tokens"] == 480 * 256 - 115200 and out["kv_padding_tokens"] == 0
+    assert out["baseline"] == "dense" and out["pass"] == "fwd"
     assert out["flop_speedup"] == pytest.approx(115200 / 10368)
     assert out["kv_tiles_visited_mean"] == pytest.approx(171.6)
     assert out["fully_block_sparse"] is False
@@ -32,7 +37,8 @@ def test_bound_json_has_the_issue_keys(capsys):
 
 def test_strided_example_and_amdahl(capsys):
     out = run_json(capsys, [*HUNYUAN, "--stride", "16x8x8", "--attention-fraction", "0.5", "--sparse-fraction", "0.8"])
-    assert round(out["speedup_upper_bound"], 1) == 11.1 and out["fully_block_sparse"] is True
+    assert round(out["speedup_upper_bound_padding_free"], 1) == 11.1 and out["fully_block_sparse"] is True
+    assert round(out["speedup_upper_bound"], 2) == 10.42  # issue 14: NATTEN measures 10.4x (13.010 ms vs 135.265)
     s = out["speedup_upper_bound"]
     assert out["e2e_speedup_upper_bound"] == pytest.approx(1 / (1 - 0.4 + 0.4 / s))
 
@@ -125,12 +131,16 @@ def test_list_patterns(capsys):
 def test_advisor_finds_the_paper_stride_and_only_block_sparse_configs():
     cfg = GNAConfig.build((30, 48, 80), (18, 24, 24))
     best = advise(cfg, [(4, 8, 8)], [(2, 8, 8)])[0]
-    assert best.stride == (16, 8, 8) and round(best.speedup_upper_bound, 1) == 11.1
-    for a in advise_target(cfg, "h100", top=5):
-        t = multi_tiles(GNAConfig.build(cfg.shape, cfg.window, a.stride), a.q_tile, a.kv_tile)
-        assert t.fully_block_sparse
-        assert t.kv_tiles_dense / t.visited_max == pytest.approx(a.speedup_upper_bound)
-        assert np.prod(a.q_tile) == 128 and np.prod(a.kv_tile) == 128
+    assert best.stride == (16, 8, 8) and round(best.speedup_upper_bound_padding_free, 1) == 11.1
+    assert round(best.speedup_upper_bound, 2) == 10.42  # 30 frames padded to 32 by 4-frame query tiles
+    for target in ("h100", "b200"):
+        for a in advise_target(cfg, target, top=5):
+            t = multi_tiles(GNAConfig.build(cfg.shape, cfg.window, a.stride), a.q_tile, a.kv_tile)
+            assert t.fully_block_sparse
+            assert t.kv_tiles_dense / t.visited_max == pytest.approx(a.speedup_upper_bound_padding_free)
+            out = bound(shape=cfg.shape, window=cfg.window, stride=a.stride, q_tile=a.q_tile, kv_tile=a.kv_tile)
+            assert out["speedup_upper_bound"] == pytest.approx(a.speedup_upper_bound)
+            assert (a.q_tile, a.kv_tile) in shipped_tiles(target, 3)
 
 
 def test_python_api_takes_sequences_as_well_as_strings():
@@ -152,7 +162,7 @@ def test_advisor_matches_exhaustive_search_on_small_layouts():
             if t.fully_block_sparse:
                 best[(q, k)] = max(best.get((q, k), 0.0), t.kv_tiles_dense / t.visited_max)
     advice = advise(cfg, q_tiles, kv_tiles, top=100)
-    assert {(a.q_tile, a.kv_tile): a.speedup_upper_bound for a in advice} == pytest.approx(best)
+    assert {(a.q_tile, a.kv_tile): a.speedup_upper_bound_padding_free for a in advice} == pytest.approx(best)
     assert [a.speedup_upper_bound for a in advice] == sorted((a.speedup_upper_bound for a in advice), reverse=True)
 
 
@@ -181,6 +191,6 @@ def test_advise_lists_block_sparse_choices_best_first(capsys):
                  "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     bounds = [a["speedup_upper_bound"] for a in data["advice"]]
-    assert bounds == sorted(bounds, reverse=True) and len(bounds) == 5
+    assert bounds == sorted(bounds, reverse=True) and 1 <= len(bounds) <= 5
     assert {"q_tile": "4x8x8", "kv_tile": "2x8x8", "stride": "16x8x8"}.items() <= next(
         a for a in data["advice"] if a["q_tile"] == "4x8x8").items()

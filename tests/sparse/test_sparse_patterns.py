@@ -99,12 +99,14 @@ def test_radial_window_shrinks_with_temporal_distance():
 
 
 def test_block_mask_chunking_does_not_change_counts(monkeypatch):
-    import simulator.sparse.patterns as patterns
+    import simulator.sparse.masks as masks
 
     rng = np.random.default_rng(1)
     bm = rng.random((30, 20)) < 0.3  # 10- and 15-token blocks over 300 tokens
     whole = P.count_block_mask(bm, 300, 7, 5)
-    monkeypatch.setattr(patterns, "MAX_TOUCHED", 10)  # one query tile per chunk, no pairs kept
+    monkeypatch.setattr(masks, "MAX_TOUCHED", 10)  # no pairs kept
+    monkeypatch.setattr(masks, "MAX_CHUNK_CELLS", 1)  # one query tile per chunk
     chunked = P.count_block_mask(bm, 300, 7, 5)
     assert np.array_equal(whole.visited, chunked.visited) and chunked.touched is None
+    assert np.array_equal(whole.full, chunked.full)
     assert whole.fully_block_sparse == chunked.fully_block_sparse
