@@ -98,9 +98,10 @@ class SpatialBackend:
         template: Mapping | None
         template, mfile = load_mapping(options.mapping if options.mapping is not None else target.default_mapping)
         cascade = select_cascade(options.cascade or template.cascade, options.causal)
-        if settings is None and options.mapping is None and not covers(template, cascade):
-            settings = SearchSettings(reason=f"searched: the target's mapping {template.name!r} is written for "
-                                      f"{template.cascade!r}, not {cascade.name!r}, and no --mapping was given")
+        if options.mapping is None and not options.search and not covers(template, cascade):
+            reason = (f"searched: the target's mapping {template.name!r} is written for {template.cascade!r}, not "
+                      f"{cascade.name!r}, and no --mapping was given")
+            settings = dataclasses.replace(settings or SearchSettings(), reason=reason)
         if options.out is not None and settings is None:
             raise MappingError("--out writes the mapping a search finds; add --search", source="--out")
         if settings is not None:
@@ -144,7 +145,9 @@ def search_settings(options: SpatialOptions) -> SearchSettings | None:
     if options.mapping is not None:
         raise MappingError("--search finds a mapping and --mapping gives one; use one of them", source="--search")
     return SearchSettings(objective=options.objective or "latency", budget=options.budget,
-                          time_limit_s=options.time_limit, seed=options.seed or 0)
+                          time_limit_s=options.time_limit, seed=options.seed or 0,
+                          reason="--search" if options.search else "search options given (--objective, --budget, "
+                          "--time-limit or --seed)")
 
 
 BACKEND = SpatialBackend()

@@ -91,9 +91,11 @@ def search_mapping(cascade: Any, sizes: dict[str, int], instances: int, target: 
         if stats.exhausted():
             break
     if best is None:
-        limit = " within the budget" if stats.exhausted() else ""
-        raise MappingError(f"no mapping of cascade {cascade.name!r} fits target {target.name!r}{limit}: "
-                           f"{first_error or 'the search ran out before costing a whole mapping; raise --budget'}")
+        if (first_error is None or not first_error.startswith("even with")) and stats.exhausted():
+            raise MappingError(f"the search of cascade {cascade.name!r} on target {target.name!r} ran out "
+                               f"({stats.costed} group mappings costed) before a whole mapping fit; raise "
+                               "--budget or --time-limit", source="--budget")
+        raise MappingError(f"no mapping of cascade {cascade.name!r} fits target {target.name!r}: {first_error}")
     _, mapping, partition = best
     strategy = "exhaustive" if stats.strategy == {"exhaustive"} else "guided (descent + bounded fusion DP)"
     report = SearchReport(
@@ -142,12 +144,31 @@ def _search_problem(problem: Problem, split_sizes: dict[str, int], target: Spati
         else (lambda i, j: 0.0)
     path = search_partition(len(specs), segment, bound, settings.objective, stats)
     if not path:
-        return None, errors[0] if errors else None
+        return None, _smallest_tile_error(specs, group_mapping, problem, split_sizes, target, table) or (
+            None if stats.exhausted() else errors[0] if errors else None)
     groups = [group_mapping(i, j, p.choice) for i, j, p in path]
     mapping = _final_mapping(problem.name, split_sizes, groups, target)
     totals = (sum(p.latency_s for *_, p in path), sum(p.energy_j for *_, p in path))
     partition = ["+".join(s.name for s in specs[i:j]) for i, j, _ in path]
     return (score(settings.objective, *totals), mapping, partition), None
+
+
+def _smallest_tile_error(specs: list[EinsumSpec], group_mapping: Callable[..., GroupMapping], problem: Problem,
+                         split_sizes: dict[str, int], target: SpatialTarget, table: EnergyTable) -> str | None:
+    """Why even the smallest tiles do not fit, one Einsum per group with everything through DRAM: the binding
+    constraint (which tensor needs how many bytes against which capacity), or None when they fit."""
+    by_name = {s.name: s for s in specs}
+    for i, s in enumerate(specs):
+        locked = reduction_locked_ranks([s])
+        choice = GroupChoice(tuple((r, 1) for r in s.iteration_ranks if r not in locked and s.sizes[r] > 1),
+                             onchip=False)
+        gm = group_mapping(i, i + 1, choice)
+        try:
+            cost_group(gm.group, by_name, _mapping(problem.name, split_sizes, [gm]), problem, target, table,
+                       SEARCH_FILE)
+        except MappingError as exc:
+            return f"even with 1-element tiles, {str(exc).removeprefix(SEARCH_FILE + ': ')}"
+    return None
 
 
 def cycles_per_point_of(target: SpatialTarget) -> Callable[[EinsumSpec, Any], float]:
