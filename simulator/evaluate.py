@@ -46,6 +46,13 @@ class EvaluateRequest:
     #: how energy is accounted (spatial targets): "physical" (every PE's register file) or "artifact" (the FuseMax
     #: artifact's accounting: one PE's register file, its dataflow overlay); see simulator/spatial/convention.py
     energy_convention: str = "physical"
+    #: the search (`--search`): what it minimises, its limits (mappings costed, seconds), its seed, and the file
+    #: it writes the mapping it found to (readable back with `--mapping`)
+    objective: str | None = None
+    budget: int | None = None
+    time_limit: float | None = None
+    seed: int | None = None
+    out: Path | str | None = None
     #: `--set PATH=VALUE` changes to the target's spec: ["arrays.pe2d.rows=128"] or {"clock_hz": 1.2e9}
     overrides: tuple[str, ...] | Mapping[str, Any] = ()
 

@@ -17,8 +17,16 @@ def evaluate_command(
     seq: Annotated[int | None, typer.Option("--seq", help="sequence length")] = None,
     cascade: Annotated[str | None, typer.Option("--cascade", help="cascade name or YAML file")] = None,
     mapping: Annotated[Path | None, typer.Option("--mapping", help="mapping YAML file")] = None,
-    search: Annotated[bool, typer.Option("--search", help="search the mapspace instead of a fixed mapping (refused "
-                                         "by every kind until the mapper's search lands)")] = False,
+    search: Annotated[bool, typer.Option("--search", help="search the mapspace for the best mapping (spatial "
+                                         "targets); without --mapping, a cascade the target's mapping does not "
+                                         "cover is searched anyway")] = False,
+    objective: Annotated[str | None, typer.Option("--objective", help="what --search minimises: latency | energy | "
+                                                  "edp (default latency)")] = None,
+    budget: Annotated[int | None, typer.Option("--budget", help="--search: at most N group mappings costed")] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="--search: stop after S seconds")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="--search: seed of the restarts (default 0)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="--search: write the mapping found as YAML "
+                                             "(read it back with --mapping)")] = None,
     scope: Annotated[str, typer.Option("--scope", help="attention | layer")] = "attention",
     batch: Annotated[int | None, typer.Option("--batch", help="batch size")] = None,
     heads: Annotated[int | None, typer.Option("--heads", help="query heads")] = None,
@@ -46,6 +54,7 @@ def evaluate_command(
                               search=search, scope=scope, batch=batch, heads=heads, kv_heads=kv_heads,
                               kv_seq=kv_seq, head_dim=head_dim, causal=causal, dtype=dtype,
                               kernel=kernel, page_size=page_size, energy_convention=energy_convention,
+                              objective=objective, budget=budget, time_limit=time_limit, seed=seed, out=out,
                               overrides=tuple(set_ or ()))
     emit(evaluate(request), json_, render_result)
 

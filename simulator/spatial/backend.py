@@ -10,11 +10,12 @@ allows them) with the lowest latency, then the lowest energy, is reported, with 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import PositiveInt
+from pydantic import NonNegativeInt, PositiveFloat, PositiveInt
 
 from cascade_base.spec import Frozen
 from einsum_cascades.cascade import Cascade
@@ -25,16 +26,19 @@ from mappers.mapping import (
     Mapping,
     bind_einsum_mapping,
     bind_mapping,
+    dump_mapping,
     load_mapping,
     param_choices,
     resolve_hardware,
 )
 from simulator.shape import AttentionShape, BoundShape, bind_shape, select_cascade
+from simulator.spatial.bounds import with_bound
 from simulator.spatial.convention import Dataflow, EnergyConvention, dataflow_for
 from simulator.spatial.energy import einsum_energy_pj, energy_by_component_pj
 from simulator.spatial.model import GroupCost, cost_group
 from simulator.spatial.problem import Problem, cascade_problem, linear_problem
 from simulator.spatial.results import EinsumRow, GroupRow, SpatialResult
+from simulator.spatial.search import SEARCH_FILE, SearchSettings, search_mapping
 from simulator.workloads import Workload, get_workload
 
 
@@ -53,6 +57,12 @@ class SpatialOptions(Frozen):
     causal: bool = False
     dtype: Literal["fp16"] | None = None
     energy_convention: EnergyConvention = "physical"
+    search: bool = False
+    objective: Literal["latency", "energy", "edp"] | None = None
+    budget: PositiveInt | None = None
+    time_limit: PositiveFloat | None = None
+    seed: NonNegativeInt | None = None
+    out: str | Path | None = None
 
 
 @dataclass(frozen=True)
@@ -62,13 +72,15 @@ class SpatialPlan:
     target: SpatialTarget
     table: EnergyTable
     cascade: Cascade
-    template: Mapping
+    template: Mapping | None  # None while a search is to find it
     mapping_file: str
     workload: Workload
     shape: AttentionShape
     bound: BoundShape
     scope: str
     dataflow: Dataflow
+    search: SearchSettings | None = None
+    out: str | Path | None = None
 
 
 def attention_problem(cascade: Any, mapping: Mapping, bound: BoundShape) -> Problem:
@@ -86,23 +98,69 @@ class SpatialBackend:
         workload = workload.model_copy(update={k: v for k, v in (
             ("batch", options.batch), ("heads", options.heads), ("e", options.head_dim),
             ("f", options.head_dim)) if v is not None})
+        settings = search_settings(options)
+        template: Mapping | None
         template, mfile = load_mapping(options.mapping if options.mapping is not None else target.default_mapping)
         cascade = select_cascade(options.cascade or template.cascade, options.causal)
-        check_covers(template, mfile, cascade)
-        arrays = {a.name: (a.rows, a.cols) for a in target.arrays}
-        template = resolve_hardware(template, arrays, mfile)
+        if options.mapping is None and not options.search and not covers(template, cascade):
+            reason = (f"searched: the target's mapping {template.name!r} is written for {template.cascade!r}, not "
+                      f"{cascade.name!r}, and no --mapping was given")
+            settings = dataclasses.replace(settings or SearchSettings(), reason=reason)
+        if options.out is not None and settings is None:
+            raise MappingError("--out writes the mapping a search finds; add --search", source="--out")
+        if settings is not None:
+            template, mfile = None, SEARCH_FILE
+        else:
+            check_covers(template, mfile, cascade)
+            arrays = {a.name: (a.rows, a.cols) for a in target.arrays}
+            template = resolve_hardware(template, arrays, mfile)
         shape = AttentionShape(batch=workload.batch, heads=workload.heads, kv_heads=workload.heads,
                                seq=options.seq, kv_seq=options.kv_seq or options.seq, head_dim=workload.e,
                                value_dim=workload.f, causal=bool(cascade.roles and cascade.roles.causal))
         bound = bind_shape(cascade, shape)
+        dataflow = dataflow_for(options.energy_convention, template.name if template else "searched")
         return SpatialPlan(target, check_against_table(target), cascade, template, mfile, workload, shape, bound,
-                           options.scope, dataflow_for(options.energy_convention, template.name))
+                           options.scope, dataflow, settings, options.out)
 
     def cost(self, plan: SpatialPlan) -> SpatialResult:
-        return evaluate_plan(plan)
+        if plan.search is None:
+            return with_bound(evaluate_plan(plan), plan)
+        mapping, report = search_mapping(
+            plan.cascade, plan.bound.sizes, plan.bound.instances, plan.target, plan.table, plan.search,
+            lambda costs: sum(energy_by_component_pj(plan.target, plan.table, costs).values()))
+        if plan.out is not None:
+            dump_mapping(mapping, plan.out)
+            report = dataclasses.replace(report, out=str(plan.out))
+        found = dataclasses.replace(plan, template=mapping, search=None)
+        return dataclasses.replace(with_bound(evaluate_plan(found), found), search=report)
+
+
+def search_settings(options: SpatialOptions) -> SearchSettings | None:
+    """The search asked for, or None; search options without `--search`, or `--search` with `--mapping`, are
+    errors."""
+    tuning = {"objective": options.objective, "budget": options.budget, "time_limit": options.time_limit,
+              "seed": options.seed}
+    if not options.search:
+        given = [k for k, v in tuning.items() if v is not None]
+        if given and options.mapping is not None:
+            raise MappingError(f"--{given[0].replace('_', '-')} tunes a search, and --mapping fixes the mapping; "
+                               "drop one", source=f"--{given[0].replace('_', '-')}")
+        if not given:
+            return None
+    if options.mapping is not None:
+        raise MappingError("--search finds a mapping and --mapping gives one; use one of them", source="--search")
+    return SearchSettings(objective=options.objective or "latency", budget=options.budget,
+                          time_limit_s=options.time_limit, seed=options.seed or 0,
+                          reason="--search" if options.search else "search options given (--objective, --budget, "
+                          "--time-limit or --seed)")
 
 
 BACKEND = SpatialBackend()
+
+
+def covers(mapping: Mapping, cascade: Cascade) -> bool:
+    """Whether `mapping` maps exactly the Einsums of `cascade`."""
+    return set(mapping.einsums) == {e.output for e in cascade.einsums}
 
 
 def check_covers(mapping: Mapping, mfile: str, cascade: Cascade) -> None:

@@ -19,9 +19,11 @@ actions x energy per action from the target's table.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hw.spatial import ComputeArray, EnergyTable, SpatialTarget
+from mappers import nestmath
 from mappers.errors import MappingError
 from mappers.mapping import EinsumMapping, Group, Mapping
 from simulator.spatial.convention import PHYSICAL, Dataflow
@@ -105,11 +107,16 @@ def _nest(spec: EinsumSpec, em: EinsumMapping, group: Group, arr: ComputeArray, 
         raise _err(file, f"{where}.spatial", f"unrolls {math.prod(em.spatial.values())} PEs but array "
                    f"{arr.name!r} has {arr.pes}; reduce the factors")
     tiles = em.buffer_tile if em.buffer_tile is not None else group.tile
-    tile = {r: min(tiles.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks}
-    spatial = {r: min(em.spatial.get(r, 1), tile[r]) for r in ranks}
     order = list(em.loop_order) + [r for r in ranks if r not in em.loop_order]
-    outer = [(r, math.ceil(spec.sizes[r] / tile[r])) for r in order]
-    inner = [(r, math.ceil(tile[r] / spatial[r])) for r in order]
+    # the batch of one of the mapper's vectorised nest arithmetic (mappers/nestmath.py): one implementation
+    sizes = [spec.sizes[r] for r in order]
+    tile_v, spatial_v = nestmath.clip_tiles(sizes, [tiles.get(r, spec.sizes[r]) for r in order],
+                                            [em.spatial.get(r, 1) for r in order])
+    out_v, in_v = nestmath.trips(sizes, tile_v, spatial_v)
+    tile = {r: int(v) for r, v in zip(order, tile_v, strict=True)}
+    spatial = {r: int(v) for r, v in zip(order, spatial_v, strict=True)}
+    outer = [(r, int(v)) for r, v in zip(order, out_v, strict=True)]
+    inner = [(r, int(v)) for r, v in zip(order, in_v, strict=True)]
     return _Nest(tile, spatial, outer, inner)
 
 
@@ -281,14 +288,17 @@ def exposed_drain_cycles(group: Group, costs: dict[str, EinsumCost], specs: dict
 
 
 def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, problem: Problem,
-               target: SpatialTarget, table: EnergyTable, file: str, dataflow: Dataflow = PHYSICAL) -> GroupCost:
-    """Cost every Einsum of a group, apply spills, pipeline the stages, and bound by DRAM bandwidth."""
+               target: SpatialTarget, table: EnergyTable, file: str, dataflow: Dataflow = PHYSICAL,
+               einsum_cost: Callable[..., EinsumCost] | None = None) -> GroupCost:
+    """Cost every Einsum of a group, apply spills, pipeline the stages, and bound by DRAM bandwidth.
+    `einsum_cost` (default `cost_einsum`) lets the mapper pass a memoised `cost_einsum`: the same model."""
+    einsum_cost = einsum_cost or cost_einsum
     names = group.einsum_names()
     missing = [n for n in names if n not in specs]
     if missing:
         raise _err(file, f"groups.{group.name}.stages", f"Einsums {missing} are not in cascade "
                    f"{problem.name!r} (its Einsums: {', '.join(specs)})")
-    costs = {n: cost_einsum(specs[n], mapping.einsums[n], group, mapping, problem, target, table, file, dataflow)
+    costs = {n: einsum_cost(specs[n], mapping.einsums[n], group, mapping, problem, target, table, file, dataflow)
              for n in names}
     for i, stage in enumerate(group.stages):
         owner: dict[str, int] = {}

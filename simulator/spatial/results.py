@@ -34,6 +34,27 @@ class EinsumRow:
 
 
 @dataclass(frozen=True)
+class SearchReport:
+    """How a mapping was searched: why, for what, how, and what it cost (`search` in the JSON)."""
+
+    reason: str  # "--search", or why a search ran without it (no mapping covers the cascade)
+    objective: str
+    strategy: str
+    mappings_costed: int  # group mappings costed by the model (each distinct one once)
+    mappings_pruned: int  # points of the searched groups' spaces skipped without costing
+    mappings_infeasible: int  # costed and rejected (the buffer does not fit)
+    segments_searched: int  # fusion groups (contiguous runs of Einsums) searched
+    segments_pruned: int  # fusion groups skipped: their lower bound could not beat the best mapping
+    search_s: float
+    time_to_best_s: float
+    seed: int
+    budget: int | None
+    time_limit_s: float | None
+    partition: tuple[str, ...]  # the fusion groups found, Einsums joined by '+'
+    out: str | None = None  # the file the mapping was written to (--out)
+
+
+@dataclass(frozen=True)
 class SpatialResult:
     """Latency, energy, traffic per level, utilisation per array, area, and the breakdown per group and Einsum."""
 
@@ -61,3 +82,7 @@ class SpatialResult:
     energy_convention: str = "physical"  # physical | artifact (simulator/spatial/convention.py)
     shape: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: compute at full utilisation on the bound arrays, or compulsory DRAM traffic / bandwidth, whichever is more
+    lower_bound_s: float = 0.0
+    bound_gap: float = 0.0  # latency_s / lower_bound_s - 1
+    search: SearchReport | None = None

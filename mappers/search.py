@@ -1,0 +1,227 @@
+"""The search over a cascade's mapspace: fusion partitions by dynamic programming with bounds, tilings per group by
+exhaustive enumeration where the group's space is small and by seeded coordinate descent where it is not.
+
+Fusion: the best mapping of a partition is the sum of its groups' (their costs are independent: a tensor crossing
+groups goes through DRAM), so the best partition is a shortest path over the `n (n + 1) / 2` contiguous segments.
+A segment is searched only when its lower bound, with the best bounds of the Einsums before and after it, can
+still beat the best whole mapping found so far (branch and bound). Per group the search keeps the Pareto front of
+(latency, energy), so `edp` joins fronts and picks the best product at the end. Deterministic for a seed: every
+order is fixed, and the seed only drives the restarts of the descent; one process, so no worker count to vary.
+The search costs through a callback (the simulator's model), so `mappers` stays free of the simulator.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mappers.mapspace import GroupChoice, tile_ladder
+
+Objective = Literal["latency", "energy", "edp"]
+OBJECTIVES: tuple[str, ...] = ("latency", "energy", "edp")
+#: a group whose space has at most this many points is enumerated exhaustively
+EXHAUSTIVE_LIMIT = 400
+
+
+@dataclass(frozen=True)
+class Point:
+    """One costed group mapping: its latency, energy and the choice that produced it."""
+
+    latency_s: float
+    energy_j: float
+    choice: Any
+
+
+@dataclass
+class SearchStats:
+    """Counters of one search (mutable while it runs)."""
+
+    costed: int = 0
+    pruned: int = 0
+    infeasible: int = 0
+    segments_searched: int = 0
+    segments_pruned: int = 0
+    strategy: set[str] = field(default_factory=set)
+    started_s: float = field(default_factory=time.perf_counter)
+    best_at_s: float = 0.0
+    budget: int | None = None
+    time_limit_s: float | None = None
+
+    def exhausted(self) -> bool:
+        if self.budget is not None and self.costed >= self.budget:
+            return True
+        return self.time_limit_s is not None and time.perf_counter() - self.started_s >= self.time_limit_s
+
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self.started_s
+
+
+def score(objective: str, latency_s: float, energy_j: float) -> tuple[float, float]:
+    """The key a search minimises: latency then energy, energy then latency, or their product."""
+    if objective == "energy":
+        return (energy_j, latency_s)
+    if objective == "edp":
+        return (latency_s * energy_j, latency_s)
+    return (latency_s, energy_j)
+
+
+def pareto(points: Sequence[Point], keep: int = 8) -> list[Point]:
+    """The (latency, energy) Pareto front, by latency, thinned to `keep` points (both ends kept)."""
+    front: list[Point] = []
+    for p in sorted(points, key=lambda p: (p.latency_s, p.energy_j)):
+        if not front or p.energy_j < front[-1].energy_j:
+            front.append(p)
+    if len(front) > keep:
+        step = (len(front) - 1) / (keep - 1)
+        front = [front[round(i * step)] for i in range(keep)]
+    return front
+
+
+def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
+                 evaluate: Callable[[GroupChoice], tuple[float, float] | None], objective: str,
+                 stats: SearchStats, seed: int) -> list[Point]:
+    """Search one group's choices (see `GroupChoice`); `evaluate` returns (latency_s, energy_j) or None when the
+    choice does not fit. Returns the Pareto front of what it costed (empty when nothing fits)."""
+    tileable = [r for r, s in ranks.items() if r not in locked and s > 1]
+    ladders = {r: tile_ladder(ranks[r], dims) for r in tileable}
+    streams: tuple[str | None, ...] = (None, *[r for r in ranks if ranks[r] > max(dims)])
+    seen: dict[GroupChoice, tuple[float, float] | None] = {}
+
+    def canon(tile: dict[str, int], order: Sequence[str], onchip: bool, stream: str | None) -> GroupChoice:
+        tiled = {r: v for r, v in tile.items() if v < ranks[r]}
+        order = tuple(r for r in order if r in tiled) + tuple(r for r in tiled if r not in order)
+        return GroupChoice(tuple(sorted(tiled.items())), order, onchip, stream)
+
+    def cost(c: GroupChoice) -> tuple[float, float] | None:
+        if c not in seen:
+            if stats.exhausted():
+                return None
+            seen[c] = evaluate(c)
+            stats.costed += 1
+            if seen[c] is None:
+                stats.infeasible += 1
+        return seen[c]
+
+    def key(c: GroupChoice) -> tuple[float, float]:
+        v = cost(c)
+        return (math.inf, math.inf) if v is None else score(objective, *v)
+
+    size = math.prod(len(v) for v in ladders.values()) * 2 * len(streams) * math.factorial(min(len(tileable), 3))
+    if size <= EXHAUSTIVE_LIMIT:
+        stats.strategy.add("exhaustive")
+        for values in itertools.product(*[ladders[r] for r in tileable]):
+            tile = dict(zip(tileable, values, strict=True))
+            tiled = [r for r in tileable if tile[r] < ranks[r]]
+            for order in itertools.permutations(tiled):
+                for onchip in (True, False):
+                    for stream in streams:
+                        key(canon(tile, order, onchip, stream))
+    else:
+        stats.strategy.add("descent")
+        rng = random.Random(seed)
+        starts = [({}, True), ({r: min(ranks[r], max(dims)) for r in tileable}, True)]
+        for _ in range(2):
+            starts.append(({r: rng.choice(ladders[r]) for r in tileable}, rng.random() < 0.5))
+        for tile, onchip in starts:
+            if stats.exhausted():
+                break
+            _descend(dict(tile), onchip, tileable, ladders, streams, canon, key, stats)
+    stats.pruned += max(0, size - len(seen))
+    return pareto([Point(v[0], v[1], c) for c, v in seen.items() if v is not None])
+
+
+def _descend(tile: dict[str, int], onchip: bool, tileable: list[str], ladders: dict[str, tuple[int, ...]],
+             streams: tuple[str | None, ...], canon: Callable[..., GroupChoice],
+             key: Callable[[GroupChoice], tuple[float, float]], stats: SearchStats) -> None:
+    """Coordinate descent: change one axis at a time to its best value, until a sweep improves nothing."""
+    order: tuple[str, ...] = ()
+    stream: str | None = None
+    current = canon(tile, order, onchip, stream)
+    best = key(current)
+    improved = True
+    while improved and not stats.exhausted():
+        improved = False
+        for r in tileable:
+            for v in ladders[r]:
+                c = canon({**tile, r: v}, order, onchip, stream)
+                if key(c) < best:
+                    best, tile, current, improved = key(c), {**tile, r: v}, c, True
+        for perm in itertools.permutations(current.order):
+            c = canon(tile, perm, onchip, stream)
+            if key(c) < best:
+                best, order, current, improved = key(c), perm, c, True
+        for flag in (True, False):
+            for s in streams:
+                c = canon(tile, order, flag, s)
+                if key(c) < best:
+                    best, onchip, stream, current, improved = key(c), flag, s, c, True
+
+
+def search_partition(n: int, segment: Callable[[int, int], list[Point]], bound: Callable[[int, int], float],
+                     objective: str, stats: SearchStats) -> list[tuple[int, int, Point]]:
+    """The best partition of Einsums 0..n-1 into contiguous groups: [(start, end, point)], end exclusive.
+
+    `segment(i, j)` searches the group of Einsums i..j-1 (its Pareto front, empty if nothing fits); `bound(i, j)`
+    is a lower bound on its latency (0 where the objective is not latency). Whole fusion and one group per Einsum
+    are searched first; they give the incumbent against which the other segments are pruned."""
+    fronts: dict[tuple[int, int], list[Point]] = {}
+
+    def front(i: int, j: int) -> list[Point]:
+        if (i, j) not in fronts:
+            fronts[(i, j)] = segment(i, j)
+            stats.segments_searched += 1
+        return fronts[(i, j)]
+
+    # best bounds of every prefix and suffix (a partition's bound is the sum of its groups')
+    pre = [0.0] + [math.inf] * n
+    for j in range(1, n + 1):
+        pre[j] = min(pre[i] + bound(i, j) for i in range(j))
+    suf = [math.inf] * n + [0.0]
+    for i in range(n - 1, -1, -1):
+        suf[i] = min(bound(i, j) + suf[j] for j in range(i + 1, n + 1))
+
+    def best_key(paths: list[list[tuple[int, int, Point]]]) -> tuple[float, float]:
+        return min((score(objective, *_totals(p)) for p in paths), default=(math.inf, math.inf))
+
+    incumbent = best_key([[(0, n, p)] for p in front(0, n)])
+    singles = [front(i, i + 1) for i in range(n)]
+    if all(singles):
+        best_single = [min(f, key=lambda p: score(objective, p.latency_s, p.energy_j)) for f in singles]
+        incumbent = min(incumbent, score(objective, *_totals([(i, i + 1, p) for i, p in enumerate(best_single)])))
+    paths: list[list[list[tuple[int, int, Point]]]] = [[[]]] + [[] for _ in range(n)]
+    for j in range(1, n + 1):
+        candidates: list[list[tuple[int, int, Point]]] = []
+        for i in range(j):
+            if not paths[i]:
+                continue
+            if objective == "latency" and pre[i] + bound(i, j) + suf[j] >= incumbent[0] and (i, j) not in fronts:
+                stats.segments_pruned += 1
+                continue
+            for p in front(i, j):
+                candidates.extend(path + [(i, j, p)] for path in paths[i])
+        paths[j] = _front_paths(candidates)
+    if not paths[n]:
+        return []
+    return min(paths[n], key=lambda p: score(objective, *_totals(p)))
+
+
+def _totals(path: Sequence[tuple[int, int, Point]]) -> tuple[float, float]:
+    return sum(p.latency_s for _, _, p in path), sum(p.energy_j for _, _, p in path)
+
+
+def _front_paths(paths: list[list[tuple[int, int, Point]]], keep: int = 8) -> list[list[tuple[int, int, Point]]]:
+    """The Pareto front of partial partitions by total (latency, energy)."""
+    scored = sorted(paths, key=_totals)
+    front: list[list[tuple[int, int, Point]]] = []
+    for p in scored:
+        if not front or _totals(p)[1] < _totals(front[-1])[1]:
+            front.append(p)
+    if len(front) > keep:
+        step = (len(front) - 1) / (keep - 1)
+        front = [front[round(i * step)] for i in range(keep)]
+    return front
