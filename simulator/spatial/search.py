@@ -130,7 +130,8 @@ def _search_problem(problem: Problem, split_sizes: dict[str, int], target: Spati
             gm = group_mapping(i, j, choice)
             mapping = _mapping(problem.name, split_sizes, [gm])
             try:
-                cost = cost_group(gm.group, by_name, mapping, problem, target, table, SEARCH_FILE, einsum_cost)
+                cost = cost_group(gm.group, by_name, mapping, problem, target, table, SEARCH_FILE,
+                                  einsum_cost=einsum_cost)
             except MappingError as exc:
                 if len(errors) < 1:
                     errors.append(str(exc).removeprefix(f"{SEARCH_FILE}: "))

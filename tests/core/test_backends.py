@@ -18,7 +18,7 @@ FPGA = {"target": "zcu102", "seq": 197, "heads": 12, "head_dim": 64}
 
 @pytest.mark.parametrize("base,option,value", [
     (SPATIAL, "kv_heads", 2), (FPGA, "cascade", "attention-2pass"), (FPGA, "causal", True),
-    (GPU, "workload", "BERT"), (GPU, "mapping", "fusemax"), (FPGA, "mapping", "fusemax"), (SPATIAL, "search", True),
+    (GPU, "workload", "BERT"), (GPU, "mapping", "fusemax"), (FPGA, "mapping", "fusemax"), (GPU, "search", True), (FPGA, "energy_convention", "artifact"),
 ])
 def test_an_option_a_kind_cannot_use_is_refused_by_name(base, option, value):
     with pytest.raises(SimulatorError, match=f"--{option.replace('_', '-')}: not used by"):
@@ -56,7 +56,7 @@ def test_unknown_cascade_is_reported_as_such_on_a_spatial_target():
 
 def test_a_mapping_for_other_einsums_names_them():
     with pytest.raises(MappingError, match=r"no entry for its Einsums \['K', 'V', 'BQR', 'BS'\]"):
-        evaluate(EvaluateRequest(**SPATIAL, cascade="mla"))
+        evaluate(EvaluateRequest(**SPATIAL, cascade="mla", mapping="fusemax"))
 
 
 def test_mla_head_dims_come_from_roles_not_the_name(tmp_path):
