@@ -18,7 +18,8 @@ FPGA = {"target": "zcu102", "seq": 197, "heads": 12, "head_dim": 64}
 
 @pytest.mark.parametrize("base,option,value", [
     (SPATIAL, "kv_heads", 2), (FPGA, "cascade", "attention-2pass"), (FPGA, "causal", True),
-    (GPU, "workload", "BERT"), (GPU, "mapping", "fusemax"), (FPGA, "mapping", "fusemax"), (GPU, "search", True), (FPGA, "energy_convention", "artifact"),
+    (GPU, "workload", "BERT"), (GPU, "mapping", "fusemax"), (FPGA, "mapping", "fusemax"), (GPU, "search", True),
+    (FPGA, "energy_convention", "artifact"),
 ])
 def test_an_option_a_kind_cannot_use_is_refused_by_name(base, option, value):
     with pytest.raises(SimulatorError, match=f"--{option.replace('_', '-')}: not used by"):
