@@ -30,11 +30,12 @@ def file_digest(path: str | Path) -> str:
 
 @cache
 def code_fingerprint(packages: tuple[str, ...]) -> str:
-    """A digest of (path, size, mtime) of every module of `packages` (names of this project's top-level folders)."""
+    """A digest of (path, size, mtime) of every module in `packages` (folders or files of this project)."""
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
     for package in packages:
-        for path in sorted((root / package).rglob("*.py")):
+        where = root / package
+        for path in [where] if where.is_file() else sorted(where.rglob("*.py")):
             st = path.stat()
             h.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns};".encode())
     return h.hexdigest()

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import NonNegativeInt, PositiveFloat, PositiveInt
 
 from cascade_base.spec import Frozen
-from einsum_cascades.cascade import Cascade
+from einsum_cascades.sketch import CascadeSketch
 from hw.spatial import EnergyTable, SpatialTarget, area_breakdown_um2, check_against_table
 from mappers.errors import MappingError
 from mappers.mapping import (
@@ -31,8 +31,9 @@ from mappers.mapping import (
     param_choices,
     resolve_hardware,
 )
-from simulator.shape import AttentionShape, BoundShape, bind_shape, select_cascade
+from simulator.shape import AttentionShape, BoundShape, select_sketch
 from simulator.spatial.bounds import with_bound
+from simulator.spatial.cascades import bound_problem, bound_shape, full_cascade
 from simulator.spatial.convention import Dataflow, EnergyConvention, dataflow_for
 from simulator.spatial.energy import einsum_energy_pj, energy_by_component_pj
 from simulator.spatial.model import GroupCost, cost_group
@@ -71,7 +72,7 @@ class SpatialPlan:
 
     target: SpatialTarget
     table: EnergyTable
-    cascade: Cascade
+    cascade: CascadeSketch
     template: Mapping | None  # None while a search is to find it
     mapping_file: str
     workload: Workload
@@ -84,8 +85,12 @@ class SpatialPlan:
 
 
 def attention_problem(cascade: Any, mapping: Mapping, bound: BoundShape) -> Problem:
-    """The cascade bound to the shape and to the mapping's tile sizes; one instance per copy the shape holds."""
-    return cascade_problem(cascade, {**bound.sizes, **mapping.sizes}, bound.instances)
+    """The cascade bound to the shape and to the mapping's tile sizes; one instance per copy the shape holds.
+    `cascade` is a parsed cascade or a sketch (whose problem is read from the persistent memo)."""
+    sizes = {**bound.sizes, **mapping.sizes}
+    if isinstance(cascade, CascadeSketch):
+        return bound_problem(cascade, sizes, bound.instances)
+    return cascade_problem(cascade, sizes, bound.instances)
 
 
 class SpatialBackend:
@@ -101,7 +106,7 @@ class SpatialBackend:
         settings = search_settings(options)
         template: Mapping | None
         template, mfile = load_mapping(options.mapping if options.mapping is not None else target.default_mapping)
-        cascade = select_cascade(options.cascade or template.cascade, options.causal)
+        cascade = select_sketch(options.cascade or template.cascade, options.causal)
         if options.mapping is None and not options.search and not covers(template, cascade):
             reason = (f"searched: the target's mapping {template.name!r} is written for {template.cascade!r}, not "
                       f"{cascade.name!r}, and no --mapping was given")
@@ -116,8 +121,8 @@ class SpatialBackend:
             template = resolve_hardware(template, arrays, mfile)
         shape = AttentionShape(batch=workload.batch, heads=workload.heads, kv_heads=workload.heads,
                                seq=options.seq, kv_seq=options.kv_seq or options.seq, head_dim=workload.e,
-                               value_dim=workload.f, causal=bool(cascade.roles and cascade.roles.causal))
-        bound = bind_shape(cascade, shape)
+                               value_dim=workload.f, causal=cascade.causal)
+        bound = bound_shape(cascade, shape)
         dataflow = dataflow_for(options.energy_convention, template.name if template else "searched")
         return SpatialPlan(target, check_against_table(target), cascade, template, mfile, workload, shape, bound,
                            options.scope, dataflow, settings, options.out)
@@ -126,7 +131,7 @@ class SpatialBackend:
         if plan.search is None:
             return with_bound(evaluate_plan(plan), plan)
         mapping, report = search_mapping(
-            plan.cascade, plan.bound.sizes, plan.bound.instances, plan.target, plan.table, plan.search,
+            full_cascade(plan.cascade), plan.bound.sizes, plan.bound.instances, plan.target, plan.table, plan.search,
             lambda costs: sum(energy_by_component_pj(plan.target, plan.table, costs).values()))
         if plan.out is not None:
             dump_mapping(mapping, plan.out)
@@ -158,14 +163,14 @@ def search_settings(options: SpatialOptions) -> SearchSettings | None:
 BACKEND = SpatialBackend()
 
 
-def covers(mapping: Mapping, cascade: Cascade) -> bool:
+def covers(mapping: Mapping, cascade: CascadeSketch) -> bool:
     """Whether `mapping` maps exactly the Einsums of `cascade`."""
-    return set(mapping.einsums) == {e.output for e in cascade.einsums}
+    return set(mapping.einsums) == set(cascade.einsums)
 
 
-def check_covers(mapping: Mapping, mfile: str, cascade: Cascade) -> None:
+def check_covers(mapping: Mapping, mfile: str, cascade: CascadeSketch) -> None:
     """A mapping applies to a cascade when it maps exactly the cascade's Einsums."""
-    names = [e.output for e in cascade.einsums]
+    names = list(cascade.einsums)
     missing = [n for n in names if n not in mapping.einsums]
     extra = sorted(set(mapping.einsums) - set(names))
     if missing or extra:

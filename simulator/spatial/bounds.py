@@ -11,16 +11,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from simulator.spatial.problem import cascade_problem, linear_problem
+from simulator.spatial.cascades import bound_problem, split_choices
+from simulator.spatial.problem import linear_problem
 from simulator.spatial.results import SpatialResult
-from simulator.spatial.search import boundary_bytes, split_size_choices
+from simulator.spatial.search import boundary_bytes
 
 
 def compulsory_dram_bytes(plan: Any) -> float:
     """Bytes the cascade (and, in layer scope, the linear layers) must move to or from DRAM at least once."""
     sizes = plan.bound.sizes
-    split = split_size_choices(plan.cascade, sizes, plan.target)[0]
-    problem = cascade_problem(plan.cascade, {**sizes, **split}, plan.bound.instances)
+    split = split_choices(plan.cascade, sizes, plan.target)[0]
+    problem = bound_problem(plan.cascade, {**sizes, **split}, plan.bound.instances)
     specs = list(problem.einsums)
     word = plan.target.word_bytes
     total = boundary_bytes(specs, specs, set(problem.inputs | problem.outputs), word)

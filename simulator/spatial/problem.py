@@ -11,8 +11,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import sympy
-
 from simulator.errors import SimulatorError
 
 
@@ -45,6 +43,8 @@ class Problem:
 
 
 def _int_size(expr: Any, sizes: dict[str, int], what: str) -> int:
+    import sympy
+
     expr = sympy.sympify(expr)
     value = expr.subs({s: sizes[str(s)] for s in expr.free_symbols if str(s) in sizes})  # by name: any assumptions
     if value.free_symbols:

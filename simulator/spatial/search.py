@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sympy
-
 from cascade_base.spec import validate_model
 from hw.spatial import EnergyTable, SpatialTarget
 from mappers.errors import MappingError
@@ -54,6 +52,8 @@ class SearchSettings:
 def split_size_choices(cascade: Any, sizes: dict[str, int], target: SpatialTarget) -> list[dict[str, int]]:
     """Values for the tile symbol of each split (`M0`, `P0`, `T`): the arrays' dimensions, halved and doubled,
     that divide the rank; the whole rank when none does. Array-sized values first."""
+    import sympy
+
     symbols: dict[str, list[int]] = {}
     dims = sorted({d for a in target.arrays for d in (a.rows, a.cols) if d > 1}, reverse=True)
     for split in getattr(cascade, "splits", ()):
