@@ -36,12 +36,25 @@ def read_text(path: str | Path, error: type[InputError] = InputError) -> str:
                     "file", source=str(path)) from None
 
 
+#: libyaml's parser when PyYAML was built with it (several times faster), else the pure-Python one
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_yaml(text: str, source: str, error: type[InputError] = InputError) -> Any:
     """Parse YAML text safely: errors name the line, alias expansion and nesting are bounded."""
+    return parse_yaml_node(text, source, error)[0]
+
+
+def parse_yaml_node(text: str, source: str, error: type[InputError] = InputError) -> tuple[Any, yaml.Node | None]:
+    """`parse_yaml`, also returning the document's node tree (for the line of each key in messages)."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        _check_expansion(root, source, error)
-        return yaml.safe_load(text)
+        loader = _LOADER(text)
+        try:
+            root = loader.get_single_node()
+            _check_expansion(root, source, error)
+            return (loader.construct_document(root) if root is not None else None), root
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]

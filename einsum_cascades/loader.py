@@ -24,7 +24,8 @@ from typing import Any
 import sympy
 import yaml
 
-from cascade_base.spec import parse_yaml, read_text, validate_model
+from cascade_base.spec import read_text, validate_model
+from cascade_base.yamlio import parse_yaml_node
 from einsum_cascades.cascade import Cascade, Split
 from einsum_cascades.errors import CascadeError
 from einsum_cascades.expr import ParsedInitial
@@ -50,8 +51,7 @@ def _load_file(path: Path) -> Cascade:
 
 def parse_cascade(text: str, source: str = "<string>") -> Cascade:
     """Parse and validate the YAML text of one cascade."""
-    data = parse_yaml(text, source, CascadeError)
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    data, root = parse_yaml_node(text, source, CascadeError)
     if not isinstance(data, dict):
         raise CascadeError(f"expected a YAML mapping with keys {', '.join(REQUIRED_KEYS)}, "
                            f"found {type(data).__name__}", source=source)

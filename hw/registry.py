@@ -75,9 +75,10 @@ def validate_target(data: dict[str, Any], source: str | Path) -> Any:
 
 
 def load_target_data(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
-    """The raw mapping of a target file and its path (before validation; `--set` edits this)."""
+    """The raw mapping of a target file and its path (before validation; `--set` edits a copy of it). Cached per
+    file and modification time: callers must not change it."""
     path = target_path(name_or_path)
-    return load_yaml(path), path
+    return TARGETS.load(path, load_yaml), path
 
 
 def load_target(name_or_path: str | Path, overrides: Iterable[str] | Mapping[str, Any] | None = None) -> Any:
