@@ -114,8 +114,8 @@ def parse_expression(text: str, where: str) -> ast.Expression:
         raise SimulatorError(f"{shown(text)} is not an expression such as 'target.arrays.pe2d.rows * 2'",
                              field=where) from None
     for node in ast.walk(tree):
-        ok = isinstance(node, ast.Expression | ast.BinOp | ast.UnaryOp | ast.Constant | ast.Call | ast.Load
-                        | ast.Name | ast.Attribute | ast.USub | ast.UAdd | tuple(_BINARY))
+        ok = isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Call, ast.Load, ast.Name,
+                               ast.Attribute, ast.USub, ast.UAdd, *_BINARY))
         if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS):
             ok = False
         if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):

@@ -107,6 +107,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     path = SWEEPS.resolve(path)
     spec = validate_model(SweepSpec, load_yaml(path, SimulatorError), path, SimulatorError)
     try:
+        check_names(spec)
         spec = _resolved(spec, path.parent)
         check_spec(spec)
     except InputError as exc:
@@ -144,17 +145,7 @@ def check_spec(spec: SweepSpec) -> None:
     if not _NAME.match(spec.name) or ".." in spec.name:
         raise SimulatorError(f"{shown(spec.name)} is not a plain name (letters, digits, . _ -): it names the "
                              "results folder", field="name")
-    seen: dict[str, str] = {}
-    blocks = [("grid", spec.grid), ("zip", spec.zip), ("fixed", spec.fixed), ("derived", spec.derived)]
-    blocks += [("sample.axes", spec.sample.axes)] if spec.sample else []
-    blocks += [("search.axes", spec.search.axes)] if spec.search else []
-    for block, items in blocks:
-        for name in items:
-            ax.check_axis_name(name, f"{block}.{name}")
-            if name in seen and block != "fixed" and seen[name] != "fixed":
-                raise SimulatorError(f"'{name}' is given in both {seen[name]} and {block}; give it once",
-                                     field=f"{block}.{name}")
-            seen.setdefault(name, block)
+    check_names(spec)
     for name, values in spec.grid.items():
         if not values:
             raise SimulatorError("is empty; give at least one value", field=f"grid.{name}")
@@ -209,6 +200,21 @@ def check_target_paths(spec: SweepSpec) -> None:
             except InputError as exc:
                 raise SimulatorError(f"{exc.message} (target {target}, value {shown(value)})", field=where,
                                      hint=exc.hint) from None
+
+
+def check_names(spec: SweepSpec) -> None:
+    """Every axis names a request field or a target path, and only once (`fixed` may be overridden)."""
+    seen: dict[str, str] = {}
+    blocks = [("grid", spec.grid), ("zip", spec.zip), ("fixed", spec.fixed), ("derived", spec.derived)]
+    blocks += [("sample.axes", spec.sample.axes)] if spec.sample else []
+    blocks += [("search.axes", spec.search.axes)] if spec.search else []
+    for block, items in blocks:
+        for name in items:
+            ax.check_axis_name(name, f"{block}.{name}")
+            if name in seen and block != "fixed" and seen[name] != "fixed":
+                raise SimulatorError(f"'{name}' is given in both {seen[name]} and {block}; give it once",
+                                     field=f"{block}.{name}")
+            seen.setdefault(name, block)
 
 
 def _values(spec: SweepSpec, name: str) -> list[Any]:
