@@ -167,7 +167,7 @@ def run_local(work: list[list[Item]], workers: int) -> Iterator[list[Finished]]:
 
 # -- Dask ------------------------------------------------------------------------------------------------------
 
-def run_dask(work: list[list[Item]], address: str, connect_timeout_s: float = 10.0) -> Iterator[list[Finished]]:
+def run_dask(work: list[list[Item]], address: str, connect_timeout_s: float = 5.0) -> Iterator[list[Finished]]:
     """Evaluate batches on the Dask cluster whose scheduler is at `address`."""
     try:
         from distributed import Client, as_completed
@@ -175,7 +175,7 @@ def run_dask(work: list[list[Item]], address: str, connect_timeout_s: float = 10
         raise SimulatorError("--scheduler needs dask.distributed: pip install 'cascade-attention[distributed]'",
                              source="--scheduler") from None
     try:
-        client = Client(address, timeout=f"{connect_timeout_s}s", set_as_default=False)
+        client = Client(address, timeout=f"{connect_timeout_s}s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise SimulatorError(f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc}); start "
                              "one with `dask scheduler` or check the address", source="--scheduler") from None

@@ -54,7 +54,8 @@ def _sampler(spec: SweepSpec, seed: int) -> Any:
     assert spec.search is not None
     if spec.search.algorithm == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    constraints_func = (lambda trial: trial.user_attrs["constraints"]) if spec.constraints else None
+    legacy = spec.constraints and not hasattr(optuna.trial.Trial, "set_constraint")  # optuna < 5
+    constraints_func = (lambda trial: trial.user_attrs["constraints"]) if legacy else None
     return optuna.samplers.NSGAIISampler(population_size=spec.search.population, seed=seed,
                                          constraints_func=constraints_func)
 
@@ -103,7 +104,12 @@ def run_search(spec: SweepSpec, store: SweepStore, workers: int, scheduler: str 
                 if result is None or not all(isinstance(v, int | float) for v in values):
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     continue
-                trial.set_user_attr("constraints", violations(result, constraints))
+                excess = violations(result, constraints)
+                if hasattr(trial, "set_constraint"):
+                    for constraint, value in zip(constraints, excess, strict=True):
+                        trial.set_constraint(constraint.text, value)
+                else:
+                    trial.set_user_attr("constraints", excess)
                 study.tell(trial, [float(v) for v in values])
             seen.update({i[0]: i for i in items})
             remaining -= len(trials)

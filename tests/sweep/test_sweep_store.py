@@ -1,5 +1,6 @@
 """The SQLite store: content keys (stale rows after a target edit), locking, foreign files, kills at any moment."""
 
+import contextlib
 import json
 import os
 import signal
@@ -160,10 +161,8 @@ def test_a_killed_sweep_loses_nothing_and_its_workers_die(tmp_path, sig):
             time.sleep(0.1)
         assert not any(alive(w) for w in workers), "worker processes outlived their parent"
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the sweep's session: any worker that survived it
-        except ProcessLookupError:
-            pass
         proc.communicate(timeout=10)
     kept = rows(out)
     assert len(kept) >= 3 and len({r[0] for r in kept}) == len(kept)
