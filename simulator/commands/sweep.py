@@ -52,6 +52,20 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def shown_value(value: Any) -> str:
+    """A table cell: sizes that are whole MiB or GiB with their suffix (`16MiB`), numbers to 4 digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 2**20:
+        for suffix, size in (("GiB", 2**30), ("MiB", 2**20)):
+            if value % size == 0:
+                return f"{value // size}{suffix}"
+    return fmt(value)
+
+
+def short(column: str) -> str:
+    """A column's header: `target.arrays.pe2d.rows` as `pe2d.rows`."""
+    return column.removeprefix("target.").removeprefix("arrays.")
+
+
 def _render(s: dict[str, Any]) -> None:
     rows = s["pareto_table"] if s["objectives"] else s["table"]
     what = f"Pareto-optimal points ({' vs '.join(s['objectives'])})" if s["objectives"] else "points"
@@ -59,9 +73,9 @@ def _render(s: dict[str, Any]) -> None:
              f"{s['points_resumed']} resumed, {s['points_failed']} failed) in {s['wall_s']:.2f} s")
     table = Table(title=escape(title))
     for col in rows[0] if rows else []:
-        table.add_column(escape(col))
+        table.add_column(escape(short(col)))
     for row in rows:
-        table.add_row(*(escape(fmt(v)) for v in row.values()))
+        table.add_row(*(escape(shown_value(v)) for v in row.values()))
     console.print(table)
     for note in s["notes"]:
         console.print(f"note: {escape(note)}")

@@ -160,5 +160,5 @@ def plot_breakdown(spec: SweepSpec, records: list[Record], path: Path, limit: in
 
 
 def _label(spec: SweepSpec, record: Record) -> str:
-    parts = [f"{a.rsplit('.', 1)[-1]}={record.point.get(a)}" for a in spec.varied()[:3]]
+    parts = [f"{a.removeprefix('target.').removeprefix('arrays.')}={record.point.get(a)}" for a in spec.varied()[:3]]
     return " ".join(parts) or record.key[:8]

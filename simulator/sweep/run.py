@@ -204,12 +204,17 @@ def run_sweep(spec: SweepSpec | str | Path, out_dir: str | Path, workers: int = 
 def mark(spec: SweepSpec, records: list[Record], constraints: list[Any]) -> list[Record]:
     """Records with `feasible` (meets every constraint) and `pareto` (no feasible point dominates it) set."""
     ok = [feasible(r.result, constraints) for r in records]
-    if not spec.objectives:
-        return [Record(r.key, r.point, r.result, f) for r, f in zip(records, ok, strict=True)]
-    matrix = objective_matrix([r.result for r, f in zip(records, ok, strict=True) if f], spec.objectives)
-    front = iter(pareto_mask(matrix))
-    return [Record(r.key, r.point, r.result, f, bool(next(front)) if f else False)
-            for r, f in zip(records, ok, strict=True)]
+    optimal = [False] * len(records)
+    if spec.objectives:
+        groups: dict[str, list[int]] = {}
+        for i, r in enumerate(records):
+            if ok[i]:
+                groups.setdefault(repr([r.point.get(a) for a in spec.front_groups()]), []).append(i)
+        for members in groups.values():
+            mask = pareto_mask(objective_matrix([records[i].result for i in members], spec.objectives))
+            for i, on_front in zip(members, mask, strict=True):
+                optimal[i] = bool(on_front)
+    return [Record(r.key, r.point, r.result, f, p) for r, f, p in zip(records, ok, optimal, strict=True)]
 
 
 def write_outputs(spec: SweepSpec, records: list[Record], out: Path

@@ -39,6 +39,9 @@ from simulator.sweep.space import SampleSpec, SearchSpec
 #: The example sweeps shipped in the repository (`cascade sweep fusemax-vs-flat`), and any sweep file by path.
 SWEEPS = Catalog("sweep", Path(__file__).resolve().parents[2] / "examples" / "sweeps", SimulatorError,
                  option="SWEEP")
+#: request fields that describe the workload, not the design: fronts are drawn per value of these by default
+WORKLOAD_AXES = frozenset({"workload", "seq", "batch", "heads", "kv_heads", "kv_seq", "head_dim", "causal", "scope",
+                           "dtype"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -62,6 +65,9 @@ class SweepSpec(Frozen):
     objectives: list[str] = Field(default=[], max_length=8)
     constraints: list[str] = []
     search: SearchSpec | None = None
+    #: axes whose values are compared only among themselves (a front per sequence length, per workload);
+    #: by default the varied axes that describe the workload rather than the design (WORKLOAD_AXES)
+    pareto_by: list[str] | None = None
     table: list[str] = []
     plot: PlotSpec | None = None
 
@@ -77,6 +83,12 @@ class SweepSpec(Frozen):
         return ([n for n, v in self.grid.items() if len(v) > 1] + [n for n, v in self.zip.items() if len(v) > 1]
                 + (list(self.sample.axes) if self.sample else []) + (list(self.search.axes) if self.search else [])
                 + list(self.derived))
+
+    def front_groups(self) -> list[str]:
+        """The axes that split the Pareto front into one front per value combination."""
+        if self.pareto_by is not None:
+            return list(self.pareto_by)
+        return [a for a in self.varied() if a in WORKLOAD_AXES]
 
     def contexts(self) -> list[dict[str, Any]]:
         """The grid crossed with the zipped rows, over `fixed` (a search runs once in each)."""
@@ -162,6 +174,10 @@ def check_spec(spec: SweepSpec) -> None:
             spec.sample and "target" in spec.sample.axes):
         raise SimulatorError("no 'target' in grid, zip or fixed; every evaluation needs a target", field="grid")
     spec.parsed_constraints()
+    for i, name in enumerate(spec.pareto_by or []):
+        if name not in spec.axis_names() and name not in spec.fixed:
+            raise SimulatorError(f"'{name}' is not an axis of this sweep; axes: {', '.join(spec.axis_names())}",
+                                 field=f"pareto_by[{i}]")
     for name, text in spec.derived.items():
         names = ax.expression_names(ax.parse_expression(text, f"derived.{name}"))
         unknown = sorted(n for n in names if n not in spec.axis_names() and n not in spec.fixed or n == name)
