@@ -8,12 +8,15 @@ watches its parent's pid, so a sweep killed by SIGKILL or SIGTERM leaves no proc
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import os
 import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from cascade_base.errors import InputError
@@ -42,16 +45,38 @@ def _error_text(exc: BaseException) -> str:
     return f"internal error ({type(exc).__name__}: {exc}); please report it with the point's inputs"
 
 
+@functools.lru_cache(maxsize=64)
+def _target_data(path: str, mtime_ns: int) -> tuple[dict[str, Any], Path]:
+    from hw.registry import load_target_data
+
+    return load_target_data(path)
+
+
+def load_target(name: str, overrides: Any) -> Any:
+    """`hw.registry.load_target`, with the target file parsed once per process rather than once per point
+    (reading the YAML is most of a GPU point's time); the overrides are applied to a copy and validated as
+    `--set` does."""
+    from hw.overrides import apply_overrides
+    from hw.registry import load_target as load
+    from hw.registry import target_kind, target_model, target_path, validate_target
+
+    if not overrides:
+        return load(name)
+    path = target_path(name)
+    data, path = _target_data(str(path), path.stat().st_mtime_ns)
+    changed = apply_overrides(data, overrides, target_model(target_kind(data, path)), path)
+    return validate_target(changed, f"{path} (with --set {', '.join(o.path for o in overrides)})")
+
+
 def _planned(point: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     """(backend, plan, overrides, request) of a point: `simulator.evaluate.evaluate` up to the cost call."""
     from hw.overrides import parse_overrides
-    from hw.registry import load_target
     from simulator.backends import backend_for
     from simulator.backends.protocol import check_options
 
     request = build_request(point)
     overrides = parse_overrides(request.overrides)
-    target = load_target(request.target, request.overrides)
+    target = load_target(request.target, overrides)
     backend = backend_for(target.kind)
     options = check_options(backend, request, str(getattr(target, "name", request.target)))
     return backend, backend.plan(target, options), overrides, request
@@ -157,12 +182,13 @@ def run_local(work: list[list[Item]], workers: int) -> Iterator[list[Finished]]:
                 yield future.result()
     finally:
         processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive():
                 process.kill()
         for process in processes:
             process.join(timeout=5)
+        with contextlib.suppress(Exception):  # the pool is broken now (its workers were killed): join its thread
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- Dask ------------------------------------------------------------------------------------------------------

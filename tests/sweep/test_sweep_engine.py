@@ -79,3 +79,19 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["sweep", str(path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "bad.yaml" in err and "grid.seq[0]" in err and "Traceback" not in err
+
+
+def test_workers_are_capped_at_the_points_and_say_so(tmp_path):
+    summary = run_sweep(sweep_file(tmp_path, seqs=(64, 128)), tmp_path / "out", workers=1000)
+    assert summary.workers <= 4 and summary.computed == 4
+    assert any("--workers 1000 capped at" in n for n in summary.notes)
+
+
+def test_progress_reports_n_of_m_failures_best_and_the_plot_phase(tmp_path):
+    seen = []
+    run_sweep(sweep_file(tmp_path, seqs=(64, -1, 128), extra="objectives: [latency_s]\n"), tmp_path / "out",
+              on_progress=seen.append)
+    evaluating = [p for p in seen if p.phase == "evaluating"]
+    assert evaluating[-1].done == evaluating[-1].total == 6 and evaluating[-1].failed == 2
+    assert "latency_s=" in evaluating[-1].best and "seq=64" in evaluating[-1].best
+    assert seen[-1].phase.startswith("writing")

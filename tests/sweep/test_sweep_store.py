@@ -163,11 +163,11 @@ def test_a_killed_sweep_loses_nothing_and_its_workers_die(tmp_path, sig):
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the sweep's session: any worker that survived it
-        proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=10)
     kept = rows(out)
     assert len(kept) >= 3 and len({r[0] for r in kept}) == len(kept)
     if sig == signal.SIGTERM:
-        assert proc.returncode == 130
+        assert proc.returncode == 130 and b"--resume" in err and b"Traceback" not in err
     finished = start_sweep(tmp_path, out, 2, "--resume")
     stdout, _ = finished.communicate(timeout=120)
     summary = json.loads(stdout)
