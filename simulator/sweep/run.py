@@ -192,7 +192,7 @@ def run_sweep(spec: SweepSpec | str | Path, out_dir: str | Path, workers: int = 
     rows, pareto_rows, csv_path, plots, exports = summary_out
     return SweepSummary(
         spec.name, str(store.out_dir), len(items), computed, resumed, len(failed), failed, rows, csv_path,
-        next((p for p in plots if p.endswith("plot.png")), None), time.perf_counter() - start,
+        next((p for p in plots if Path(p).name == "plot.png"), None), time.perf_counter() - start,
         points_total=len(items), points_done=len(records), points_resumed=resumed, points_failed=len(failed),
         points_stale=len(stale), store=str(store.path), objectives=list(spec.objectives),
         constraints=list(spec.constraints), points_feasible=sum(r.feasible for r in records),

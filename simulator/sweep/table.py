@@ -85,7 +85,13 @@ def write_parquet(rows: list[dict[str, Any]], path: Path) -> Path | None:
         return None
     if not rows:
         return None
-    columns = {c: [_plain(r[c]) for r in rows] for c in rows[0]}
+    columns = {}
+    for c in rows[0]:
+        values = [_plain(r[c]) for r in rows]
+        try:
+            columns[c] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types in one column: as text
+            columns[c] = pa.array([None if v is None else str(v) for v in values])
     pq.write_table(pa.table(columns), path)
     return path
 
