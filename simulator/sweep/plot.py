@@ -28,7 +28,10 @@ def _number(value: Any) -> bool:
 def _log_if_wide(ax: Any, axis: str, values: list[float]) -> None:
     positive = [v for v in values if v > 0]
     if positive and len(positive) == len(values) and max(positive) / min(positive) > 30:
+        from matplotlib.ticker import NullFormatter
+
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+        (ax.xaxis if axis == "x" else ax.yaxis).set_minor_formatter(NullFormatter())
 
 
 def plot_sweep(spec: SweepSpec, records: list[Record], path: Path) -> Path | None:
@@ -99,11 +102,11 @@ def plot_pareto(spec: SweepSpec, records: list[Record], path: Path) -> Path | No
 def plot_trends(spec: SweepSpec, records: list[Record], path: Path) -> Path | None:
     """Each objective against each numeric varied axis (up to 4), Pareto points marked."""
     objectives = spec.objectives[:3] or ["latency_s"]
-    params = [a for a in spec.varied() if any(_number(lookup(r, a)) for r in records)][:4]
+    params = [a for a in spec.varied() if a not in spec.derived and any(_number(lookup(r, a)) for r in records)][:4]
     if not params or not records:
         return None
     plt = _pyplot()
-    fig, axes = plt.subplots(len(objectives), len(params), figsize=(3.6 * len(params), 3.0 * len(objectives)),
+    fig, axes = plt.subplots(len(objectives), len(params), figsize=(max(6.0, 3.6 * len(params)), 3.0 * len(objectives)),
                              squeeze=False)
     for (i, obj), (j, param) in itertools.product(enumerate(objectives), enumerate(params)):
         ax = axes[i][j]
