@@ -1,46 +1,70 @@
-"""The sweep table: one row per point, columns from the sweep file (dotted paths reach nested results)."""
+"""The sweep table: one row per point, columns from the sweep file (dotted paths reach nested results), and its
+exports (CSV always, Parquet when pyarrow is installed)."""
 
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simulator.errors import SimulatorError
+from simulator.sweep.objectives import has, value_of
 from simulator.sweep.spec import SweepSpec
 
-DEFAULT_RESULT_COLUMNS = ("latency_s", "energy_j", "tflops", "bound")
+DEFAULT_RESULT_COLUMNS = ("latency_s", "energy_j", "area_um2", "tflops", "bound")
+#: columns the sweep itself adds to every row
+FLAG_COLUMNS = ("feasible", "pareto")
 
 
-def lookup(record: dict[str, Any], column: str) -> Any:
-    """A column's value: a point field, or a (dotted) path into the result, e.g. `utilization.pe_2d`."""
-    if column in record["point"]:
-        return record["point"][column]
-    value: Any = record["result"]
-    for part in column.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
+@dataclass(frozen=True)
+class Record:
+    """One point with its result, and where it stands (meets the constraints, on the Pareto front)."""
+
+    key: str
+    point: dict[str, Any]
+    result: dict[str, Any]
+    feasible: bool = True
+    pareto: bool = False
 
 
-def columns_of(spec: SweepSpec, records: list[dict[str, Any]]) -> list[str]:
+def lookup(record: Record, column: str) -> Any:
+    """A column's value: a point field, a flag, or a (dotted or derived) key of the result."""
+    if column in record.point:
+        return record.point[column]
+    if column in FLAG_COLUMNS:
+        return getattr(record, column)
+    return value_of(record.result, column)
+
+
+def columns_of(spec: SweepSpec, records: list[Record]) -> list[str]:
     if spec.table:
         return list(spec.table)
-    present = set().union(*(r["result"].keys() for r in records)) if records else set()
-    return list(spec.grid) + [c for c in DEFAULT_RESULT_COLUMNS if c in present]
+    first = records[0].result if records else {}
+    axes = spec.varied() or [a for a in spec.axis_names() if a == "target"] or ["target"]
+    results = [c for c in (*spec.objectives, *DEFAULT_RESULT_COLUMNS) if has(first, c)]
+    flags = list(FLAG_COLUMNS) if spec.objectives else []
+    return list(dict.fromkeys([*axes, *results, *flags]))
 
 
-def table_rows(spec: SweepSpec, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def check_columns(spec: SweepSpec, point: dict[str, Any], result: dict[str, Any], target: str) -> None:
+    """Every table and plot column names an axis, a flag or a result key (checked on a target's first result)."""
+    wanted = [(c, f"table[{i}]") for i, c in enumerate(spec.table)]
+    if spec.plot:
+        wanted += [(getattr(spec.plot, f), f"plot.{f}") for f in ("x", "y", "series", "facet")
+                   if getattr(spec.plot, f)]
+    for column, where in wanted:
+        if column in point or column in FLAG_COLUMNS or has(result, column):
+            continue
+        from simulator.sweep.objectives import scalar_keys
+
+        raise SimulatorError(f"'{column}' is neither an axis ({', '.join(point)}) nor a result key of {target} "
+                             f"({', '.join(scalar_keys(result))})", field=where)
+
+
+def table_rows(spec: SweepSpec, records: list[Record]) -> list[dict[str, Any]]:
     columns = columns_of(spec, records)
-    order = {p_key: i for i, p_key in enumerate(_keys(spec))}
-    records = sorted(records, key=lambda r: order.get(r["key"], len(order)))
     return [{c: lookup(r, c) for c in columns} for r in records]
-
-
-def _keys(spec: SweepSpec) -> list[str]:
-    from simulator.sweep.store import point_key
-
-    return [point_key(p) for p in spec.points()]
 
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -50,3 +74,27 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
             writer.writeheader()
             writer.writerows(rows)
     return path
+
+
+def write_parquet(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """The table as Parquet when pyarrow is installed (else None)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    if not rows:
+        return None
+    columns = {}
+    for c in rows[0]:
+        values = [_plain(r[c]) for r in rows]
+        try:
+            columns[c] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types in one column: as text
+            columns[c] = pa.array([None if v is None else str(v) for v in values])
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, int | float | str | bool) or value is None else str(value)
