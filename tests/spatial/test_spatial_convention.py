@@ -105,6 +105,6 @@ def test_bad_convention_is_one_line_exit_2():
 
 
 def test_convention_is_a_sweep_axis():
-    from simulator.sweep.spec import REQUEST_FIELDS
+    from simulator.sweep.axes import request_fields
 
-    assert "energy_convention" in REQUEST_FIELDS
+    assert "energy_convention" in request_fields()
