@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -31,9 +32,10 @@ def _workloads() -> list[dict[str, str]]:
 
 
 def _patterns() -> list[dict[str, str]]:
-    from simulator.sparse.patterns import catalogue_rows
+    from cascade_base.yamlio import load_yaml  # the data file of simulator.sparse.catalogue, without its package
 
-    return catalogue_rows()
+    path = Path(__file__).resolve().parents[1] / "data" / "patterns.yaml"
+    return [{k: str(v) for k, v in row.items()} for row in load_yaml(path, SimulatorError)["patterns"]]
 
 
 #: catalogue name -> function listing its entries as rows with at least `name`.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.errors import SimulatorError
+from simulator.sparse.catalogue import CATALOGUE, catalogue_rows  # noqa: F401 -- re-exported
 from simulator.sparse.runs import expand_runs, union_runs
 from simulator.sparse.tiling import MAX_TOUCHED, TileCounts
 
@@ -265,34 +266,3 @@ def tile_major_permutation(shape: tuple[int, ...], tile: tuple[int, ...]) -> np.
     inner = np.ravel_multi_index(tuple(i % t for i, t in zip(idx, tile, strict=True)), tile)
     order = np.lexsort((inner, outer))
     return order  # order[a] = original row-major index of the token at position a
-
-
-#: catalogue shown by `cascade list patterns`: name -> (python call, description, source)
-CATALOGUE: dict[str, tuple[str, str, str]] = {
-    "gna": ("cascade bound --shape .. --window .. [--stride ..] [--dilation ..] [--causal ..]",
-            "generalized neighborhood attention per axis (sliding window, strided, blocked, dilated, causal)",
-            "Hassani et al. 2025, arXiv 2504.16922"),
-    "causal": ("patterns.causal(n)", "query i attends keys 0..i", "standard"),
-    "sliding_window": ("patterns.sliding_window(n, w, causal)", "local window of w keys", "Beltagy et al. 2020"),
-    "dilated_window": ("patterns.dilated_window(n, w, d, causal)", "every d-th key within the window",
-                       "Child et al. 2019; Hassani & Shi 2022"),
-    "diagonals": ("patterns.diagonals(n, offsets, width)", "diagonal and multi-diagonal bands",
-                  "diagonal bands, e.g. Child et al. 2019"),
-    "vertical_stripes": ("patterns.vertical_stripes(n, columns, width, local)",
-                         "fixed key columns (sinks) plus a local window",
-                         "StreamingLLM (Xiao et al. 2024); MInference (Jiang et al. 2024)"),
-    "radial": ("cascade bound --pattern radial --shape FRAMESxTOKENS --window W [--causal 1]; "
-               "patterns.radial(frames, frame_tokens, spatial_window)",
-               "spatial window halving as temporal distance doubles", "after Li et al. 2025, arXiv 2506.19852"),
-    "block_sparse": ("cascade bound --shape N --mask FILE.npy|FILE.npz [--token-mask causal]",
-                     "any block mask (learned, top-k, ...), per head (3-D) or as a block list",
-                     "e.g. Quest (Tang et al. 2024), SpargeAttn (Zhang et al. 2025)"),
-    "permutation": ("patterns.permuted(fn, perm), patterns.tile_major_permutation(shape, tile); its cost: "
-                    "cascade bound ... --permute-fraction F",
-                    "re-order tokens (e.g. tile-major) to raise block sparsity",
-                    "Hassani et al. 2025; Sliding Tile Attention (Zhang et al. 2025)"),
-}
-
-
-def catalogue_rows() -> list[dict[str, str]]:
-    return [{"name": k, "use": v[0], "description": v[1], "source": v[2]} for k, v in CATALOGUE.items()]
