@@ -107,6 +107,9 @@ def load_block_mask(path: str, n_tokens: int) -> BlockMask:
             mask = BlockMask(n_tokens, *shape, coo=(heads, rows, cols))
     except (ValueError, OSError) as exc:
         raise SimulatorError(f"{source}: cannot read it ({exc})") from None
+    if min(mask.heads, mask.rows, mask.cols) < 1:
+        raise SimulatorError(f"{source}: the mask is empty ({mask.heads} heads x {mask.rows} x {mask.cols} blocks); "
+                             "give at least one query block and one KV block")
     if _ceil_div(n_tokens, mask.block_q) != mask.rows or _ceil_div(n_tokens, mask.block_kv) != mask.cols:
         raise SimulatorError(
             f"{source}: a {mask.rows}x{mask.cols} block mask does not tile {n_tokens} tokens evenly; give --shape "

@@ -67,3 +67,17 @@ def test_long_and_deep_einsums_are_refused(tmp_path, capsys):
                         "outputs: [O]\n")
         assert main(["analyze", str(path)]) == 2
         assert "split it into" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"", b"\x93NUMPYgarbage", None])
+def test_empty_or_malformed_masks_are_one_line(tmp_path, capsys, content):
+    import numpy as np
+
+    path = tmp_path / "m.npy"
+    if content is None:
+        np.save(path, np.zeros((0, 0), dtype=bool))
+    else:
+        path.write_bytes(content)
+    rc = main(["bound", "--shape", "1024", "--mask", str(path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "--mask" in err, err
