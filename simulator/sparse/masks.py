@@ -105,8 +105,8 @@ def load_block_mask(path: str, n_tokens: int) -> BlockMask:
                 if arr.size and (arr.min() < 0 or arr.max() >= hi):
                     raise SimulatorError(f"{source}: {name} must lie in 0..{hi - 1}")
             mask = BlockMask(n_tokens, *shape, coo=(heads, rows, cols))
-    except (ValueError, OSError) as exc:
-        raise SimulatorError(f"{source}: cannot read it ({exc})") from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise SimulatorError(f"{source}: cannot read it ({exc or 'the file is empty'})") from None
     if min(mask.heads, mask.rows, mask.cols) < 1:
         raise SimulatorError(f"{source}: the mask is empty ({mask.heads} heads x {mask.rows} x {mask.cols} blocks); "
                              "give at least one query block and one KV block")
