@@ -181,3 +181,27 @@ def brute_full_partial(m: np.ndarray, q_tile: int, kv_tile: int) -> tuple[int, i
                 full += bool(blk.all())
                 partial += not bool(blk.all())
     return full, partial
+
+
+def sliding_tile_mask(shape, tile, window) -> np.ndarray:
+    """Sliding Tile Attention (Zhang et al. 2025, arXiv 2502.04507) token by token: N x N mask over the tile-major
+    order; a query attends a key iff, per axis, the key's tile lies in the window of tiles centred on the query's
+    tile and shifted to stay inside the layout."""
+    coords = list(itertools.product(*[range(L) for L in shape]))
+    grid = [L // t for L, t in zip(shape, tile, strict=True)]
+    k = [w // t for w, t in zip(window, tile, strict=True)]
+
+    def key(c):
+        return ([c[a] // tile[a] for a in range(len(shape))], [c[a] % tile[a] for a in range(len(shape))])
+
+    order = sorted(coords, key=key)
+    n = len(order)
+    m = np.zeros((n, n), dtype=bool)
+    for qi, q in enumerate(order):
+        for ki, kc in enumerate(order):
+            ok = True
+            for a in range(len(shape)):
+                start = min(max(q[a] // tile[a] - k[a] // 2, 0), grid[a] - k[a])
+                ok &= start <= kc[a] // tile[a] <= start + k[a] - 1
+            m[qi, ki] = ok
+    return m
