@@ -37,7 +37,16 @@ def bound_command(
     token_mask: Annotated[str | None, Opt("--token-mask", help="token predicate inside --mask blocks: causal")] = None,
     permute_fraction: Annotated[float | None, Opt("--permute-fraction",
                                                   help="token permutation time / dense kernel time")] = None,
-    pattern: Annotated[str | None, Opt("--pattern", help="radial: --shape FRAMESxTOKENS --window W")] = None,
+    pattern: Annotated[str | None, Opt("--pattern", help="radial, sliding-tile, vertical-stripe, diagonal or "
+                                       "permuted (cascade list patterns)")] = None,
+    columns: Annotated[str | None, Opt("--columns", help="vertical-stripe key columns, e.g. 0,4096")] = None,
+    offsets: Annotated[str | None, Opt("--offsets", help="diagonal offsets (key - query), e.g. 0,-4096")] = None,
+    width: Annotated[int | None, Opt("--width", help="stripe / diagonal width in keys (default 1)")] = None,
+    local: Annotated[int | None, Opt("--local", help="vertical-stripe local window in keys (default 0)")] = None,
+    tile: Annotated[str | None, Opt("--tile", help="sliding-tile STA tile per axis, e.g. 6x8x8")] = None,
+    base: Annotated[str | None, Opt("--base", help="permuted: vertical-stripe or diagonal")] = None,
+    permutation: Annotated[str | None, Opt("--permutation", help="permuted: FILE.npy or stripes-first")] = None,
+    segment: Annotated[int | None, Opt("--segment", help="stripes-first segment in tokens, e.g. 131072")] = None,
     json_: Annotated[bool, Opt("--json", help="print one JSON object")] = False,
 ) -> None:
     """Speedup upper bound of a sparse attention pattern, from the KV tiles each query tile visits."""
@@ -48,7 +57,8 @@ def bound_command(
                    attention_fraction=attention_fraction, sparse_fraction=sparse_fraction, mask=mask, plot=plot,
                    baseline=baseline, pass_=pass_, head_dim=head_dim, backward_q_tile=backward_q_tile,
                    backward_kv_tile=backward_kv_tile, token_mask=token_mask, pattern=pattern,
-                   permute_fraction=permute_fraction)
+                   permute_fraction=permute_fraction, columns=columns, offsets=offsets, width=width, local=local,
+                   tile=tile, base=base, permutation=permutation, segment=segment)
     if advise is not None:
         from simulator.sparse.report import advice, advice_note
 

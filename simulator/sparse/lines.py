@@ -37,8 +37,9 @@ class Diagonal:
     def causal(self) -> bool:
         return max(self.offsets) + self.width - 1 <= 0
 
-    def rows(self, a: int, b: int, transposed: bool) -> tuple[np.ndarray, np.ndarray]:
-        i = np.arange(a, b, dtype=np.int64)[:, None]
+    def rows(self, i: np.ndarray, transposed: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(len(i), m) interval bounds of rows i."""
+        i = np.asarray(i, dtype=np.int64)[:, None]
         off = np.asarray(self.offsets, dtype=np.int64)[None, :]
         if transposed:  # query i attends key j iff j - o - width + 1 <= i <= j - o
             return i - off - self.width + 1, i - off
@@ -70,8 +71,9 @@ class VerticalStripe:
         k = np.searchsorted(lo, j, side="right") - 1
         return (k >= 0) & (j <= hi[np.maximum(k, 0)])
 
-    def rows(self, a: int, b: int, transposed: bool) -> tuple[np.ndarray, np.ndarray]:
-        i = np.arange(a, b, dtype=np.int64)[:, None]
+    def rows(self, i: np.ndarray, transposed: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(len(i), m) interval bounds of rows i."""
+        i = np.asarray(i, dtype=np.int64)[:, None]
         n, local = self.n, self.local
         if transposed:  # rows are keys j: the queries that attend j
             hit = self._in_stripe(i)
@@ -94,7 +96,7 @@ class VerticalStripe:
 
 def line_chunks(pattern: Diagonal | VerticalStripe, major: int, transposed: bool) -> Iterator[SegmentChunk]:
     for a, b in row_chunks(pattern.n, major):
-        yield per_row(a, b, *pattern.rows(a, b, transposed))
+        yield per_row(a, b, *pattern.rows(np.arange(a, b), transposed))
 
 
 def line_counts(pattern: Diagonal | VerticalStripe, q_tile: int, kv_tile: int,

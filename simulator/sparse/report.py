@@ -81,17 +81,32 @@ def bound(
     token_mask: str | None = None,
     pattern: str | None = None,
     permute_fraction: float | None = None,
+    columns: str | None = None,
+    offsets: str | None = None,
+    width: int | None = None,
+    local: int | None = None,
+    tile: str | None = None,
+    base: str | None = None,
+    permutation: str | None = None,
+    segment: int | None = None,
 ) -> dict[str, Any]:
     """Speedup upper bound of a GNA pattern (`window` given), of a block mask (`mask` given) or of a named
     pattern (`pattern` given). `pass_` is fwd, bwd or fwd+bwd; `baseline` dense or causal (default: causal when
-    the pattern is causal along the sequence)."""
+    the pattern is causal along the sequence). `columns` .. `segment` are the options of the named patterns
+    (pattern_specs.USES says which pattern reads which)."""
+    extra = dict(columns=columns, offsets=offsets, width=width, local=local, tile=tile, base=base,
+                 permutation=permutation, segment=segment)
+    if pattern is None:
+        given = [k for k, v in extra.items() if v is not None]
+        if given:
+            raise SimulatorError(f"--{given[0]}: an option of the named patterns; give --pattern as well")
     if permute_fraction is not None and not (isinstance(permute_fraction, int | float)
                                              and math.isfinite(permute_fraction) and permute_fraction >= 0):
         raise SimulatorError(f"--permute-fraction: must be a non-negative number (the token permutation's time as a "
                              f"fraction of the dense kernel's), not {permute_fraction!r}")
     out = _bound(shape, window, stride, dilation, causal, q_tile, kv_tile, target, tiling, kv_tiling,
                  attention_fraction, sparse_fraction, mask, plot, baseline, pass_, head_dim, backward_q_tile,
-                 backward_kv_tile, token_mask, pattern)
+                 backward_kv_tile, token_mask, pattern, extra)
     if permute_fraction is not None:
         out.update(with_permute(out["speedup_upper_bound"], out["speedup_mean"], permute_fraction))
     return out
@@ -106,7 +121,7 @@ def with_permute(worst: float, mean: float, fraction: float) -> dict[str, float]
 
 def _bound(shape, window, stride, dilation, causal, q_tile, kv_tile, target, tiling, kv_tiling, attention_fraction,
            sparse_fraction, mask, plot, baseline, pass_, head_dim, backward_q_tile, backward_kv_tile, token_mask,
-           pattern) -> dict[str, Any]:
+           pattern, extra=None) -> dict[str, Any]:
     dims = parse_dims(shape, "--shape")
     if dims is None:
         raise SimulatorError("--shape: required, e.g. --shape 30x48x80")
@@ -132,7 +147,8 @@ def _bound(shape, window, stride, dilation, causal, q_tile, kv_tile, target, til
     if pattern is not None and mask is None:
         from simulator.sparse.report_pattern import pattern_bound
 
-        return pattern_bound(dims, dict(window=window, stride=stride, dilation=dilation, causal=causal), q_tile,
+        options = dict(window=window, stride=stride, dilation=dilation, causal=causal, **(extra or {}))
+        return pattern_bound(dims, options, q_tile,
                              kv_tile, target, tiling, kv_tiling, fa, fs, plot, baseline, pass_, head_dim, pattern,
                              (backward_q_tile, backward_kv_tile))
     if mask is not None:
