@@ -4,7 +4,9 @@
    against a brute-force baseline measured in the same run (the token mask of sampled query tiles, extrapolated);
 2. `--pattern radial` over 64 frames x 16,384 tokens, against the per-token interval counting of
    patterns.count_intervals, both measured on 16 x 4,096 tokens (the per-token path's memory at 1M is printed);
-3. a 1M-token block list with 32,768 x 32,768 blocks (0.05% on plus the diagonal), as a compressed .npz.
+3. a 1M-token block list with 32,768 x 32,768 blocks (0.05% on plus the diagonal), as a compressed .npz;
+4. `--pattern sliding-tile`, `diagonal`, `vertical-stripe` and `permuted` (stripes-first) at 1,048,576 tokens,
+   forward and backward, each checked against the brute force of sampled query tiles (materialised mask rows).
 
     python benchmarks/sparse_scale.py [--sample 4]
 """
@@ -104,6 +106,49 @@ def mask_1m() -> None:
           f"(a dense int64 prefix-sum table would need {dense_gib:.0f} GiB)")
 
 
+LINES_1M = [
+    dict(pattern="sliding-tile", shape="64x128x128", tile="4x8x8", window="12x24x24"),
+    dict(pattern="diagonal", shape=str(1 << 20), offsets="0,-65536,-262144", width=256),
+    dict(pattern="vertical-stripe", shape=str(1 << 20), columns=",".join(str(c) for c in range(0, 1 << 20, 65537)),
+         local=4096, causal="1"),
+    dict(pattern="permuted", base="vertical-stripe", shape=str(1 << 20),
+         columns=",".join(str(c) for c in range(7, 1 << 20, 65537)), permutation="stripes-first", segment=1 << 18),
+]
+
+
+def lines_1m(sample: int) -> None:
+    from simulator.sparse.lines import Diagonal, VerticalStripe
+    from simulator.sparse.pattern_specs import OPTIONS, build
+    from simulator.sparse.permuted import stripes_first
+
+    for opts in LINES_1M:
+        for pass_ in ("fwd", "bwd"):
+            s, mib, out = measured(lambda o=opts, p=pass_: bound(**o, pass_=p, target="b200"))
+            print(f"{opts['pattern']} {opts['shape']} ({out['tokens']:,} tokens) {pass_}: {s:.2f} s, "
+                  f"peak {mib:.0f} MiB, bound {out['speedup_upper_bound']:.1f}x, FLOP-wise {out['flop_speedup']:.1f}x, "
+                  f"block-sparse {out['fully_block_sparse']}")
+    # brute force on sampled query tiles of the 1-D line patterns: materialise their mask rows
+    n, tq, tk = 1 << 20, 256, 128
+    rng = np.random.default_rng(1)
+    for opts in LINES_1M[1:]:
+        cols = [int(c) for c in opts.get("columns", "0").split(",")]
+        if opts["pattern"] == "diagonal":
+            pat = Diagonal(n, tuple(int(o) for o in opts["offsets"].split(",")), opts["width"])
+        else:
+            pat = VerticalStripe(n, tuple(cols), 1, opts.get("local", 0), opts.get("causal") == "1")
+        perm = stripes_first(pat, opts["segment"]) if opts["pattern"] == "permuted" else np.arange(n)
+        inv = np.argsort(perm)
+        counts = build(opts["pattern"], (n,), {k: opts.get(k) for k in OPTIONS}).count(tq, tk, False).counts
+        for t in rng.integers(0, n // tq, sample):
+            lo, hi = pat.rows(perm[t * tq:(t + 1) * tq], False)
+            hit = np.zeros(n, dtype=bool)
+            for a, b in zip(lo.ravel(), hi.ravel(), strict=True):
+                hit[max(a, 0):max(min(b, n - 1) + 1, 0)] = True
+            brute = np.unique(inv[np.flatnonzero(hit)] // tk).size
+            assert brute == counts.visited[t], (opts["pattern"], t)
+    print(f"  line patterns: {sample} sampled query tiles each agree with the materialised mask rows")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=4, help="query tiles the brute-force baseline runs on")
@@ -111,6 +156,7 @@ def main() -> None:
     gna_1m(args.sample)
     radial_1m()
     mask_1m()
+    lines_1m(args.sample)
 
 
 if __name__ == "__main__":
