@@ -70,6 +70,7 @@ def data_mode(as_json: bool) -> dict:
     """Model vs the calibration (fit) and validation (held-out) data files, with errors by group."""
     cal = compare(load_points("calibration"))
     val = compare(load_points("validation"))
+    bwd_fit = compare(load_points("backward_fit"))  # fits only `bwd_mma_efficiency`
     groups = {
         "calibration (fit)": cal,
         "held-out, default kernel": [r for r in val if r["default_kernel"] and not r["approximate"]],
@@ -79,7 +80,7 @@ def data_mode(as_json: bool) -> dict:
     }
     summary = {name: {"points": len(rows), "mean_abs_error": mean_abs_error(rows)} for name, rows in groups.items()}
     by_set = {}
-    for which, rows in (("fit", cal), ("validation", val)):
+    for which, rows in (("fit", cal), ("fit (backward constant)", bwd_fit), ("validation", val)):
         for name in sorted({r["set"] for r in rows}):
             members = [r for r in rows if r["set"] == name]
             by_set[f"{which}: {name}"] = {"points": len(members), "mean_abs_error": mean_abs_error(members),
@@ -96,7 +97,7 @@ def data_mode(as_json: bool) -> dict:
         print("\n== error by set")
         _print_table([{"set": k, **v} for k, v in by_set.items()], ["set", "points", "mean_abs_error",
                                                                     "shape_assumed"])
-    return {"summary": summary, "by_set": by_set, "calibration": cal, "validation": val}
+    return {"summary": summary, "by_set": by_set, "calibration": cal, "backward_fit": bwd_fit, "validation": val}
 
 
 def predict_case(target, case: Case, dtype: str, family: str | None) -> dict:  # noqa: ANN001

@@ -43,6 +43,10 @@ class EvaluateRequest:
     kernel: str | None = None
     #: GPU only: tokens per page of a paged K/V cache (must divide the K/V length)
     page_size: int | None = None
+    #: GPU only (`--pass`): which pass of training is costed: "fwd", "bwd" or "fwd+bwd"
+    training_pass: str = "fwd"
+    #: GPU only (`--value-dim`): V's head dim when it differs from Q and K's (DeepSeek: --head-dim 192 --value-dim 128)
+    value_dim: int | None = None
     #: how energy is accounted (spatial targets): "physical" (every PE's register file) or "artifact" (the FuseMax
     #: artifact's accounting: one PE's register file, its dataflow overlay); see simulator/spatial/convention.py
     energy_convention: str = "physical"

@@ -39,6 +39,10 @@ def evaluate_command(
                                                "flashinfer | flashmla (default: the GPU's best-known one)")] = None,
     page_size: Annotated[int | None, typer.Option("--page-size", help="GPU: tokens per page of a paged K/V cache "
                                                   "(must divide --kv-seq)")] = None,
+    pass_: Annotated[str, typer.Option("--pass", help="GPU: fwd | bwd | fwd+bwd (FLOPs: backward = 2.5x forward)")]
+    = "fwd",
+    value_dim: Annotated[int | None, typer.Option("--value-dim", help="GPU: V head dim when it differs from "
+                                                  "--head-dim (DeepSeek 192/128)")] = None,
     energy_convention: Annotated[str, typer.Option(
         "--energy-convention", help="spatial targets: physical (every PE's register file, default) | artifact (the "
         "FuseMax artifact's accounting: one PE's register file per Einsum, its FLAT dataflow)")] = "physical",
@@ -53,7 +57,8 @@ def evaluate_command(
     request = EvaluateRequest(target=target, workload=workload, seq=seq, cascade=cascade, mapping=mapping,
                               search=search, scope=scope, batch=batch, heads=heads, kv_heads=kv_heads,
                               kv_seq=kv_seq, head_dim=head_dim, causal=causal, dtype=dtype,
-                              kernel=kernel, page_size=page_size, energy_convention=energy_convention,
+                              kernel=kernel, page_size=page_size, training_pass=pass_,
+                              value_dim=value_dim, energy_convention=energy_convention,
                               objective=objective, budget=budget, time_limit=time_limit, seed=seed, out=out,
                               overrides=tuple(set_ or ()))
     emit(evaluate(request), json_, render_result)

@@ -16,6 +16,7 @@ from cascade_base.spec import Frozen
 from einsum_cascades.sketch import CascadeSketch
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.errors import SimulatorError
+from simulator.gpu.backward import backward_kernel, bwd_flops, check_backward, predict_backward
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import choose_kernel
 from simulator.gpu.model import Shapes, fa_flops, predict
@@ -40,6 +41,8 @@ class GpuOptions(Frozen):
     scope: Literal["attention"] = "attention"
     kernel: str | None = None
     page_size: PositiveInt | None = None
+    value_dim: PositiveInt | None = None
+    training_pass: str = "fwd"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class GpuPlan:
     tensors_bytes: float
     kernel: str
     page_size: int | None = None
+    training_pass: str = "fwd"
 
 
 class GpuBackend:
@@ -80,9 +84,15 @@ class GpuBackend:
         if roles.ranks.latent_dim and kv_heads != 1:
             raise SimulatorError(f"--kv-heads {kv_heads}: MLA attends to one shared latent; use --kv-heads 1",
                                  source="--kv-heads")
-        if options.head_dim % 8:
-            raise SimulatorError(f"--head-dim {options.head_dim}: fused attention kernels need a multiple of 8; pad "
-                                 f"to {options.head_dim + 8 - options.head_dim % 8}", source="--head-dim")
+        check_backward("fa2", options.training_pass)  # an unknown --pass, before anything else
+        value_dim = options.value_dim or options.head_dim
+        for flag, dim in (("--head-dim", options.head_dim), ("--value-dim", value_dim)):
+            if dim % 8:
+                raise SimulatorError(f"{flag} {dim}: fused attention kernels need a multiple of 8; pad to "
+                                     f"{dim + 8 - dim % 8}", source=flag)
+        if options.value_dim is not None and roles.ranks.latent_dim:
+            raise SimulatorError(f"--value-dim {options.value_dim}: cascade {cascade.name!r} attends to a latent "
+                                 "whose size is --head-dim; drop --value-dim", source="--value-dim")
         dtype = options.dtype or "fp16"
         if dtype not in target.tensor_flops_per_s:
             raise SimulatorError(f"--dtype {dtype}: {target.name} has no {dtype} tensor cores (it supports "
@@ -90,7 +100,7 @@ class GpuBackend:
                                  source="--dtype")
         shape = AttentionShape(batch=options.batch, heads=options.heads, kv_heads=kv_heads, seq=options.seq,
                                kv_seq=options.kv_seq or options.seq, head_dim=options.head_dim,
-                               value_dim=options.head_dim, dtype=dtype, causal=cascade.causal)
+                               value_dim=value_dim, dtype=dtype, causal=cascade.causal)
         sizes = dict(roles.defaults)
         r = roles.ranks
         if r.latent_dim:  # the absorbed form FlashMLA runs: scores over [latent, rope], values are the latent
@@ -110,8 +120,11 @@ class GpuBackend:
                                  source="--seq")
         kernel = choose_kernel(target, d_qk, d_v, shape.causal, dtype, family=options.kernel)  # one-line refusals
         check_page_size(options.page_size, shape.kv_seq, kernel.name)
+        check_backward(kernel.name, options.training_pass)
+        if options.training_pass != "fwd":
+            backward_kernel(target, d_qk, d_v, shape.causal, dtype, kernel.name)  # its own one-line refusals
         return GpuPlan(target, cascade, name if cascade.name == name else cascade.name, shape, d_qk, d_v, dims,
-                       kv_per_key, tensors_bytes, kernel.name, options.page_size)
+                       kv_per_key, tensors_bytes, kernel.name, options.page_size, options.training_pass)
 
     def cost(self, plan: GpuPlan) -> GpuResult:
         return evaluate_plan(plan)
@@ -149,7 +162,9 @@ def _symbol(cascade: CascadeSketch, rank: str) -> str:
 
 
 def evaluate_plan(plan: GpuPlan, constants: Constants = FITTED) -> GpuResult:
-    """Cost one attention shape on the plan's GPU with the fused-kernel model (see `simulator.gpu.model`)."""
+    """Cost one attention shape on the plan's GPU with the fused-kernel model (see `simulator.gpu.model`); with
+    `--pass bwd` the backward kernel (`simulator.gpu.backward`), with `fwd+bwd` both: latency, FLOPs and TFLOP/s
+    are their sums and the breakdowns (bound, utilization, phases, grid, kernel) the backward kernel's."""
     target, sh = plan.target, plan.shape
     shapes = Shapes.of(sh.batch, sh.heads, sh.kv_heads, sh.seq, sh.kv_seq)
     res = predict(target, shapes, d_qk=plan.d_qk, d_v=plan.d_v, causal=sh.causal, dtype=sh.dtype,
@@ -164,7 +179,29 @@ def evaluate_plan(plan: GpuPlan, constants: Constants = FITTED) -> GpuResult:
     work = res.work
     shape = {"batch": sh.batch, "heads": sh.heads, "kv_heads": sh.kv_heads, "seq": sh.seq, "kv_seq": sh.kv_seq,
              "head_dim": sh.head_dim, "causal": sh.causal, "dtype": sh.dtype}
+    if sh.value_dim != sh.head_dim:
+        shape["value_dim"] = sh.value_dim
     row = res.row(0)
+    pass_latency = {"fwd": row["latency_s"]}
+    if plan.training_pass != "fwd":
+        bwd = predict_backward(target, shapes, d_qk=plan.d_qk, d_v=plan.d_v, causal=sh.causal, dtype=sh.dtype,
+                               constants=constants, family=plan.kernel, work=work,
+                               kv_elems_per_key=plan.kv_elems_per_key)
+        bwd_row = bwd.row(0)
+        bwd_flop = float(bwd_flops(shapes, plan.d_qk, plan.d_v, sh.causal)[0])
+        # Backward roofline: 2.5x the GEMMs, one exp per score, Q, K, V, O, dO in and dQ, dK, dV out once.
+        bwd_roof = max(bwd_flop / target.tensor_rate(sh.dtype), exps / target.exp_rate(),
+                       2.0 * plan.tensors_bytes / target.hbm.bw_bytes_per_s)
+        pass_latency = {"bwd": bwd_row["latency_s"]} if plan.training_pass == "bwd" else \
+            {"fwd": row["latency_s"], "bwd": bwd_row["latency_s"]}
+        if plan.training_pass == "bwd":
+            flops, roofline_s = bwd_flop, bwd_roof
+        else:
+            flops, roofline_s = flops + bwd_flop, roofline_s + bwd_roof
+        hbm = bwd_row["hbm_bytes"] + (row["hbm_bytes"] if plan.training_pass == "fwd+bwd" else 0.0)
+        latency = sum(pass_latency.values())
+        row = {**bwd_row, "latency_s": latency, "tflops": flops / latency / 1e12, "hbm_bytes": hbm}
+        res = bwd
     return GpuResult(
         target=target.name, cascade=plan.cascade.name, shape=shape,
         latency_s=row["latency_s"], tflops=row["tflops"], flops=flops, bound=row["bound"],
@@ -173,4 +210,4 @@ def evaluate_plan(plan: GpuPlan, constants: Constants = FITTED) -> GpuResult:
         kernel={**asdict(res.kernel), "emulated_exp_fraction": res.emulated_exp_fraction},
         work_per_kv_tile=TileWorkRow(mac=work.mac_per_kv_tile, exp=work.exp_per_kv_tile, fp32=work.fp32_per_kv_tile,
                                      passes=work.passes, source=work.source),
-        constants=constants.as_dict())
+        constants=constants.as_dict(), training_pass=plan.training_pass, pass_latency_s=pass_latency)

@@ -15,9 +15,10 @@ import numpy as np
 import yaml
 
 from hw.registry import load_target
+from simulator.gpu.backward import bwd_flops, predict_backward
 from simulator.gpu.catalog import FAMILY_BY_ARCH, kernel_spec
 from simulator.gpu.constants import FITTED, FITTED_NAMES, Constants
-from simulator.gpu.model import Shapes, predict
+from simulator.gpu.model import Shapes, fa_flops, predict
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -40,6 +41,7 @@ class Point:
     source: str
     approximate: bool = False
     cascade: str = "attention-1pass"
+    training_pass: str = "fwd"
 
     @property
     def decode(self) -> bool:
@@ -49,7 +51,8 @@ class Point:
         """The validation set this point reports in: GPU, kernel, dtype, mask, prefill or decode."""
         mask = "causal" if self.causal else "non-causal"
         phase = "decode" if self.decode else "prefill"
-        return f"{self.target} {kernel_spec(self.kernel).name} {self.dtype} {mask} {phase}"
+        step = "" if self.training_pass == "fwd" else f" {self.training_pass}"
+        return f"{self.target} {kernel_spec(self.kernel).name} {self.dtype} {mask} {phase}{step}"
 
 
 def _point(raw: dict) -> Point:
@@ -60,12 +63,12 @@ def _point(raw: dict) -> Point:
                  kv_seq=int(raw.get("kv_seq", seq)), head_dim=d, causal=bool(raw.get("causal", False)),
                  dtype=str(raw.get("dtype", "fp16")), tflops=float(raw["tflops"]), source=str(raw["source"]),
                  approximate=bool(raw.get("approximate", False)),
-                 cascade=str(raw.get("cascade", "attention-1pass")))
+                 cascade=str(raw.get("cascade", "attention-1pass")), training_pass=str(raw.get("pass", "fwd")))
 
 
 @lru_cache(maxsize=4)
 def load_points(which: str) -> tuple[Point, ...]:
-    """The points of `simulator/gpu/data/{which}.yaml` ("calibration" or "validation")."""
+    """The points of `simulator/gpu/data/{which}.yaml` ("calibration", "validation" or "backward_fit")."""
     data = yaml.safe_load((DATA_DIR / f"{which}.yaml").read_text())
     return tuple(_point(p) for p in data["points"])
 
@@ -78,14 +81,18 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
         if p.cascade != "attention-1pass":  # head dims from the cascade's roles (MLA): through the backend
             out[i] = _predict_via_backend(p, constants)
             continue
-        groups.setdefault((p.target, p.kernel, p.head_dim, p.causal, p.dtype), []).append(i)
-    for (target, kernel, d, causal, dtype), idx in groups.items():
+        groups.setdefault((p.target, p.kernel, p.head_dim, p.causal, p.dtype, p.training_pass), []).append(i)
+    for (target, kernel, d, causal, dtype, step), idx in groups.items():
         ps = [points[i] for i in idx]
         shapes = Shapes.of([p.batch for p in ps], [p.heads for p in ps], [p.kv_heads for p in ps],
                            [p.seq for p in ps], [p.kv_seq for p in ps])
-        res = predict(load_target(target), shapes, d_qk=d, d_v=d, causal=causal, dtype=dtype, constants=constants,
-                      family=kernel)
-        out[idx] = res.tflops
+        args = {"d_qk": d, "d_v": d, "causal": causal, "dtype": dtype, "constants": constants, "family": kernel}
+        gpu = load_target(target)
+        fwd_s = predict(gpu, shapes, **args).latency_s if step != "bwd" else 0.0
+        bwd_s = predict_backward(gpu, shapes, **args).latency_s if step != "fwd" else 0.0
+        flops = (fa_flops(shapes, d, d, causal) if step != "bwd" else 0.0) \
+            + (bwd_flops(shapes, d, d, causal) if step != "fwd" else 0.0)
+        out[idx] = flops / (fwd_s + bwd_s) / 1e12
     return out
 
 
@@ -105,7 +112,8 @@ def compare(points: tuple[Point, ...], constants: Constants = FITTED) -> list[di
              "predicted_tflops": float(q),
              "error": float(q / p.tflops - 1.0), "approximate": p.approximate,
              "default_kernel": kernel_spec(p.kernel).family == FAMILY_BY_ARCH[load_target(p.target).architecture],
-             "set": p.set_name(), "source": p.source} for p, q in zip(points, pred, strict=True)]
+             "set": p.set_name(), "pass": p.training_pass, "source": p.source}
+            for p, q in zip(points, pred, strict=True)]
 
 
 def mean_abs_error(rows: list[dict]) -> float:
@@ -159,3 +167,17 @@ def fit(base: Constants = FITTED) -> Constants:
     x0 = np.array([getattr(base, n) for n in FITTED_NAMES], dtype=float)
     best = _nelder_mead(lambda x: _loss(x, points, base), x0)
     return base.with_values(**{n: float(f"{v:.3g}") for n, v in zip(FITTED_NAMES, best, strict=True)})
+
+
+def fit_backward(base: Constants = FITTED) -> float:
+    """Fit `bwd_mma_efficiency` on `backward_fit.yaml` only (no forward or validation point); 3 digits."""
+    points = load_points("backward_fit")
+
+    def loss(x: np.ndarray) -> float:
+        if not 0 < x[0] <= 1:
+            return 1e9
+        pred = predict_points(points, base.with_values(bwd_mma_efficiency=float(x[0])))
+        return float(np.mean(np.log(pred / np.array([p.tflops for p in points])) ** 2))
+
+    best = _nelder_mead(loss, np.array([0.8]))
+    return float(f"{best[0]:.3g}")

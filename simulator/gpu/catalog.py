@@ -36,34 +36,44 @@ class KernelSpec:
     extra_dims: tuple[tuple[int, int], ...] = ()
     only_extra_dims: bool = False
     source: str = ""
+    #: a V head dim other than the Q-K one only as listed in `extra_dims` (FlashAttention-2 has one head dim)
+    equal_dims_only: bool = False
 
     def supports_dims(self, d_qk: int, d_v: int) -> bool:
         if (d_qk, d_v) in self.extra_dims:
             return True
+        if self.equal_dims_only and d_qk != d_v:
+            return False
         return not self.only_extra_dims and max(d_qk, d_v) <= self.max_head_dim
 
     def dims_text(self) -> str:
         extra = ", ".join(f"{a}/{b}" for a, b in self.extra_dims)
         if self.only_extra_dims:
             return f"Q-K/V head dims {extra}"
-        return f"head dims up to {self.max_head_dim}" + (f" (and Q-K/V {extra})" if extra else "")
+        same = ", V's equal to Q-K's" if self.equal_dims_only else ""
+        return f"head dims up to {self.max_head_dim}{same}" + (f" (and Q-K/V {extra})" if extra else "")
 
 
 KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
     KernelSpec("fa2", "flashattention-2",
                {"ampere": ("mma_sync", "sync"), "hopper": ("mma_sync", "sync"), "blackwell": ("mma_sync", "sync")},
-               ("fp16", "bf16"), 256, source="Dao 2023, arXiv 2307.08691; flash-attention csrc/flash_attn (sm80)"),
+               ("fp16", "bf16"), 256, source="Dao 2023, arXiv 2307.08691; flash-attention csrc/flash_attn (sm80)",
+               equal_dims_only=True),
+    # FA3's hopper/ build instantiates head dim 192 with V head dim 128 (DeepSeek) beside equal head dims.
     KernelSpec("fa3", "flashattention-3", {"hopper": ("wgmma", "pingpong")}, ("fp16", "bf16", "fp8"), 256,
-               source="Shah et al. 2024, arXiv 2407.08608; flash-attention hopper/"),
+               extra_dims=((192, 128),), source="Shah et al. 2024, arXiv 2407.08608; flash-attention hopper/",
+               equal_dims_only=True),
     KernelSpec("fa4", "flashattention-4", {"blackwell": ("tcgen05", "fa4")}, ("fp16", "bf16"), 128,
-               extra_dims=((192, 128),), source="Zadouri, Dao et al. 2026; flash-attention flash_attn/cute"),
+               extra_dims=((192, 128),), source="Zadouri, Dao et al. 2026; flash-attention flash_attn/cute",
+               equal_dims_only=True),
     KernelSpec("cudnn", "cudnn", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
                ("fp16", "bf16", "fp8"), 256, source="NVIDIA cuDNN fused flash attention (SDPA) graphs"),
     KernelSpec("cutlass", "blackwell-fmha", {"blackwell": ("tcgen05", "pingpong")}, ("fp16", "bf16", "fp8"), 512,
                extra_dims=((576, 512),), source="CUTLASS example 77_blackwell_fmha; Hassani et al. 2025 (GNA)"),
     KernelSpec("flashinfer", "flashinfer", {"ampere": ("mma_sync", "sync"), "hopper": ("wgmma", "pingpong"),
                                             "blackwell": ("tcgen05", "pingpong")},
-               ("fp16", "bf16", "fp8"), 256, source="Ye et al. 2025, FlashInfer (MLSys 2025), arXiv 2501.01005"),
+               ("fp16", "bf16", "fp8"), 256, extra_dims=((192, 128),), equal_dims_only=True,
+               source="Ye et al. 2025, FlashInfer (MLSys 2025), arXiv 2501.01005 (head_dim_qk 192 / head_dim_vo 128)"),
     KernelSpec("flashmla", "flashmla", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
                ("fp16", "bf16"), 0, extra_dims=((576, 512),), only_extra_dims=True,
                source="deepseek-ai/FlashMLA (MLA decode, latent 512 + RoPE 64)"),
@@ -97,6 +107,12 @@ def check_kernel(spec: KernelSpec, architecture: str, target_name: str, dtype: s
     if dtype not in spec.dtypes:
         raise SimulatorError(f"--dtype {dtype}: --kernel {spec.name} takes {', '.join(spec.dtypes)}",
                              source="--dtype")
+    if not spec.supports_dims(d_qk, d_v) and d_qk != d_v and spec.supports_dims(d_qk, d_qk):
+        here = [k.name for k in KERNELS.values() if architecture in k.runs_on and dtype in k.dtypes
+                and k.supports_dims(d_qk, d_v)]
+        raise SimulatorError(f"--value-dim {d_v}: --kernel {spec.name} supports {spec.dims_text()}; with --head-dim "
+                             f"{d_qk} choose --kernel one of {', '.join(here) or 'none here'} or drop --value-dim",
+                             source="--value-dim")
     if not spec.supports_dims(d_qk, d_v):
         raise SimulatorError(f"--head-dim {d_qk if d_qk == d_v else f'{d_qk}/{d_v}'}: --kernel {spec.name} supports "
                              f"{spec.dims_text()}", source="--head-dim")

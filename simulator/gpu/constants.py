@@ -35,6 +35,10 @@ class Constants:
                              shared memory (FlashAttention-3 Sec. 3.3, LDSM/STSM). Assumed 0.25 (4 elements per op).
     hbm_efficiency:          achievable fraction of peak HBM bandwidth. Assumed 0.9.
     launch_latency_s:        kernel launch plus ramp-up/drain. Assumed 4 us.
+    bwd_mma_efficiency:      fraction of the forward's sustained MMA rate the backward kernel's five GEMMs reach
+                             (operands of the transposed GEMMs from shared memory, dK/dV register pressure).
+                             Fitted on its own data only (`simulator/gpu/data/backward_fit.yaml`, the FA3 paper's
+                             H100 FA3 head-dim-128 backward bars), never on the forward or validation points.
     """
 
     softmax_overlap: float
@@ -49,6 +53,7 @@ class Constants:
     fp8_transpose_ops_per_elem: float = 0.25
     hbm_efficiency: float = 0.9
     launch_latency_s: float = 4e-6
+    bwd_mma_efficiency: float = 1.0
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -69,4 +74,5 @@ FITTED = Constants(
     pingpong_overlap=0.603,
     fa4_overlap=0.587,
     async_pipeline_fill=1.44,
+    bwd_mma_efficiency=0.707,  # simulator.gpu.calibrate.fit_backward() on backward_fit.yaml
 )

@@ -37,4 +37,7 @@ class GpuResult:
     work_per_kv_tile: TileWorkRow
     constants: dict[str, float]
     kind: str = "gpu"
+    #: `--pass`: fwd, bwd or fwd+bwd; and the latency of each pass it sums
+    training_pass: str = "fwd"
+    pass_latency_s: dict[str, float] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)

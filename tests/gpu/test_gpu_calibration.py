@@ -8,7 +8,8 @@ from simulator.gpu.constants import FITTED, FITTED_NAMES
 
 def _key(p):
     """One measurement: a kernel on a shape, from one source (pytorch/benchmark re-measured some FA3 paper shapes)."""
-    return (p.target, p.kernel, p.batch, p.heads, p.seq, p.head_dim, p.causal, p.dtype, p.source.split()[0])
+    return (p.target, p.kernel, p.batch, p.heads, p.seq, p.head_dim, p.causal, p.dtype, p.training_pass,
+            p.source.split()[0])
 
 
 def test_calibration_and_validation_are_disjoint_and_cited():
