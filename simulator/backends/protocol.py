@@ -30,9 +30,13 @@ class Backend(Protocol):
     def cost(self, plan: Any) -> Any: ...
 
 
+#: request fields whose command-line option is not their name with dashes (`pass` is a Python keyword)
+OPTION_NAMES = {"training_pass": "--pass"}
+
+
 def option_name(field: str) -> str:
-    """`kv_heads` -> `--kv-heads`."""
-    return "--" + field.replace("_", "-")
+    """`kv_heads` -> `--kv-heads`; `training_pass` -> `--pass`."""
+    return OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
 
 
 def given_options(request: Any, skip: tuple[str, ...] = ("target", "overrides")) -> dict[str, Any]:
