@@ -64,7 +64,9 @@ def study(time_limit: float | None) -> dict:
                              "bound_gap": found["bound_gap"], "partition": found["search"]["partition"]})
     return {"points": rows, "wall_s": time.perf_counter() - start,
             "no_slower_everywhere": all(r["searched_over_builtin"] <= 1 + 1e-9 for r in rows),
-            "faster_points": sum(r["searched_over_builtin"] < 1 - 1e-6 for r in rows)}
+            "faster_points": sum(r["searched_over_builtin"] < 1 - 1e-6 for r in rows),
+            "slower_points": sum(r["searched_over_builtin"] > 1 + 1e-9 for r in rows),
+            "worst_searched_over_builtin": max(r["searched_over_builtin"] for r in rows)}
 
 
 def zigzag() -> dict:
@@ -106,7 +108,8 @@ def main(argv: list[str]) -> int:
     if "study" in report:
         s = report["study"]
         print(f"24-point study x 3 designs: no slower everywhere: {s['no_slower_everywhere']}, faster at "
-              f"{s['faster_points']} points, {s['wall_s']:.0f} s")
+              f"{s['faster_points']} points, slower at {s['slower_points']} (worst "
+              f"{s['worst_searched_over_builtin']:.4f}), {s['wall_s']:.0f} s")
         for r in s["points"]:
             print(f"  {r['target']:8s} {r['model']:5s} {r['seq']:>8d}  {r['searched_over_builtin']:.4f}  "
                   f"{'+'.join(p.split('+')[0] for p in r['partition'])}")

@@ -3,7 +3,9 @@
 A point of the space is, per fusion group (a contiguous run of the cascade's Einsums), a `GroupChoice`: the group's
 shared buffer tile (a size per rank from a ladder of divisors and ceil-tiles), the DRAM-level order of its tiled
 ranks, whether intermediates that cannot stay in the PEs live in the buffer (spilling what overflows) or go through
-DRAM, and optionally one rank that Einsums reading a staged input stream through the buffer in array-sized blocks.
+DRAM, optionally one rank that Einsums reading a staged input stream through the buffer in array-sized blocks, and
+optionally a row block: one rank on which those Einsums keep a larger buffer tile than the group's (FLAT's scheme:
+QK and AV on blocks of query rows while the softmax walks one row; `mappers/builtin/flat.yaml`).
 From a choice, `build_group` derives the rest by rules that are exact sub-optimisations of the model:
 - array per Einsum: any array that has all its ops; the assignment that minimises the pipelined compute;
 - spatial unrolling per Einsum: up to two ranks onto the array's rows and columns (whole, partial or mixed factors),
@@ -48,6 +50,7 @@ class GroupChoice:
     order: tuple[str, ...] = ()  # DRAM-level order of the tiled ranks, outer -> inner
     onchip: bool = True  # non-pe intermediates in the buffer (spillable), else through DRAM
     stream: str | None = None  # rank streamed in array-sized blocks by Einsums that read a staged input
+    block: tuple[str, int] | None = None  # (rank, tile) of Einsums that read a staged input, above the group's
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,14 @@ def reduction_locked_ranks(specs: Sequence[Any]) -> set[str]:
     return locked
 
 
+def blockable(specs: Sequence[Any]) -> bool:
+    """Whether a row block can differ from the group tile: some Einsums of the group read a staged input (they
+    take the block) and some read only intermediates (they keep the group's tile)."""
+    produced = {s.output for s in specs}
+    reads = [any(t not in produced for t, _ in s.operands) for s in specs]
+    return any(reads) and not all(reads)
+
+
 def group_tiles(specs: Sequence[Any]) -> dict[str, int]:
     """Every rank a group iterates, with its size."""
     sizes: dict[str, int] = {}
@@ -187,6 +198,8 @@ def build_group(name: str, specs: Sequence[Any], choice: GroupChoice, target: Sp
     for s in specs:
         t = {r: gtile[r] for r in s.iteration_ranks}
         reads_staged = any(tensor in staged for tensor, _ in s.operands)
+        if choice.block is not None and reads_staged and choice.block[0] in t:
+            t[choice.block[0]] = max(t[choice.block[0]], min(choice.block[1], sizes[choice.block[0]]))
         if choice.stream in t and reads_staged and t[choice.stream] > max_dim:
             t[choice.stream] = max_dim
         tiles[s.name] = t
@@ -213,7 +226,9 @@ def build_group(name: str, specs: Sequence[Any], choice: GroupChoice, target: Sp
     order = tuple(r for r in choice.order if gtile.get(r, 0) < sizes.get(r, 0))
     einsums = {}
     for s in specs:
-        own = {r: v for r, v in tiles[s.name].items() if v < s.sizes[r]}
+        # a rank the group tiles is listed even where the Einsum's block is the whole rank: the model holds a
+        # written tensor at its writer's listed tile (an unlisted rank would count as the group's tile)
+        own = {r: v for r, v in tiles[s.name].items() if v < s.sizes[r] or gtile[r] < sizes[r]}
         group_own = {r: v for r, v in gtile.items() if r in s.iteration_ranks and v < sizes[r]}
         einsums[s.name] = EinsumMapping.model_construct(
             array=assign[s.name], spatial=spatial[s.name],

@@ -30,11 +30,13 @@ EXHAUSTIVE_LIMIT = 400
 
 @dataclass(frozen=True)
 class Point:
-    """One costed group mapping: its latency, energy and the choice that produced it."""
+    """One costed group mapping: its latency, energy, the choice that produced it, and when it was costed (seconds
+    since the search started)."""
 
     latency_s: float
     energy_j: float
     choice: Any
+    found_s: float = 0.0
 
 
 @dataclass
@@ -84,24 +86,31 @@ def pareto(points: Sequence[Point], keep: int = 8) -> list[Point]:
 
 def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
                  evaluate: Callable[[GroupChoice], tuple[float, float] | None], objective: str,
-                 stats: SearchStats, seed: int) -> list[Point]:
+                 stats: SearchStats, seed: int, blocks: bool = False) -> list[Point]:
     """Search one group's choices (see `GroupChoice`); `evaluate` returns (latency_s, energy_j) or None when the
-    choice does not fit. Returns the Pareto front of what it costed (empty when nothing fits)."""
+    choice does not fit; `blocks`: row blocks are part of the space (`mapspace.blockable`). Returns the Pareto
+    front of what it costed (empty when nothing fits)."""
     tileable = [r for r, s in ranks.items() if r not in locked and s > 1]
     ladders = {r: tile_ladder(ranks[r], dims) for r in tileable}
     streams: tuple[str | None, ...] = (None, *[r for r in ranks if ranks[r] > max(dims)])
     seen: dict[GroupChoice, tuple[float, float] | None] = {}
+    found: dict[GroupChoice, float] = {}
 
-    def canon(tile: dict[str, int], order: Sequence[str], onchip: bool, stream: str | None) -> GroupChoice:
+    def canon(tile: dict[str, int], order: Sequence[str], onchip: bool, stream: str | None,
+              block: tuple[str, int] | None = None) -> GroupChoice:
         tiled = {r: v for r, v in tile.items() if v < ranks[r]}
         order = tuple(r for r in order if r in tiled) + tuple(r for r in tiled if r not in order)
-        return GroupChoice(tuple(sorted(tiled.items())), order, onchip, stream)
+        if block is not None:
+            r, v = block
+            block = (r, min(v, ranks[r])) if blocks and r in tiled and v > tiled[r] and r != stream else None
+        return GroupChoice(tuple(sorted(tiled.items())), order, onchip, stream, block)
 
     def cost(c: GroupChoice) -> tuple[float, float] | None:
         if c not in seen:
             if stats.exhausted():
                 return None
             seen[c] = evaluate(c)
+            found[c] = stats.elapsed_s()
             stats.costed += 1
             if seen[c] is None:
                 stats.infeasible += 1
@@ -112,6 +121,8 @@ def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
         return (math.inf, math.inf) if v is None else score(objective, *v)
 
     size = math.prod(len(v) for v in ladders.values()) * 2 * len(streams) * math.factorial(min(len(tileable), 3))
+    if blocks:
+        size *= 1 + sum(len(v) for v in ladders.values())
     if size <= EXHAUSTIVE_LIMIT:
         stats.strategy.add("exhaustive")
         for values in itertools.product(*[ladders[r] for r in tileable]):
@@ -120,7 +131,8 @@ def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
             for order in itertools.permutations(tiled):
                 for onchip in (True, False):
                     for stream in streams:
-                        key(canon(tile, order, onchip, stream))
+                        for block in _blocks(tile, tiled, ladders, blocks):
+                            key(canon(tile, order, onchip, stream, block))
     else:
         stats.strategy.add("descent")
         rng = random.Random(seed)
@@ -130,36 +142,54 @@ def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
         for tile, onchip in starts:
             if stats.exhausted():
                 break
-            _descend(dict(tile), onchip, tileable, ladders, streams, canon, key, stats)
+            _descend(ranks, dict(tile), onchip, tileable, ladders, streams, canon, key, stats, blocks)
     stats.pruned += max(0, size - len(seen))
-    return pareto([Point(v[0], v[1], c) for c, v in seen.items() if v is not None])
+    return pareto([Point(v[0], v[1], c, found[c]) for c, v in seen.items() if v is not None])
 
 
-def _descend(tile: dict[str, int], onchip: bool, tileable: list[str], ladders: dict[str, tuple[int, ...]],
-             streams: tuple[str | None, ...], canon: Callable[..., GroupChoice],
-             key: Callable[[GroupChoice], tuple[float, float]], stats: SearchStats) -> None:
-    """Coordinate descent: change one axis at a time to its best value, until a sweep improves nothing."""
+def _blocks(tile: dict[str, int], tiled: Sequence[str], ladders: dict[str, tuple[int, ...]],
+            blocks: bool) -> list[tuple[str, int] | None]:
+    """No row block, and, where blocks are in the space, every ladder value above the group tile of a tiled rank."""
+    if not blocks:
+        return [None]
+    return [None, *[(r, v) for r in tiled for v in ladders[r] if v > tile[r]]]
+
+
+def _descend(sizes: dict[str, int], tile: dict[str, int], onchip: bool, tileable: list[str],
+             ladders: dict[str, tuple[int, ...]], streams: tuple[str | None, ...], canon: Callable[..., GroupChoice],
+             key: Callable[[GroupChoice], tuple[float, float]], stats: SearchStats, blocks: bool = False) -> None:
+    """Coordinate descent: change one axis at a time to its best value, until a sweep improves nothing. With row
+    blocks, shrinking a rank's group tile is also tried keeping the old tile as the block (so the Einsums reading
+    staged inputs keep their blocks while the others walk finer: the move from a plain tiling to FLAT's)."""
     order: tuple[str, ...] = ()
     stream: str | None = None
-    current = canon(tile, order, onchip, stream)
+    block: tuple[str, int] | None = None
+    current = canon(tile, order, onchip, stream, block)
     best = key(current)
     improved = True
     while improved and not stats.exhausted():
         improved = False
         for r in tileable:
             for v in ladders[r]:
-                c = canon({**tile, r: v}, order, onchip, stream)
-                if key(c) < best:
-                    best, tile, current, improved = key(c), {**tile, r: v}, c, True
+                old = tile.get(r, sizes[r])
+                moves = [block] + ([(r, old)] if blocks and v < old else [])
+                for b in moves:
+                    c = canon({**tile, r: v}, order, onchip, stream, b)
+                    if key(c) < best:
+                        best, tile, block, current, improved = key(c), {**tile, r: v}, c.block, c, True
         for perm in itertools.permutations(current.order):
-            c = canon(tile, perm, onchip, stream)
+            c = canon(tile, perm, onchip, stream, block)
             if key(c) < best:
                 best, order, current, improved = key(c), perm, c, True
         for flag in (True, False):
             for s in streams:
-                c = canon(tile, order, flag, s)
+                c = canon(tile, order, flag, s, block)
                 if key(c) < best:
-                    best, onchip, stream, current, improved = key(c), flag, s, c, True
+                    best, onchip, stream, block, current, improved = key(c), flag, s, c.block, c, True
+        for b in _blocks(dict(current.tile), [r for r, _ in current.tile], ladders, blocks):
+            c = canon(tile, order, onchip, stream, b)
+            if key(c) < best:
+                best, block, current, improved = key(c), c.block, c, True
 
 
 def search_partition(n: int, segment: Callable[[int, int], list[Point]], bound: Callable[[int, int], float],

@@ -24,6 +24,7 @@ from mappers.mapping import EinsumMapping, Mapping
 from mappers.mapspace import (
     GroupChoice,
     GroupMapping,
+    blockable,
     build_group,
     eligible_arrays,
     group_tiles,
@@ -76,7 +77,7 @@ def search_mapping(cascade: Any, sizes: dict[str, int], instances: int, target: 
     """The best mapping found and the search's report; a `MappingError` naming the binding constraint when none
     fits (an op no array has; the buffer too small for the smallest tile)."""
     stats = SearchStats(budget=settings.budget, time_limit_s=settings.time_limit_s)
-    best: tuple[tuple[float, float], Mapping, list[str]] | None = None
+    best: tuple[tuple[float, float], Mapping, list[str], float] | None = None
     first_error: str | None = None
     for i, split_sizes in enumerate(split_size_choices(cascade, sizes, target)):
         problem = cascade_problem(cascade, {**sizes, **split_sizes}, instances)
@@ -87,7 +88,7 @@ def search_mapping(cascade: Any, sizes: dict[str, int], instances: int, target: 
         first_error = first_error or error
         if found is not None and (best is None or found[0] < best[0]):
             best = found
-            stats.best_at_s = stats.elapsed_s()
+            stats.best_at_s = found[3]
         if stats.exhausted():
             break
     if best is None:
@@ -96,7 +97,7 @@ def search_mapping(cascade: Any, sizes: dict[str, int], instances: int, target: 
                                f"({stats.costed} group mappings costed) before a whole mapping fit; raise "
                                "--budget or --time-limit", source="--budget")
         raise MappingError(f"no mapping of cascade {cascade.name!r} fits target {target.name!r}: {first_error}")
-    _, mapping, partition = best
+    _, mapping, partition, _ = best
     strategy = "exhaustive" if stats.strategy == {"exhaustive"} else "guided (descent + bounded fusion DP)"
     report = SearchReport(
         reason=settings.reason, objective=settings.objective, strategy=strategy, mappings_costed=stats.costed,
@@ -109,7 +110,7 @@ def search_mapping(cascade: Any, sizes: dict[str, int], instances: int, target: 
 
 def _search_problem(problem: Problem, split_sizes: dict[str, int], target: SpatialTarget, table: EnergyTable,
                     settings: SearchSettings, stats: SearchStats, energy_pj: Callable[[list[EinsumCost]], float],
-                    seed: int) -> tuple[tuple[tuple[float, float], Mapping, list[str]] | None, str | None]:
+                    seed: int) -> tuple[tuple[tuple[float, float], Mapping, list[str], float] | None, str | None]:
     specs = list(problem.einsums)
     by_name = {s.name: s for s in specs}
     io = set(problem.inputs | problem.outputs)
@@ -139,7 +140,7 @@ def _search_problem(problem: Problem, split_sizes: dict[str, int], target: Spati
             return cost.latency_s, energy_pj(cost.einsums) * 1e-12
 
         return search_group(group_tiles(seg), reduction_locked_ranks(seg), dims, evaluate, settings.objective,
-                            stats, settings.seed * 1000 + seed * 100 + i * 10 + j)
+                            stats, settings.seed * 1000 + seed * 100 + i * 10 + j, blocks=blockable(seg))
 
     bound = (lambda i, j: segment_bound_s(specs[i:j], specs, io, target)) if settings.objective == "latency" \
         else (lambda i, j: 0.0)
@@ -151,7 +152,8 @@ def _search_problem(problem: Problem, split_sizes: dict[str, int], target: Spati
     mapping = _final_mapping(problem.name, split_sizes, groups, target)
     totals = (sum(p.latency_s for *_, p in path), sum(p.energy_j for *_, p in path))
     partition = ["+".join(s.name for s in specs[i:j]) for i, j, _ in path]
-    return (score(settings.objective, *totals), mapping, partition), None
+    # the best was found when the last of its groups was first costed
+    return (score(settings.objective, *totals), mapping, partition, max(p.found_s for *_, p in path)), None
 
 
 def _smallest_tile_error(specs: list[EinsumSpec], group_mapping: Callable[..., GroupMapping], problem: Problem,
