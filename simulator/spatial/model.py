@@ -246,7 +246,8 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
     escapes = {t for e in problem.einsums if e.name not in names for t, _ in e.operands if t in produced}
     # an intermediate kept in the buffer is held at the group's tile, and at least at the tile its producer writes
     # (FLAT's QK: a block of query rows over all keys, though its softmax walks one row at a time)
-    writer_tile = {s.output: mapping.einsums[s.name].buffer_tile or {} for s in specs}
+    # (a rank an explicit buffer_tile leaves out is whole, as the loop nest counts it; no buffer_tile: the group's)
+    writer_tile = {s.output: mapping.einsums[s.name].buffer_tile for s in specs}
     need: dict[str, float] = {}
     for spec in specs:
         em = mapping.einsums[spec.name]
@@ -257,8 +258,10 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
                 continue
             held = tiles
             if tensor in produced and level == "buffer":
+                written = writer_tile[tensor]
                 held = {r: max(min(group.tile.get(r, spec.sizes[r]), spec.sizes[r]),
-                               min(writer_tile[tensor].get(r, 0), spec.sizes[r])) for r in ranks}
+                               min(written.get(r, spec.sizes[r]) if written is not None else 0, spec.sizes[r]))
+                        for r in ranks}
             if tensor in escapes and level == "buffer":
                 held = {}
             fp = math.prod(min(held.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word

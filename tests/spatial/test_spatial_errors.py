@@ -99,3 +99,17 @@ def test_cascade_input_cannot_live_in_registers(tmp_path):
     path = edited(tmp_path, BUILTIN_DIR / "fusemax.yaml", lambda d: d["tensors"].update(Q="pe"))
     with pytest.raises(MappingError, match=r"tensors\.Q"):
         evaluate_record(EvaluateRequest(target="fusemax", workload="BERT", seq=1024, mapping=path))
+
+
+def test_a_rank_left_out_of_a_buffer_tile_is_held_whole(tmp_path):
+    # The loop nest counts a rank an explicit buffer_tile leaves out as the whole rank; the buffer must hold it so
+    # too (found by the mapper's search, which once fitted 512 MiB of scores into 32 MiB this way).
+    data = yaml.safe_load((BUILTIN_DIR / "flat.yaml").read_text())
+    data["params"].update(rows=[256], scores=["buffer"])
+    data["groups"][0]["tile"] = {"p": 1, "m": 256}
+    data["einsums"]["QK"]["buffer_tile"] = {"p": "$rows"}  # m left out: the whole key row
+    path = tmp_path / "flat-whole-m.yaml"
+    path.write_text(yaml.safe_dump(data))
+    seq = 4096
+    r = evaluate_record(EvaluateRequest(target="flat", workload="BERT", seq=seq, mapping=str(path)))
+    assert r["buffer_need_bytes"] >= 256 * seq * 2
