@@ -59,13 +59,15 @@ class AttentionEngine(wiring.Component):
         fi, j = Signal(range(E)), Signal(range(DIV_STEPS))
         rbank = Signal()
         drain_busy, drain_start = Signal(), Signal()
-        lengths = Array([E + 1, 1, EXP_STEPS + 2, E])
+        # a Mux chain, not an Array of constants: Icarus never evaluates the `always @*` of a constant table
+        last = Signal.like(cnt)
+        m.d.comb += last.eq(Mux(stage == 0, E, Mux(stage == 1, 0, Mux(stage == 2, EXP_STEPS + 1, E - 1))))
         m.d.comb += [kr.addr.eq(blk * E + cnt), vr.addr.eq(blk * E + cnt), qr.addr.eq(rbank * E + cnt)]
         with m.Switch(phase):
             with m.Case(IDLE), m.If(kv_loaded & Mux(rbank, qfull[1], qfull[0])):
                 m.d.sync += [phase.eq(BLK), blk.eq(0), stage.eq(0), cnt.eq(0)]
             with m.Case(BLK):
-                with m.If(cnt == lengths[stage] - 1):
+                with m.If(cnt == last):
                     m.d.sync += [cnt.eq(0), stage.eq(stage + 1)]
                     with m.If(stage == 3):
                         m.d.sync += blk.eq(blk + 1)
@@ -177,24 +179,25 @@ class AttentionEngine(wiring.Component):
                      kw.data.eq(self.i.payload[:16 * R]), vw.data.eq(self.i.payload[:16 * R]),
                      qw.data.eq(self.i.payload[:16 * C]),
                      kw.addr.eq(bb * E + jj), vw.addr.eq(bb * E + jj - E), qw.addr.eq(wbank * E + ee)]
+        # plain expressions, not assignments inside the state switch: Icarus never evaluates an `always @*` block
+        # whose inputs keep their initial values, and `i.ready` must be valid from the first cycle
+        m.d.comb += [self.i.ready.eq((state == LKV) | ((state == LQ) & ~Mux(wbank, qfull[1], qfull[0]))),
+                     kw.en.eq(take & (state == LKV) & (jj < E)), vw.en.eq(take & (state == LKV) & (jj >= E)),
+                     qw.en.eq(take & (state == LQ))]
         with m.Switch(state):
-            with m.Case(LKV):
-                m.d.comb += [self.i.ready.eq(1), kw.en.eq(take & (jj < E)), vw.en.eq(take & (jj >= E))]
-                with m.If(take):
-                    m.d.sync += jj.eq(jj + 1)
-                    with m.If(jj == 2 * E - 1):
-                        m.d.sync += [jj.eq(0), bb.eq(bb + 1)]
-                        with m.If(bb == B - 1):
-                            m.d.sync += [bb.eq(0), kv_loaded.eq(1), state.eq(LQ)]
-            with m.Case(LQ):
-                m.d.comb += [self.i.ready.eq(~Mux(wbank, qfull[1], qfull[0])), qw.en.eq(take)]
-                with m.If(take):
-                    m.d.sync += ee.eq(ee + 1)
-                    with m.If(ee == E - 1):
-                        m.d.sync += [ee.eq(0), wbank.eq(~wbank), tin.eq(tin + 1)]
-                        m.d.comb += Mux(wbank, qset[1], qset[0]).eq(1)
-                        with m.If(tin == T - 1):
-                            m.d.sync += [tin.eq(0), state.eq(LW)]
+            with m.Case(LKV), m.If(take):
+                m.d.sync += jj.eq(jj + 1)
+                with m.If(jj == 2 * E - 1):
+                    m.d.sync += [jj.eq(0), bb.eq(bb + 1)]
+                    with m.If(bb == B - 1):
+                        m.d.sync += [bb.eq(0), kv_loaded.eq(1), state.eq(LQ)]
+            with m.Case(LQ), m.If(take):
+                m.d.sync += ee.eq(ee + 1)
+                with m.If(ee == E - 1):
+                    m.d.sync += [ee.eq(0), wbank.eq(~wbank), tin.eq(tin + 1)]
+                    m.d.comb += Mux(wbank, qset[1], qset[0]).eq(1)
+                    with m.If(tin == T - 1):
+                        m.d.sync += [tin.eq(0), state.eq(LW)]
             with m.Case(LW), m.If(head_done):
                 m.d.sync += [kv_loaded.eq(0), state.eq(LKV)]
 
