@@ -43,7 +43,7 @@ def hdl_record(run) -> dict[str, Any]:
 
 
 def hdl_command(
-    unit: Annotated[str, typer.Argument(help="gelu or softmax")],
+    unit: Annotated[str, typer.Argument(help="gelu, softmax or attention")],
     out: Annotated[Path, typer.Option("--out", help="directory for the Verilog, RTLIL and reports")],
     method: Annotated[str | None, typer.Option("--method", help="gelu: edge-moe, poly, i-gelu")] = None,
     in_format: Annotated[str, typer.Option("--in-format", help="input fixed-point format")] = "Q7.8",
@@ -53,13 +53,46 @@ def hdl_command(
     synth: Annotated[str | None, typer.Option("--synth", help="ecp5: Yosys + nextpnr resources and fmax")] = None,
     vcd: Annotated[bool, typer.Option("--vcd", help="write a waveform of the verification run")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    rows: Annotated[int, typer.Option("--rows", help="attention: 2D array rows (keys per block)")] = 4,
+    cols: Annotated[int, typer.Option("--cols", help="attention: 2D array columns (queries per tile)")] = 4,
+    head_dim: Annotated[int, typer.Option("--head-dim", help="attention: head dim E (= value dim)")] = 8,
+    seq_tile: Annotated[int, typer.Option("--seq-tile", help="attention: sequence length the K/V buffers hold")] = 16,
 ) -> None:
-    """Generate a synthesizable GELU or softmax unit and report its error, resources and clock."""
+    """Generate a synthesizable GELU, softmax or attention unit and report its error, resources and clock."""
+    if unit == "attention":
+        emit(attention_record(out, rows, cols, head_dim, seq_tile, verify), as_json, _render)
+        return
     from hw.hdl.flow import run_hdl
 
     run = run_hdl(unit, out_dir=out, method=method, in_format=in_format, out_format=out_format,
                   max_len=max_len, verify=verify, synth=synth, vcd=vcd)
     emit(hdl_record(run), as_json, _render)
+
+
+def attention_record(out: Path, rows: int, cols: int, head_dim: int, seq_tile: int,
+                     verify: bool) -> dict[str, Any]:
+    """`cascade hdl attention`: export the engine; with --verify check it and count its cycles (hw/hdl/attention)."""
+    from hw.hdl.attention.engine import AttentionEngine
+    from hw.hdl.attention.run import build, check, model_cycles, sim_cycles, writable
+    from hw.hdl.export import export
+
+    plan = build(rows, cols, head_dim, seq_tile)
+    out = writable(out)
+    files = export(AttentionEngine(plan), "attention", out)
+    record: dict[str, Any] = {
+        "unit": "attention", "rows": rows, "cols": cols, "head_dim": head_dim, "seq_tile": seq_tile,
+        "in_format": "Q7.8", "out_format": "Q7.8", "verilog": str(files.verilog_path), "rtlil": str(files.rtlil_path),
+        "in_bits": plan.in_bits, "out_bits": plan.out_bits, "hw_mismatches": None, "iverilog_mismatches": None,
+        "max_error_lsb": None, "mean_error_lsb": None, "sim_cycles": None, "model_cycles": None,
+        "model_over_sim": None,
+    }
+    if verify:
+        c = check(plan, files.verilog_path, out / "iverilog")
+        sim, model = sim_cycles(plan), model_cycles(plan)
+        record.update(hw_mismatches=c.hw_mismatches, iverilog_mismatches=c.iverilog_mismatches,
+                      iverilog_note=c.iverilog_note, max_error_lsb=c.max_error_lsb, mean_error_lsb=c.mean_error_lsb,
+                      sim_cycles=sim, model_cycles=model, model_over_sim=model / sim)
+    return record
 
 
 def _render(result: Mapping[str, Any]) -> None:
