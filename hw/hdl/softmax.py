@@ -139,8 +139,11 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     def greater(a, b):
         return (a.as_unsigned() ^ flip) > (b.as_unsigned() ^ flip)
 
-    gt_run, gt_ahead = greater(c, m_run), greater(c, ahead_c)
-    gt = st.reg(Mux(ahead_upd, Mux(ahead_first, gt_ahead, gt_run & gt_ahead), gt_run), "gt")
+    # the two comparisons go straight into flip-flops (a carry chain each); they are combined after the register,
+    # in the LUT that selects the new max (combining them before it made this the unit's critical path)
+    gt_run, gt_ahead = st.reg(greater(c, m_run), "gt_run"), st.reg(greater(c, ahead_c), "gt_ahead")
+    upd_r, first_r = st.reg(ahead_upd, "gt_upd"), st.reg(ahead_first, "gt_first")
+    gt = Mux(upd_r, Mux(first_r, gt_ahead, gt_run & gt_ahead), gt_run)
     c, x2 = st.reg(c, "c_m"), st.reg(x2, "x2g")
     advance(1, "gt")
     m.d.comb += [ahead_upd.eq(tags["v"]), ahead_first.eq(tags["first"]), ahead_c.eq(c)]
