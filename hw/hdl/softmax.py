@@ -191,8 +191,9 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
 
 
 def exp2_stages() -> int:
-    """Register stages of `exp2`: the pipelined table, the interpolation multiplier (8-bit weight), the sum."""
-    return rom_stages(2**TABLE_BITS) + mul_stages(LOG2E_FRAC - TABLE_BITS, variable=True) + 1
+    """Register stages of `exp2`: the pipelined table, the interpolation multiplier (8-bit weight), its rounding,
+    the difference."""
+    return rom_stages(2**TABLE_BITS) + mul_stages(LOG2E_FRAC - TABLE_BITS, variable=True) + 2
 
 
 def exp2(m: Module, st: Stages, plan: SoftmaxPlan, diff, extra=None, prefix: str = ""):
@@ -210,6 +211,8 @@ def exp2(m: Module, st: Stages, plan: SoftmaxPlan, diff, extra=None, prefix: str
     n = st.delay(st.reg(Mux(n_d > SHIFT_MAX, SHIFT_MAX, n_d), "n", unsigned(6)), k_rom - 2, "n_r")
     d = st.delay(d, k_rom - 1, "d_t")
     iprod, n_i = st.mul(d_val, lo, "imul")
-    e = st.reg(st.delay(t_val, n_i, "t") - rshift_round(iprod, lo_bits), "e", unsigned(EXP_FRAC + 1))
-    n, d = st.delay(n, n_i + 1, "n"), st.delay(d, n_i + 1, "d")
+    # the rounding and the subtraction are two carry chains: one stage each (together they set the clock)
+    icorr = st.reg(rshift_round(iprod, lo_bits), "icorr")
+    e = st.reg(st.delay(t_val, n_i + 1, "t") - icorr, "e", unsigned(EXP_FRAC + 1))
+    n, d = st.delay(n, n_i + 2, "n"), st.delay(d, n_i + 2, "d")
     return e, n, d
