@@ -3,6 +3,7 @@ each on an ECP5 (Yosys synth_ecp5 + nextpnr-ecp5, 3 seeds), and write a table, a
 the FPGA targets cite (`hw/hdl/data/ecp5_units.json`).
 
     python benchmarks/hdl_tradeoff.py [--out DIR] [--quick] [--only gelu,softmax,mac,xcup] [--write-data]
+    python benchmarks/hdl_tradeoff.py --table     # the data file as docs/hdl.md's table
 
 With `--only`, just those units are re-measured and `--write-data` replaces only their entries in the data file
 (the others keep the numbers, and the date, of their last run: each entry carries its own `date_utc`).
@@ -159,6 +160,20 @@ def gelu_error_plot(path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def table(data: dict) -> str:
+    """The data file as the Markdown table of docs/hdl.md (nothing re-measured)."""
+    lines = ["| unit | method | in -> out | max_len | LUT4 sites Yosys (LUT4 + 2 x carry) | placed LUT4 sites | FFs | "
+             "BRAMs | fmax MHz worst (seeds 1-3) | latency cycles | max / mean error (LSB) | file |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for u in data["units"]:
+        seeds = ", ".join(f"{f:.1f}" for f in u["fmax_mhz_by_seed"])
+        lines.append(f"| {u['unit']} | {u['method']} | {u['in_format']} -> {u['out_format']} | {u['max_len'] or '-'} "
+                     f"| {u['luts']} ({u['lut4_cells']} + 2 x {u['carry_cells']}) | {u.get('pnr_lut4_sites')} | "
+                     f"{u['ffs']} | {u['brams']} | {u['fmax_mhz']:.1f} ({seeds}) | {u['latency_cycles']} | "
+                     f"{u['max_error_lsb']:.3f} / {u['mean_error_lsb']:.4f} | {u.get('synth_file') or '-'} |")
+    return "\n".join(lines)
+
+
 def _version(module: str, func: str, args: list[str]) -> str:
     from hw.hdl.synth import run_tool
 
@@ -173,7 +188,11 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(UNITS),
                     help="comma-separated units to re-measure (gelu,softmax,mac; xcup: UltraScale+ resources)")
     ap.add_argument("--write-data", action="store_true", help=f"rewrite {DATA_FILE.relative_to(ROOT)}")
+    ap.add_argument("--table", action="store_true", help="print the data file as a Markdown table and stop")
     args = ap.parse_args()
+    if args.table:
+        print(table(json.loads(DATA_FILE.read_text())))
+        return
     only = tuple(u.strip() for u in args.only.split(",") if u.strip())
     if not only or any(u not in (*UNITS, XCUP) for u in only):
         ap.error(f"--only: choose from {', '.join((*UNITS, XCUP))}, not {args.only!r}")
