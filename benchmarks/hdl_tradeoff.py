@@ -69,10 +69,11 @@ def _xcup_row(r, unit, method, fi, fo, n) -> dict:
             "synth_file": Path(r.source).name, "device": "UltraScale+ (synth_xilinx -family xcup)"}
 
 
-def sweep(out: Path, quick: bool, only: tuple[str, ...] = UNITS) -> list[dict]:
+def sweep(out: Path, quick: bool, only: tuple[str, ...] = UNITS, max_lens: tuple[int, ...] | None = None) -> list[dict]:
     rows = []
     gelu = (GELU_CASES[:3] if quick else GELU_CASES) if "gelu" in only else []
     soft = (SOFTMAX_CASES[1:] if quick else SOFTMAX_CASES) if "softmax" in only else []
+    soft = [c for c in soft if max_lens is None or c[2] in max_lens]
     seeds = (1,) if quick else (1, 2, 3)
     for method, fi, fo in gelu:
         name = f"gelu-{method}-{fi}-{fo}"
@@ -187,6 +188,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="one seed, fewer cases")
     ap.add_argument("--only", default=",".join(UNITS),
                     help="comma-separated units to re-measure (gelu,softmax,mac; xcup: UltraScale+ resources)")
+    ap.add_argument("--max-len", default=None,
+                    help="comma-separated softmax max_len values to re-measure (default: all); with --write-data "
+                         "only those softmax entries are replaced")
     ap.add_argument("--write-data", action="store_true", help=f"rewrite {DATA_FILE.relative_to(ROOT)}")
     ap.add_argument("--table", action="store_true", help="print the data file as a Markdown table and stop")
     args = ap.parse_args()
@@ -211,7 +215,8 @@ def main() -> None:
         only = tuple(u for u in only if u != XCUP)
         if not only:
             return
-    rows = sweep(args.out, args.quick, only)
+    max_lens = tuple(int(n) for n in args.max_len.split(",")) if args.max_len else None
+    rows = sweep(args.out, args.quick, only, max_lens)
     plot([r for r in rows if r["unit"] != "mac"], args.out / "error_vs_luts.png")
     gelu_error_plot(args.out / "gelu_error_q78.png")
     (args.out / "results.json").write_text(json.dumps(rows, indent=1))
@@ -241,10 +246,14 @@ def main() -> None:
             r["synth_file"] = Path(r["synth_verilog"]).name if r.get("synth_verilog") else None
         new = [{**{k: r.get(k) for k in keep}, "date_utc": now} for r in rows]
         old = json.loads(DATA_FILE.read_text()) if DATA_FILE.exists() else {"meta": {}, "units": []}
+        def replaced(u: dict) -> bool:  # a unit re-measured here (softmax: only the max_len values measured)
+            return u["unit"] in only and (u["unit"] != "softmax" or max_lens is None or u["max_len"] in max_lens)
+
         kept = [{**u, "date_utc": u.get("date_utc", old["meta"].get("date_utc"))}
-                for u in old["units"] if u["unit"] not in only]
+                for u in old["units"] if not replaced(u)]
         order = {u: n for n, u in enumerate(UNITS)}
-        units = sorted(kept + new, key=lambda u: order[u["unit"]])  # stable: sweep order within a unit
+        units = sorted(kept + new, key=lambda u: (order[u["unit"]], u["max_len"] or 0))  # stable within a unit
+        meta["produced_by"] = "python benchmarks/hdl_tradeoff.py --write-data [--only UNITS] [--max-len N,..]"
         DATA_FILE.write_text(json.dumps({"meta": meta, "units": units}, indent=1) + "\n")
         print(f"wrote {DATA_FILE}")
 
