@@ -37,6 +37,9 @@ def test_profiles_load_and_carry_the_measured_unit_costs(name):
         assert (target.mac.luts_per_mac, target.mac.ffs_per_mac, target.mac.dsps_per_mac) == \
             (mac["luts"], mac["ffs"], mac["dsps"])
         assert target.clock_basis == "assumed" and target.units["softmax"].fmax_mhz is None
+        assert (soft["synth_file"], gelu["synth_file"]) == ("softmax.v", "gelu.v")  # the files the tool writes
+    else:
+        assert (soft["synth_file"], gelu["synth_file"]) == ("softmax_ecp5.v", "gelu.v")
     for key in ("luts", "ffs", "dsps", "brams"):
         assert getattr(target.units["softmax"], key) == soft[key], key
         assert getattr(target.units["gelu"], key) == gelu[key], key
