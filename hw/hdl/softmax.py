@@ -139,8 +139,11 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     def greater(a, b):
         return (a.as_unsigned() ^ flip) > (b.as_unsigned() ^ flip)
 
-    gt_run, gt_ahead = greater(c, m_run), greater(c, ahead_c)
-    gt = st.reg(Mux(ahead_upd, Mux(ahead_first, gt_ahead, gt_run & gt_ahead), gt_run), "gt")
+    # the two comparisons go straight into flip-flops (a carry chain each); they are combined after the register,
+    # in the LUT that selects the new max (combining them before it made this the unit's critical path)
+    gt_run, gt_ahead = st.reg(greater(c, m_run), "gt_run"), st.reg(greater(c, ahead_c), "gt_ahead")
+    upd_r, first_r = st.reg(ahead_upd, "gt_upd"), st.reg(ahead_first, "gt_first")
+    gt = Mux(upd_r, Mux(first_r, gt_ahead, gt_run & gt_ahead), gt_run)
     c, x2 = st.reg(c, "c_m"), st.reg(x2, "x2g")
     advance(1, "gt")
     m.d.comb += [ahead_upd.eq(tags["v"]), ahead_first.eq(tags["first"]), ahead_c.eq(c)]
@@ -188,8 +191,9 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
 
 
 def exp2_stages() -> int:
-    """Register stages of `exp2`: the pipelined table, the interpolation multiplier (8-bit weight), the sum."""
-    return rom_stages(2**TABLE_BITS) + mul_stages(LOG2E_FRAC - TABLE_BITS, variable=True) + 1
+    """Register stages of `exp2`: the pipelined table, the interpolation multiplier (8-bit weight), its rounding,
+    the difference."""
+    return rom_stages(2**TABLE_BITS) + mul_stages(LOG2E_FRAC - TABLE_BITS, variable=True) + 2
 
 
 def exp2(m: Module, st: Stages, plan: SoftmaxPlan, diff, extra=None, prefix: str = ""):
@@ -207,6 +211,8 @@ def exp2(m: Module, st: Stages, plan: SoftmaxPlan, diff, extra=None, prefix: str
     n = st.delay(st.reg(Mux(n_d > SHIFT_MAX, SHIFT_MAX, n_d), "n", unsigned(6)), k_rom - 2, "n_r")
     d = st.delay(d, k_rom - 1, "d_t")
     iprod, n_i = st.mul(d_val, lo, "imul")
-    e = st.reg(st.delay(t_val, n_i, "t") - rshift_round(iprod, lo_bits), "e", unsigned(EXP_FRAC + 1))
-    n, d = st.delay(n, n_i + 1, "n"), st.delay(d, n_i + 1, "d")
+    # the rounding and the subtraction are two carry chains: one stage each (together they set the clock)
+    icorr = st.reg(rshift_round(iprod, lo_bits), "icorr")
+    e = st.reg(st.delay(t_val, n_i + 1, "t") - icorr, "e", unsigned(EXP_FRAC + 1))
+    n, d = st.delay(n, n_i + 2, "n"), st.delay(d, n_i + 2, "d")
     return e, n, d

@@ -29,17 +29,28 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     w_int = plan.max_int_bits
     cur_m, cur_r = Signal(signed(w_int)), Signal(RECIP_FRAC + 1)
     cur_sh = Signal(range(2 * RECIP_FRAC + 64))
-    issue, can_load, start = Signal(), Signal(), Signal()
+    issue, can_load, start, fetch = Signal(), Signal(), Signal(), Signal()
     w = len(left)
+    # the next row's (length, m, r, shift) are fetched from the FIFOs into registers ahead of its start, so
+    # that the FIFOs' read side does not depend on `en` (the skid buffer's flip-flop, high fanout): that path
+    # set the clock. A row can start two cycles after the previous start (full rate for rows of 2 and more).
+    nxt_valid, nxt_one = Signal(), Signal()
+    nxt_len = Signal(w)
+    nxt_m, nxt_r, nxt_sh = Signal.like(cur_m), Signal.like(cur_r), Signal.like(cur_sh)
     m.d.comb += [issue.eq(en & issuing), can_load.eq(en & (~issuing | left_zero)),
-                 start.eq(can_load & params.valid & lengths.r_rdy),
-                 params.pop.eq(start), lengths.r_en.eq(start), raddr.eq(rptr[: len(raddr)])]
+                 fetch.eq(~nxt_valid & params.valid & lengths.r_rdy), start.eq(can_load & nxt_valid),
+                 params.pop.eq(fetch), lengths.r_en.eq(fetch), raddr.eq(rptr[: len(raddr)])]
+    with m.If(fetch):
+        m.d.sync += [nxt_valid.eq(1), nxt_len.eq(lengths.r_data[:w]), nxt_one.eq(lengths.r_data[w]),
+                     nxt_m.eq(params.m), nxt_r.eq(params.r),
+                     nxt_sh.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + params.k)]
+    with m.Elif(start):
+        m.d.sync += nxt_valid.eq(0)
     with m.If(issue):
         m.d.sync += [rptr.eq(rptr + 1), left.eq(left - 1), left_zero.eq(left == 1)]
     with m.If(start):
-        m.d.sync += [issuing.eq(1), left.eq(lengths.r_data[:w]), left_zero.eq(lengths.r_data[w]),
-                     cur_m.eq(params.m), cur_r.eq(params.r),
-                     cur_sh.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + params.k)]
+        m.d.sync += [issuing.eq(1), left.eq(nxt_len), left_zero.eq(nxt_one), cur_m.eq(nxt_m), cur_r.eq(nxt_r),
+                     cur_sh.eq(nxt_sh)]
     with m.Elif(can_load):
         m.d.sync += issuing.eq(0)
 

