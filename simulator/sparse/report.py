@@ -9,7 +9,7 @@ from typing import Any
 from simulator.errors import SimulatorError
 from simulator.sparse.bound import KV_TILINGS, TILINGS, gna_bound
 from simulator.sparse.presets import get_preset, preset_tiles, preset_tokens
-from simulator.sparse.spec import GNAConfig, parse_dims, parse_flags
+from simulator.sparse.spec import GNAConfig, explicit_tiles, parse_dims, parse_flags
 from simulator.sparse.work import BASELINES, PASSES, check_choice
 
 DEFAULT_TARGET = "b200"
@@ -21,14 +21,9 @@ def _dims_text(dims) -> str:
 
 def _tiles(q_tile, kv_tile, target, ndim: int, pass_name: str = "fwd",
            head_dim: int = 128) -> tuple[tuple[int, ...], tuple[int, ...], str]:
-    q, k = parse_dims(q_tile, "--q-tile"), parse_dims(kv_tile, "--kv-tile")
-    if (q is None) != (k is None):
-        missing = "--kv-tile" if k is None else "--q-tile"
-        raise SimulatorError(f"{missing}: give both --q-tile and --kv-tile, or neither and --target b200|h100")
-    if q is not None:
-        if target is not None:
-            raise SimulatorError("--target: give either --target or --q-tile/--kv-tile, not both")
-        return q, k, "--q-tile/--kv-tile"
+    given = explicit_tiles(q_tile, kv_tile, target)
+    if given is not None:
+        return *given, "--q-tile/--kv-tile"
     name = target or DEFAULT_TARGET
     q, k = preset_tiles(name, ndim, pass_name, head_dim)
     return q, k, f"{name} preset"

@@ -10,20 +10,15 @@ from simulator.errors import SimulatorError
 from simulator.sparse.bound import Geometry, amdahl, combine_passes, resolve_baseline, summarize
 from simulator.sparse.masks import PREDICATES, BlockMask, attended_pairs, count_head, is_causal, load_block_mask
 from simulator.sparse.presets import preset_tokens
-from simulator.sparse.spec import parse_dims
+from simulator.sparse.spec import explicit_tiles
 
 DEFAULT_TARGET = "b200"
 
 
 def _tokens(q_tile, kv_tile, target, pass_name: str, head_dim: int) -> tuple[int, int, str]:
-    q, k = parse_dims(q_tile, "--q-tile"), parse_dims(kv_tile, "--kv-tile")
-    if (q is None) != (k is None):
-        missing = "--kv-tile" if k is None else "--q-tile"
-        raise SimulatorError(f"{missing}: give both --q-tile and --kv-tile, or neither and --target b200|h100")
-    if q is not None:
-        if target is not None:
-            raise SimulatorError("--target: give either --target or --q-tile/--kv-tile, not both")
-        return math.prod(q), math.prod(k), "--q-tile/--kv-tile"
+    given = explicit_tiles(q_tile, kv_tile, target)
+    if given is not None:
+        return math.prod(given[0]), math.prod(given[1]), "--q-tile/--kv-tile"
     name = target or DEFAULT_TARGET
     tq, tk = preset_tokens(name, pass_name, head_dim)
     return tq, tk, f"{name} {'backward ' if pass_name == 'bwd' else ''}preset"

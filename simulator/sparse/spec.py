@@ -130,3 +130,15 @@ class GNAConfig:
         axes = tuple(AxisSpec(L, w, s, d, bool(c)) for L, w, s, d, c in zip(shape, window, stride, dilation, causal,
                                                                              strict=True))
         return GNAConfig(axes)
+
+
+def explicit_tiles(q_tile: str | None, kv_tile: str | None,
+                   target: str | None) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """`--q-tile`/`--kv-tile` when both are given (never with `--target`), None when neither is."""
+    q, k = parse_dims(q_tile, "--q-tile"), parse_dims(kv_tile, "--kv-tile")
+    if (q is None) != (k is None):
+        missing = "--kv-tile" if k is None else "--q-tile"
+        raise SimulatorError(f"{missing}: give both --q-tile and --kv-tile, or neither and --target b200|h100")
+    if q is not None and target is not None:
+        raise SimulatorError("--target: give either --target or --q-tile/--kv-tile, not both")
+    return None if q is None else (q, k)
