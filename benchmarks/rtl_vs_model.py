@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from hw.hdl.attention.run import build, model_cycles, sim_cycles
+from hw.hdl.attention.run import build, sim_cycles
+from simulator.rtl_model import model_cycles
 
 CONFIGS = [(4, 4, 8, 16), (4, 4, 8, 32), (4, 4, 8, 64), (2, 4, 8, 32), (4, 2, 8, 32), (8, 8, 8, 64)]
 

@@ -73,8 +73,9 @@ def attention_record(out: Path, rows: int, cols: int, head_dim: int, seq_tile: i
                      verify: bool) -> dict[str, Any]:
     """`cascade hdl attention`: export the engine; with --verify check it and count its cycles (hw/hdl/attention)."""
     from hw.hdl.attention.engine import AttentionEngine
-    from hw.hdl.attention.run import build, check, model_cycles, sim_cycles, writable
+    from hw.hdl.attention.run import build, check, sim_cycles, writable
     from hw.hdl.export import export
+    from simulator.rtl_model import model_cycles
 
     plan = build(rows, cols, head_dim, seq_tile)
     out = writable(out)

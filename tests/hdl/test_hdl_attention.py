@@ -15,13 +15,13 @@ from hw.hdl.attention.run import (
     MEAN_ERROR_GOAL_LSB,
     build,
     check,
-    model_cycles,
     random_head,
     sim_cycles,
     simulate,
     torch_errors,
 )
 from hw.hdl.iverilog import iverilog_available
+from simulator.rtl_model import model_cycles
 
 
 @pytest.mark.parametrize("shape", [(4, 4, 8, 16), (2, 4, 4, 8), (4, 2, 8, 8)])

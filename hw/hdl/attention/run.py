@@ -4,7 +4,7 @@ Verification: the Amaranth simulation equals the bit-exact model on two heads of
 gaps and backpressure); the model against torch SDPA (float64, `scale=1`: the cascade has no 1/sqrt(E); fold it
 into Q) in LSBs of Q7.8; the exported Verilog simulated by Icarus (where `iverilog` is on PATH) on the same beats.
 Cycles: from the first input beat to the last output beat of one head without stalls (`sim_cycles`), against the
-spatial model on `rtl-fusemax` with the array sizes set to this engine's (`model_cycles`).
+spatial model on `rtl-fusemax` with the array sizes set to this engine's (`simulator.rtl_model.model_cycles`).
 """
 
 from __future__ import annotations
@@ -64,17 +64,6 @@ def sim_cycles(plan: AttentionPlan, seed: int = 3) -> int:
     """Cycles from the first input beat to the last output beat of one head, no gaps or backpressure."""
     _, run = simulate(plan, [random_head(plan, seed)])
     return run.out_cycles[-1] - run.in_cycles[0] + 1
-
-
-def model_cycles(plan: AttentionPlan) -> float:
-    """`cascade evaluate` on rtl-fusemax with this engine's array sizes: latency in cycles."""
-    from hw.registry import load_target
-    from simulator.evaluate import EvaluateRequest, evaluate_record
-
-    sets = (f"arrays.pe2d.rows={plan.rows}", f"arrays.pe2d.cols={plan.cols}", f"arrays.pe1d.cols={plan.cols}")
-    rec = evaluate_record(EvaluateRequest(target="rtl-fusemax", workload="bert", seq=plan.seq_tile, batch=1,
-                                          heads=1, head_dim=plan.head_dim, overrides=sets))
-    return rec["latency_s"] * load_target("rtl-fusemax", sets).clock_hz
 
 
 def check(plan: AttentionPlan, files_verilog: Path | None, workdir: Path) -> AttentionCheck:
