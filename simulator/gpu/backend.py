@@ -18,8 +18,9 @@ from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.errors import SimulatorError
 from simulator.gpu.backward import backward_kernel, bwd_flops, check_backward, predict_backward
 from simulator.gpu.constants import FITTED, Constants
-from simulator.gpu.kernels import choose_kernel
-from simulator.gpu.model import Shapes, fa_flops, predict
+from simulator.gpu.kernels import KernelConfig, choose_kernel
+from simulator.gpu.model import Shapes, packing_and_kernel, predict
+from simulator.gpu.prediction import Prediction
 from simulator.gpu.results import GpuResult, TileWorkRow
 from simulator.shape import AttentionShape, select_sketch
 
@@ -129,6 +130,9 @@ class GpuBackend:
     def cost(self, plan: GpuPlan) -> GpuResult:
         return evaluate_plan(plan)
 
+    def cost_batch(self, plans: list[GpuPlan]) -> list[GpuResult]:
+        return evaluate_plans(plans)
+
 
 BACKEND = GpuBackend()
 
@@ -165,13 +169,56 @@ def evaluate_plan(plan: GpuPlan, constants: Constants = FITTED) -> GpuResult:
     """Cost one attention shape on the plan's GPU with the fused-kernel model (see `simulator.gpu.model`); with
     `--pass bwd` the backward kernel (`simulator.gpu.backward`), with `fwd+bwd` both: latency, FLOPs and TFLOP/s
     are their sums and the breakdowns (bound, utilization, phases, grid, kernel) the backward kernel's."""
+    return evaluate_plans([plan], constants)[0]
+
+
+def evaluate_plans(plans: list[GpuPlan], constants: Constants = FITTED) -> list[GpuResult]:
+    """`evaluate_plan` of every plan, with one vectorised `predict` call per set of plans that differ only in
+    their sizes (batch, heads, KV heads, lengths) on the same GPU and kernel: a sweep over shapes costs a batch
+    of points for about the price of one. Each result equals `evaluate_plan`'s of its plan alone."""
+    groups: dict[tuple, list[int]] = {}
+    for i, plan in enumerate(plans):
+        groups.setdefault(_batch_key(plan), []).append(i)
+    out: list[GpuResult | None] = [None] * len(plans)
+    for members in groups.values():
+        first = plans[members[0]]
+        shapes = Shapes.of(*zip(*(_sizes(plans[i].shape) for i in members), strict=True))
+        forward = predict(first.target, shapes, d_qk=first.d_qk, d_v=first.d_v, causal=first.shape.causal,
+                          dtype=first.shape.dtype, cascade=first.cascade.path, dims=first.dims,
+                          kv_elems_per_key=first.kv_elems_per_key, family=first.kernel, page_size=first.page_size,
+                          constants=constants)
+        for j, i in enumerate(members):
+            out[i] = _result(plans[i], forward, j, constants)
+    return out  # type: ignore[return-value]
+
+
+def _sizes(sh: AttentionShape) -> tuple[int, int, int, int, int]:
+    return sh.batch, sh.heads, sh.kv_heads, sh.seq, sh.kv_seq
+
+
+def _batch_key(plan: GpuPlan) -> tuple:
+    """Plans with equal keys share one `predict` call. The key holds everything `predict` takes besides the
+    sizes, and the kernel chosen for the plan's own shape: `predict` picks one kernel for its whole batch (the one
+    for its most rows), so plans are batched only with plans whose own choice is the same kernel."""
+    sh = plan.shape
+    _, kernel = packing_and_kernel(plan.target, Shapes.of(*_sizes(sh)), d_qk=plan.d_qk, d_v=plan.d_v,
+                                   causal=sh.causal, dtype=sh.dtype, family=plan.kernel)
+    return (_target_key(plan.target), plan.d_qk, plan.d_v, sh.causal, sh.dtype, plan.cascade.path,
+            tuple(sorted(plan.dims.items())), plan.kv_elems_per_key, plan.kernel, plan.page_size, _kernel_key(kernel))
+
+
+def _target_key(target: GpuTarget) -> str:
+    return target.model_dump_json()
+
+
+def _kernel_key(kernel: KernelConfig) -> tuple:
+    return tuple(sorted(asdict(kernel).items()))
+
+
+def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> GpuResult:
+    """Shape i of a forward prediction as the plan's result, with the backward pass added when asked."""
     target, sh = plan.target, plan.shape
-    shapes = Shapes.of(sh.batch, sh.heads, sh.kv_heads, sh.seq, sh.kv_seq)
-    res = predict(target, shapes, d_qk=plan.d_qk, d_v=plan.d_v, causal=sh.causal, dtype=sh.dtype,
-                  cascade=plan.cascade.path,
-                  dims=plan.dims, kv_elems_per_key=plan.kv_elems_per_key, family=plan.kernel,
-                  page_size=plan.page_size, constants=constants)
-    flops = float(fa_flops(shapes, plan.d_qk, plan.d_v, sh.causal)[0])
+    flops = float(res.flops[i])
     # The cheap bound beside the refined estimate: tensor FLOPs, one exp per visible score, compulsory bytes.
     exps = flops / (2.0 * (plan.d_qk + plan.d_v))
     roofline_s = max(flops / target.tensor_rate(sh.dtype), exps / target.exp_rate(),
@@ -181,9 +228,10 @@ def evaluate_plan(plan: GpuPlan, constants: Constants = FITTED) -> GpuResult:
              "head_dim": sh.head_dim, "causal": sh.causal, "dtype": sh.dtype}
     if sh.value_dim != sh.head_dim:
         shape["value_dim"] = sh.value_dim
-    row = res.row(0)
+    row = res.row(i)
     pass_latency = {"fwd": row["latency_s"]}
     if plan.training_pass != "fwd":
+        shapes = Shapes.of(*_sizes(sh))
         bwd = predict_backward(target, shapes, d_qk=plan.d_qk, d_v=plan.d_v, causal=sh.causal, dtype=sh.dtype,
                                constants=constants, family=plan.kernel, work=work,
                                kv_elems_per_key=plan.kv_elems_per_key)

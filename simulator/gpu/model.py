@@ -18,7 +18,7 @@ import numpy as np
 
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.gpu.constants import FITTED, Constants
-from simulator.gpu.kernels import choose_kernel
+from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.pipeline import tile_times
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
 from simulator.gpu.work import tile_work
@@ -83,6 +83,17 @@ def _causal_tiles(rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int, causa
     return touched.sum(axis=1), partial.sum(axis=1), nq
 
 
+def packing_and_kernel(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
+                       family: str | None = None) -> tuple[np.ndarray, KernelConfig]:
+    """Which shapes pack a KV group's query heads into the rows of one tile (decode-like shapes, FlashAttention's
+    pack-GQA), and the kernel `predict` assumes for all of them: the one chosen for the most rows of any shape."""
+    group = shapes.heads // shapes.kv_heads
+    full = choose_kernel(target, d_qk, d_v, causal, dtype, family=family)
+    pack = (shapes.seq_q < full.block_q) & (group > 1)
+    max_rows = int(np.where(pack, shapes.seq_q * group, shapes.seq_q).max())
+    return pack, choose_kernel(target, d_qk, d_v, causal, dtype, max_rows=max_rows, family=family)
+
+
 def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
             cascade: str = "attention-1pass", constants: Constants = FITTED,
             dims: Mapping[str, int] | None = None, kv_elems_per_key: int | None = None,
@@ -95,11 +106,7 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     the architecture's preferred kernel for these head dims and dtype (`simulator.gpu.catalog`).
     """
     group = shapes.heads // shapes.kv_heads
-    full = choose_kernel(target, d_qk, d_v, causal, dtype, family=family)
-    # Decode-like shapes pack a KV group's query heads into the rows of one tile (FlashAttention's pack-GQA).
-    pack = (shapes.seq_q < full.block_q) & (group > 1)
-    max_rows = int(np.where(pack, shapes.seq_q * group, shapes.seq_q).max())
-    k = choose_kernel(target, d_qk, d_v, causal, dtype, max_rows=max_rows, family=family)
+    pack, k = packing_and_kernel(target, shapes, d_qk=d_qk, d_v=d_v, causal=causal, dtype=dtype, family=family)
     bound_dims = tuple(sorted((dims or {"E": d_qk, "F": d_v}).items()))
     w = tile_work(cascade, k.block_q, k.block_kv, bound_dims)
     sms = float(target.sm_count)
