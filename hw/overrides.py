@@ -39,7 +39,8 @@ class Override:
 
 
 def parse_value(text: str) -> Any:
-    """A `--set` value: a size with a suffix (`8MiB`), a number (`800e9`, `128`), `true`/`false`, or a string."""
+    """A `--set` value: a size with a suffix (`8MiB`), a number (`800e9`, `128`), `true`/`false`, a YAML flow list
+    of such scalars (`[1, 2]`), or a string."""
     size = _SIZE.match(text)
     if size:
         value = float(size.group(1)) * SIZE_SUFFIXES[size.group(2)]
@@ -53,6 +54,8 @@ def parse_value(text: str) -> Any:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
+    if isinstance(value, list) and all(isinstance(v, bool | int | float | str) for v in value):
+        return value
     return value if isinstance(value, bool | int | float | str) else text
 
 

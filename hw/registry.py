@@ -28,6 +28,7 @@ TARGET_KINDS: dict[str, str] = {
     "spatial": "hw.spatial:SpatialTarget",
     "gpu": "hw.gpu:GpuTarget",
     "fpga": "hw.fpga:FpgaTarget",
+    "hdl": "hw.hdl_units:HdlUnitsTarget",
 }
 
 

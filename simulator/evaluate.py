@@ -50,6 +50,12 @@ class EvaluateRequest:
     #: how energy is accounted (spatial targets): "physical" (every PE's register file) or "artifact" (the FuseMax
     #: artifact's accounting: one PE's register file, its dataflow overlay); see simulator/spatial/convention.py
     energy_convention: str = "physical"
+    #: hdl targets only: which streaming unit is built (gelu | softmax), its method, fixed-point formats, longest row
+    unit: str | None = None
+    method: str | None = None
+    in_format: str | None = None
+    out_format: str | None = None
+    max_len: int | None = None
     #: the search (`--search`): what it minimises, its limits (mappings costed, seconds), its seed, and the file
     #: it writes the mapping it found to (readable back with `--mapping`)
     objective: str | None = None

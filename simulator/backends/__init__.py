@@ -17,6 +17,7 @@ BACKENDS: dict[str, str] = {
     "spatial": "simulator.spatial.backend:BACKEND",
     "gpu": "simulator.gpu.backend:BACKEND",
     "fpga": "simulator.fpga:BACKEND",
+    "hdl": "simulator.hdl_units:BACKEND",
 }
 
 _LOADED: dict[str, Any] = {}

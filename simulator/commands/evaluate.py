@@ -46,6 +46,12 @@ def evaluate_command(
     energy_convention: Annotated[str, typer.Option(
         "--energy-convention", help="spatial targets: physical (every PE's register file, default) | artifact (the "
         "FuseMax artifact's accounting: one PE's register file per Einsum, its FLAT dataflow)")] = "physical",
+    unit: Annotated[str | None, typer.Option("--unit", help="hdl targets: gelu | softmax")] = None,
+    method: Annotated[str | None, typer.Option("--method", help="hdl targets, gelu: edge-moe | poly | i-gelu")] = None,
+    in_format: Annotated[str | None, typer.Option("--in-format", help="hdl targets: input format (default Q7.8)")]
+    = None,
+    out_format: Annotated[str | None, typer.Option("--out-format", help="hdl targets: output format")] = None,
+    max_len: Annotated[int | None, typer.Option("--max-len", help="hdl targets, softmax: longest row")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="change a target field: PATH=VALUE, e.g. "
                                                    "arrays.pe2d.rows=128 or global_buffer.capacity_bytes=8MiB "
                                                    "(repeatable)")] = None,
@@ -60,6 +66,7 @@ def evaluate_command(
                               kernel=kernel, page_size=page_size, training_pass=pass_,
                               value_dim=value_dim, energy_convention=energy_convention,
                               objective=objective, budget=budget, time_limit=time_limit, seed=seed, out=out,
+                              unit=unit, method=method, in_format=in_format, out_format=out_format, max_len=max_len,
                               overrides=tuple(set_ or ()))
     emit(evaluate(request), json_, render_result)
 

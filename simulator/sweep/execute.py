@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -141,8 +142,12 @@ def batches(items: list[Item], workers: int, max_batch: int = 64) -> list[list[I
 # -- local worker processes ----------------------------------------------------------------------------------
 
 def _worker_init(parent_pid: int) -> None:
-    """In each worker: Ctrl-C is the parent's to handle; die when the parent dies."""
+    """In each worker: Ctrl-C is the parent's to handle; die when the parent dies; torch single-threaded (a
+    worker forked after the parent ran a threaded torch op hangs in its first parallel op otherwise: the OpenMP
+    pool's threads are not copied by fork; one thread per worker process is what a sweep wants anyway)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
     try:
         import ctypes
 

@@ -10,7 +10,8 @@ from simulator.evaluate import EvaluateRequest, evaluate, evaluate_record
 
 
 @pytest.mark.parametrize("text,value", [("8MiB", 8 * 2**20), ("1.5KiB", 1536), ("800e9", 800e9), ("128", 128),
-                                        ("true", True), ("mac", "mac"), ("2GB", 2 * 10**9)])
+                                        ("true", True), ("mac", "mac"), ("2GB", 2 * 10**9),
+                                        ("[1, 2]", [1, 2]), ("{a: 1}", "{a: 1}")])
 def test_values_are_read_with_size_suffixes(text, value):
     assert parse_value(text) == value and type(parse_value(text)) is type(value)
 
