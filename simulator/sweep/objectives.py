@@ -1,8 +1,9 @@
-"""Objectives (minimised), constraints and the Pareto front of a sweep's results.
+"""Objectives, constraints and the Pareto front of a sweep's results.
 
 An objective or constraint names a result key by dotted path (`latency_s`, `utilization.pe2d`) or a derived one
-(`edp` = latency_s x energy_j). Keys are checked against the first result of each target before the sweep goes
-on, so a key that a kind's result lacks is an error naming the keys it has.
+(`edp` = latency_s x energy_j). Objectives are minimised; `max:KEY` (e.g. `max:tflops`, `max:fmax_mhz`) maximises.
+Keys are checked against the first result of each target before the sweep goes on, so a key that a kind's result
+lacks is an error naming the keys it has.
 """
 
 from __future__ import annotations
@@ -27,10 +28,23 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {"<=": operator.le, ">=": operator
                                                ">": operator.gt, "==": operator.eq}
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|==|<|>)\s*(\S+)\s*$")
 _MISSING = object()
+#: the prefix of a maximised objective
+MAXIMISE = "max:"
+
+
+def sense(objective: str) -> float:
+    """+1 for a minimised objective, -1 for a maximised one (`max:KEY`)."""
+    return -1.0 if objective.startswith(MAXIMISE) else 1.0
+
+
+def objective_key(objective: str) -> str:
+    """The result key an objective names (`max:tflops` -> `tflops`)."""
+    return objective[len(MAXIMISE):] if objective.startswith(MAXIMISE) else objective
 
 
 def lookup(result: dict[str, Any], key: str) -> Any:
-    """The value of `key` (dotted path or derived name) in a result dict, or `_MISSING`."""
+    """The value of `key` (dotted path or derived name; a `max:` objective's key) in a result dict, or `_MISSING`."""
+    key = objective_key(key)
     if key in DERIVED and key not in result:
         parts = [lookup(result, k) for k in DERIVED[key][0]]
         if any(p is _MISSING or not _number(p) for p in parts):
@@ -107,18 +121,19 @@ def feasible(result: dict[str, Any], constraints: Iterable[Constraint]) -> bool:
 
 
 def objective_matrix(results: list[dict[str, Any]], objectives: list[str]) -> np.ndarray:
-    """Rows of objective values (nan where a value is missing or not a number)."""
+    """Rows of objective values to minimise (a `max:` objective negated; nan where a value is missing or not a
+    number)."""
     out = np.full((len(results), len(objectives)), np.nan)
     for i, r in enumerate(results):
         for j, key in enumerate(objectives):
             v = lookup(r, key)
             if _number(v):
-                out[i, j] = float(v)
+                out[i, j] = sense(key) * float(v)
     return out
 
 
 def pareto_mask(values: np.ndarray) -> np.ndarray:
-    """True for rows no other row dominates (all objectives minimised; rows with a nan are never optimal)."""
+    """True for rows no other row dominates (every column minimised; rows with a nan are never optimal)."""
     n = len(values)
     ok = ~np.isnan(values).any(axis=1) if n else np.zeros(0, bool)
     mask = ok.copy()

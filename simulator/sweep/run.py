@@ -12,7 +12,15 @@ from typing import Any
 from simulator.errors import SimulatorError
 from simulator.sweep import execute
 from simulator.sweep.keys import point_id, point_key
-from simulator.sweep.objectives import check_keys, feasible, objective_matrix, pareto_mask, value_of
+from simulator.sweep.objectives import (
+    check_keys,
+    feasible,
+    objective_key,
+    objective_matrix,
+    pareto_mask,
+    sense,
+    value_of,
+)
 from simulator.sweep.spec import SweepSpec, load_sweep
 from simulator.sweep.store import Finished, SweepStore
 from simulator.sweep.table import Record, check_columns, table_rows, write_csv, write_parquet
@@ -118,8 +126,8 @@ class Runner:
         key = (self.spec.objectives or ["latency_s"])[0]
         value = value_of(result, key)
         if isinstance(value, int | float) and feasible(result, self.constraints) and (
-                self.best is None or value < self.best[0]):
-            self.best = (value, f"{key}={value:.4g} at {_describe(self.spec, point)}")
+                self.best is None or sense(key) * value < self.best[0]):
+            self.best = (sense(key) * value, f"{objective_key(key)}={value:.4g} at {_describe(self.spec, point)}")
 
     def evaluate(self, items: list[execute.Item]) -> None:
         """Evaluate `items` (none of them stored): each target's first point here, to check keys before the

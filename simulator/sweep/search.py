@@ -15,7 +15,7 @@ from typing import Any
 from simulator.errors import SimulatorError
 from simulator.sweep import execute
 from simulator.sweep.keys import point_id, point_key
-from simulator.sweep.objectives import Constraint, value_of
+from simulator.sweep.objectives import Constraint, sense, value_of
 from simulator.sweep.space import Distribution
 from simulator.sweep.spec import SweepSpec
 from simulator.sweep.store import SweepStore
@@ -82,7 +82,7 @@ def run_search(spec: SweepSpec, store: SweepStore, workers: int, scheduler: str 
     resumed = 0
     runner.report()
     for index, context in enumerate(contexts):
-        study = optuna.create_study(directions=["minimize"] * len(spec.objectives),
+        study = optuna.create_study(directions=["maximize" if sense(o) < 0 else "minimize" for o in spec.objectives],
                                     sampler=_sampler(spec, search.seed + index))
         remaining = search.n
         while remaining:

@@ -82,3 +82,13 @@ def test_objectives_rank_the_points_in_the_table(tmp_path):
     assert [r["pareto"] for r in summary.table] == brute_force_front(values)
     assert all(set(p["objectives"]) == {"latency_s", "energy_j"} for p in summary.pareto)
     assert list(itertools.chain(summary.pareto_table)) == [r for r in summary.table if r["pareto"]]
+
+
+def test_a_maximised_objective_flips_its_front(tmp_path):
+    """`max:KEY` maximises: latency and area pull one way (every PE count is optimal), latency and max:area_um2
+    agree (the largest array is the one optimum), and the table shows the key's own values."""
+    both = run_sweep(study(tmp_path, "objectives: [latency_s, max:area_um2]\n"), tmp_path / "o1")
+    largest = max(r["area_um2"] for r in both.table)
+    assert [r["pareto"] for r in both.table] == [r["area_um2"] == largest for r in both.table]
+    assert all(p["objectives"]["max:area_um2"] == largest for p in both.pareto)
+    assert pareto_mask(np.array([[1.0, -5.0], [1.0, -3.0]])).tolist() == [True, False]
