@@ -12,11 +12,13 @@ The search costs through a callback (the simulator's model), so `mappers` stays 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import itertools
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -53,6 +55,24 @@ class SearchStats:
     best_at_s: float = 0.0
     budget: int | None = None
     time_limit_s: float | None = None
+    #: segments (contiguous groups of Einsums) in the fusion DP, summed over the problems searched
+    segments_total: int = 0
+    #: the first term of the best whole mapping's score found so far (latency_s, energy_j or edp), None before one
+    incumbent: float | None = None
+    #: called after each group mapping costed (the CLI's progress bar); see `search_progress`
+    on_progress: Callable[[SearchStats], None] | None = field(default_factory=lambda: _PROGRESS.get())
+
+    def costed_one(self) -> None:
+        self.costed += 1
+        if self.on_progress is not None:
+            self.on_progress(self)
+
+    def offer(self, value: float) -> None:
+        """A whole mapping whose score starts with `value` exists: keep the best as the incumbent."""
+        if math.isfinite(value) and (self.incumbent is None or value < self.incumbent):
+            self.incumbent = value
+            if self.on_progress is not None:
+                self.on_progress(self)
 
     def exhausted(self) -> bool:
         if self.budget is not None and self.costed >= self.budget:
@@ -61,6 +81,21 @@ class SearchStats:
 
     def elapsed_s(self) -> float:
         return time.perf_counter() - self.started_s
+
+
+_PROGRESS: contextvars.ContextVar[Callable[[SearchStats], None] | None] = contextvars.ContextVar(
+    "search_progress", default=None)
+
+
+@contextlib.contextmanager
+def search_progress(callback: Callable[[SearchStats], None]) -> Iterator[None]:
+    """Within the block, every search calls `callback(stats)` after each group mapping it costs (a live display;
+    the callback should rate-limit itself)."""
+    token = _PROGRESS.set(callback)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
 
 
 def score(objective: str, latency_s: float, energy_j: float) -> tuple[float, float]:
@@ -111,7 +146,7 @@ def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
                 return None
             seen[c] = evaluate(c)
             found[c] = stats.elapsed_s()
-            stats.costed += 1
+            stats.costed_one()
             if seen[c] is None:
                 stats.infeasible += 1
         return seen[c]
@@ -218,11 +253,14 @@ def search_partition(n: int, segment: Callable[[int, int], list[Point]], bound: 
     def best_key(paths: list[list[tuple[int, int, Point]]]) -> tuple[float, float]:
         return min((score(objective, *_totals(p)) for p in paths), default=(math.inf, math.inf))
 
+    stats.segments_total += n * (n + 1) // 2
     incumbent = best_key([[(0, n, p)] for p in front(0, n)])
+    stats.offer(incumbent[0])
     singles = [front(i, i + 1) for i in range(n)]
     if all(singles):
         best_single = [min(f, key=lambda p: score(objective, p.latency_s, p.energy_j)) for f in singles]
         incumbent = min(incumbent, score(objective, *_totals([(i, i + 1, p) for i, p in enumerate(best_single)])))
+        stats.offer(incumbent[0])
     paths: list[list[list[tuple[int, int, Point]]]] = [[[]]] + [[] for _ in range(n)]
     for j in range(1, n + 1):
         candidates: list[list[tuple[int, int, Point]]] = []
@@ -237,7 +275,9 @@ def search_partition(n: int, segment: Callable[[int, int], list[Point]], bound: 
         paths[j] = _front_paths(candidates)
     if not paths[n]:
         return []
-    return min(paths[n], key=lambda p: score(objective, *_totals(p)))
+    best = min(paths[n], key=lambda p: score(objective, *_totals(p)))
+    stats.offer(score(objective, *_totals(best))[0])
+    return best
 
 
 def _totals(path: Sequence[tuple[int, int, Point]]) -> tuple[float, float]:

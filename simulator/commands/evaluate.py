@@ -68,7 +68,14 @@ def evaluate_command(
                               objective=objective, budget=budget, time_limit=time_limit, seed=seed, out=out,
                               unit=unit, method=method, in_format=in_format, out_format=out_format, max_len=max_len,
                               overrides=tuple(set_ or ()))
-    emit(evaluate(request), json_, render_result)
+    if search and not json_ and console.is_terminal:
+        from simulator.commands.search_progress import search_display
+
+        with search_display(objective, budget, time_limit):
+            result = evaluate(request)
+    else:
+        result = evaluate(request)
+    emit(result, json_, render_result)
 
 
 def render_result(result: dict[str, Any]) -> None:
