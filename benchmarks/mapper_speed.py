@@ -8,10 +8,13 @@ Prints (or with --json, one object with at least `mappings_per_s`, `time_to_best
 - `time_to_best_s`: one FuseMax-study point (FuseMax, BERT, 4K) searched from the cascade and target alone;
 - `study` (with --study): the 24 workload x length points for fusemax/attention-1pass, flat/attention-3pass and
   unfused/attention-3pass, the searched latency over the built-in mapping's (<= 1 is no slower), and the wall time;
-- `zigzag`: the side-by-side run against ZigZag needs `pip install .[zigzag]` (the benchmark's own extra); without
-  it the part is skipped with that message.
+- `zigzag`: the side-by-side run against ZigZag (`benchmarks/zigzag_side.py`): BERT's attention QK and AV GEMMs at
+  1K, 4K and 16K and its 768x768 Wq projection over 65536 tokens, each searched by ZigZag (LOMA) and by cascade in
+  this run: per GEMM each tool's best latency (cycles, seconds), search time, mappings costed and the ratios, and
+  the two architectures compared. It needs `pip install '.[zigzag]'` (the benchmark's own extra); without it the
+  part is skipped with that message (`--no-zigzag` skips it too).
 
-    PYTHONPATH=. python benchmarks/mapper_speed.py [--json] [--study] [--time-limit S]
+    PYTHONPATH=. python benchmarks/mapper_speed.py [--json] [--study] [--time-limit S] [--no-zigzag]
 """
 
 from __future__ import annotations
@@ -70,12 +73,15 @@ def study(time_limit: float | None) -> dict:
 
 
 def zigzag() -> dict:
+    """The side-by-side run against ZigZag, or {"skipped": why} when zigzag-dse is not installed."""
     try:
         import zigzag as _  # noqa: F401
     except ImportError:
         return {"skipped": "zigzag-dse is not installed; pip install '.[zigzag]' (the benchmark's own extra) to run "
                 "the side-by-side part"}
-    return {"skipped": "zigzag-dse is installed, but the side-by-side driver (shared/zigzag/) is not wired in yet"}
+    from zigzag_side import side_by_side
+
+    return side_by_side()
 
 
 def main(argv: list[str]) -> int:
@@ -91,7 +97,7 @@ def main(argv: list[str]) -> int:
         "search_s": point["search"]["search_s"],
         "fusemax_bert_4k": {"searched_over_builtin": point["latency_s"] / built["latency_s"],
                             "bound_gap": point["bound_gap"], "partition": point["search"]["partition"]},
-        "zigzag": zigzag(),
+        "zigzag": {"skipped": "--no-zigzag"} if "--no-zigzag" in argv else zigzag(),
     }
     if "--study" in argv:
         report["study"] = study(limit)
@@ -113,8 +119,28 @@ def main(argv: list[str]) -> int:
         for r in s["points"]:
             print(f"  {r['target']:8s} {r['model']:5s} {r['seq']:>8d}  {r['searched_over_builtin']:.4f}  "
                   f"{'+'.join(p.split('+')[0] for p in r['partition'])}")
-    print(f"zigzag: {report['zigzag']['skipped']}")
+    print_zigzag(report["zigzag"])
     return 0
+
+
+def print_zigzag(side: dict) -> None:
+    """The side-by-side table: per GEMM both tools' best latency and search time, and the ratios."""
+    if "skipped" in side:
+        print(f"zigzag: {side['skipped']}")
+        return
+    print(f"side by side with ZigZag (LOMA, {side['zigzag_settings']['nb_spatial_mappings_generated']} spatial "
+          f"mappings) on {side['cascade_target']}, {side['wall_s']:.0f} s; cascade no slower everywhere: "
+          f"{side['no_worse_everywhere']}")
+    print(f"  {'GEMM':34s} {'cascade cycles':>15s} {'ZigZag cycles':>15s} {'c/Z':>7s} {'cascade s':>10s} "
+          f"{'ZigZag s':>9s} {'Z/c time':>9s}")
+    for r in side["rows"]:
+        c, z = r["cascade"], r["zigzag"]
+        print(f"  {r['gemm']:34s} {c['latency_cycles']:15.6g} {z['latency_cycles']:15.6g} "
+              f"{r['cascade_over_zigzag_latency']:7.4f} {c['search_s']:10.3f} {z['search_s']:9.1f} "
+              f"{r['zigzag_over_cascade_search_s']:9.0f}")
+    for m in side["architecture"]:
+        flag = "same" if m["match"] else "DIFFERS"
+        print(f"  {m['what']:32s} ZigZag {m['zigzag']!s:>14} cascade {m['cascade']!s:>14}  {flag}  {m['note']}")
 
 
 if __name__ == "__main__":
