@@ -131,13 +131,14 @@ def print_zigzag(side: dict) -> None:
     print(f"side by side with ZigZag (LOMA, {side['zigzag_settings']['nb_spatial_mappings_generated']} spatial "
           f"mappings) on {side['cascade_target']}, {side['wall_s']:.0f} s; cascade no slower everywhere: "
           f"{side['no_worse_everywhere']}")
-    print(f"  {'GEMM':34s} {'cascade cycles':>15s} {'ZigZag cycles':>15s} {'c/Z':>7s} {'cascade s':>10s} "
-          f"{'ZigZag s':>9s} {'Z/c time':>9s}")
+    print(f"  {'GEMM':30s} {'cascade cyc':>12s} {'ZigZag cyc':>12s} {'c/Z':>7s} {'ours in Z':>12s} "
+          f"{'cascade s':>9s} {'ZigZag s':>8s} {'Z/c time':>8s}")
     for r in side["rows"]:
         c, z = r["cascade"], r["zigzag"]
-        print(f"  {r['gemm']:34s} {c['latency_cycles']:15.6g} {z['latency_cycles']:15.6g} "
-              f"{r['cascade_over_zigzag_latency']:7.4f} {c['search_s']:10.3f} {z['search_s']:9.1f} "
-              f"{r['zigzag_over_cascade_search_s']:9.0f}")
+        crossed = r["zigzag_cycles_of_cascade_mapping"]
+        print(f"  {r['gemm']:30s} {c['latency_cycles']:12.6g} {z['latency_cycles']:12.6g} "
+              f"{r['cascade_over_zigzag_latency']:7.4f} {crossed if crossed is None else f'{crossed:.6g}':>12} "
+              f"{c['search_s']:9.3f} {z['search_s']:8.1f} {r['zigzag_over_cascade_search_s']:8.0f}")
     for m in side["architecture"]:
         flag = "same" if m["match"] else "DIFFERS"
         print(f"  {m['what']:32s} ZigZag {m['zigzag']!s:>14} cascade {m['cascade']!s:>14}  {flag}  {m['note']}")

@@ -25,6 +25,7 @@ import yaml
 from einsum_cascades.loader import parse_cascade
 from hw.registry import load_target_data, validate_target
 from hw.spatial import EnergyTable, SpatialTarget, check_against_table
+from mappers import nestmath
 from simulator.spatial.energy import energy_by_component_pj
 from simulator.spatial.model import cost_group
 from simulator.spatial.problem import cascade_problem
@@ -125,11 +126,36 @@ def cascade_best(gemm: SideGemm, target: SpatialTarget, table: EnergyTable) -> d
     specs = {s.name: s for s in problem.einsums}
     groups = [cost_group(g, specs, mapping, problem, target, table, "<search>") for g in mapping.groups]
     latency_s = sum(g.latency_s for g in groups)
-    em = next(iter(mapping.einsums.values()))
+    (spec,) = problem.einsums
+    em = mapping.einsums[spec.name]
+    tile = dict(em.buffer_tile if em.buffer_tile is not None else mapping.groups[0].tile)
     return {"latency_cycles": latency_s * target.clock_hz, "latency_s": latency_s, "search_s": search_s,
             "mappings_costed": report.mappings_costed,
-            "mapping": {"spatial": dict(em.spatial), "tile": dict(em.buffer_tile or mapping.groups[0].tile),
-                        "loop_order": list(em.loop_order)}}
+            "mapping": {"spatial": dict(em.spatial), "tile": tile, "loop_order": list(em.loop_order)},
+            "zigzag_mapping": zigzag_mapping_of(spec.iteration_ranks, spec.sizes, dict(em.spatial), tile,
+                                                list(em.loop_order), gemm.instances)}
+
+
+def zigzag_mapping_of(ranks: tuple[str, ...], sizes: dict[str, int], spatial: dict[str, int], tile: dict[str, int],
+                      loop_order: list[str], instances: int) -> dict[str, Any] | None:
+    """cascade's single-Einsum mapping as a ZigZag mapping entry: its spatial unrolling on D1/D2 and its whole loop
+    nest (DRAM-level tile loops, then the loops inside the tile, outermost first as the model walks them; the copies
+    outermost) as a complete `temporal_ordering`, innermost first; ZigZag assigns the loops to its memories. None
+    when a factor is imperfect (a ceil-tile), which ZigZag's loops cannot express."""
+    order = list(loop_order) + [r for r in ranks if r not in loop_order]
+    size = [sizes[r] for r in order]
+    tiles, unroll = nestmath.clip_tiles(size, [tile.get(r, sizes[r]) for r in order],
+                                        [spatial.get(r, 1) for r in order])
+    outer, inner = nestmath.trips(size, tiles, unroll)
+    if any(o * i * k != n for o, i, k, n in zip(outer, inner, unroll, size, strict=True)):
+        return None
+    loops = [(r, int(t)) for r, t in (*zip(order, outer, strict=True), *zip(order, inner, strict=True)) if t > 1]
+    if instances > 1:
+        loops.insert(0, ("b", instances))
+    dims = [f"{r.upper()}, {int(k)}" for r, k in zip(order, unroll, strict=True) if k > 1]
+    return {"name": "default", "memory_operand_links": {"O": "O", "W": "I2", "I": "I1"},
+            "spatial_mapping": {f"D{i + 1}": [d] for i, d in enumerate(dims)},
+            "temporal_ordering": [[r.upper(), t] for r, t in reversed(loops)]}
 
 
 @contextlib.contextmanager
@@ -152,15 +178,17 @@ def _counting_zigzag_evaluations():
 
 
 def zigzag_best(gemm: SideGemm, clock_hz: float, accelerator: Path = ZIGZAG_ACCELERATOR,
-                spatial_mappings: int = ZIGZAG_SPATIAL_MAPPINGS, lpf_limit: int = ZIGZAG_LPF_LIMIT) -> dict[str, Any]:
-    """ZigZag's LOMA search on the GEMM (latency-optimal): best latency, search time, mappings evaluated."""
+                spatial_mappings: int = ZIGZAG_SPATIAL_MAPPINGS, lpf_limit: int = ZIGZAG_LPF_LIMIT,
+                mapping_entry: dict[str, Any] | None = None) -> dict[str, Any]:
+    """ZigZag's LOMA search on the GEMM (latency-optimal): best latency, search time, mappings evaluated. With a
+    complete `mapping_entry` (spatial mapping and temporal ordering) ZigZag costs that one mapping instead."""
     from zigzag.api import get_hardware_performance_zigzag
 
     logging.getLogger("zigzag").setLevel(logging.WARNING)
+    entry = mapping_entry or {"name": "default", "memory_operand_links": {"O": "O", "W": "I2", "I": "I1"}}
     with tempfile.TemporaryDirectory(prefix="zigzag-") as tmp:
         mapping = Path(tmp) / "mapping.yaml"
-        mapping.write_text(yaml.safe_dump([{"name": "default",
-                                            "memory_operand_links": {"O": "O", "W": "I2", "I": "I1"}}]))
+        mapping.write_text(yaml.safe_dump([entry]))
         previous = logging.root.level
         with _counting_zigzag_evaluations() as count:
             start = time.perf_counter()
@@ -173,9 +201,12 @@ def zigzag_best(gemm: SideGemm, clock_hz: float, accelerator: Path = ZIGZAG_ACCE
                 logging.root.setLevel(previous)  # ZigZag's api sets the root logger to INFO
             search_s = time.perf_counter() - start
     best = cmes[0][1][0][0]
+    # ZigZag's latency = compute with its stalls + the first tiles' load before it + the last outputs' store after
+    # it; cascade's model overlaps both with the compute (latency = max(compute, DRAM traffic / bandwidth))
     return {"latency_cycles": float(cycles), "latency_s": float(cycles) / clock_hz, "search_s": search_s,
-            "mappings_costed": count[0], "spatial_mapping": str(best.spatial_mapping),
-            "temporal_mapping": str(best.temporal_mapping)}
+            "mappings_costed": count[0], "steady_cycles": float(best.latency_total0),
+            "onload_cycles": float(best.data_onloading_cycle), "offload_cycles": float(best.data_offloading_cycle),
+            "spatial_mapping": str(best.spatial_mapping), "temporal_mapping": str(best.temporal_mapping)}
 
 
 @dataclass(frozen=True)
@@ -250,12 +281,19 @@ def side_by_side(gemms: list[SideGemm] | None = None, accelerator: Path = ZIGZAG
     for gemm in gemms or bert_gemms():
         ours = cascade_best(gemm, target, table)
         theirs = zigzag_best(gemm, target.clock_hz, accelerator)
+        entry = ours["zigzag_mapping"]
+        crossed = zigzag_best(gemm, target.clock_hz, accelerator, mapping_entry=entry) if entry else None
         bound = bound_cycles(gemm, target)
         rows.append({
             "gemm": gemm.name, "einsum": gemm.einsum, "sizes": gemm.sizes, "instances": gemm.instances,
             "macs": gemm.macs, "bound_cycles": bound, "cascade": ours, "zigzag": theirs,
             "cascade_over_zigzag_latency": ours["latency_cycles"] / theirs["latency_cycles"],
             "zigzag_over_cascade_search_s": theirs["search_s"] / ours["search_s"],
+            "cascade_over_zigzag_steady": ours["latency_cycles"] / theirs["steady_cycles"],
+            # cascade's mapping costed by ZigZag's model: whether ZigZag's own search missed a mapping it rates better
+            "zigzag_cycles_of_cascade_mapping": crossed["latency_cycles"] if crossed else None,
+            "cascade_mapping_over_zigzag_best_in_zigzag": (crossed["latency_cycles"] / theirs["latency_cycles"]
+                                                           if crossed else None),
             "cascade_bound_gap": ours["latency_cycles"] / bound - 1,
             "zigzag_bound_gap": theirs["latency_cycles"] / bound - 1,
             "cascade_no_worse": ours["latency_cycles"] <= theirs["latency_cycles"] * (1 + 1e-9)})

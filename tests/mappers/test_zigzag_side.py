@@ -17,6 +17,7 @@ sys.modules["zigzag_side"] = side  # dataclasses look their module up by name
 spec.loader.exec_module(side)
 
 SMALL = side.SideGemm("small-QK", "S[m,p] = Q[e,p] * K[e,m]", {"m": 256, "p": 256, "e": 64}, 4)
+LINEAR = side.SideGemm("small-linear", "Y[n,j] = X[n,k] * W[k,j]", {"n": 1024, "k": 768, "j": 768})
 
 
 def test_a_gemm_renders_the_same_einsum_for_both_tools():
@@ -58,6 +59,27 @@ def test_cascade_side_reaches_the_dram_bound_of_a_small_gemm():
     assert ours["mappings_costed"] > 0 and ours["search_s"] > 0
 
 
+def test_cascade_mapping_becomes_a_complete_zigzag_mapping():
+    entry = side.zigzag_mapping_of(("n", "j", "k"), LINEAR.sizes, {"n": 256, "j": 256}, {"n": 256}, ["n"], 1)
+    assert entry["spatial_mapping"] == {"D1": ["N, 256"], "D2": ["J, 256"]}
+    # the model's nest, outermost first: n over 4 tiles, then j (768 / 256) and k inside the tile; innermost first
+    assert entry["temporal_ordering"] == [["K", 768], ["J", 3], ["N", 4]]
+    copies = side.zigzag_mapping_of(("m", "p", "e"), SMALL.sizes, {"p": 256, "e": 64}, {"m": 1}, ["m"], 4)
+    assert copies["temporal_ordering"] == [["M", 256], ["B", 4]]
+    # every loop times the unrolling covers each rank exactly (ZigZag rejects an incomplete ordering)
+    for e in (entry, copies):
+        got: dict[str, int] = {}
+        for dim, trips in e["temporal_ordering"]:
+            got[dim] = got.get(dim, 1) * trips
+        for (unrolled,) in e["spatial_mapping"].values():
+            dim, factor = unrolled.split(", ")
+            got[dim] = got.get(dim, 1) * int(factor)
+        assert got == {**{r.upper(): n for r, n in (LINEAR.sizes if e is entry else SMALL.sizes).items()},
+                       **({"B": 4} if e is copies else {})}
+    # a ceil-tile (768 in tiles of 512) cannot be written as ZigZag loops
+    assert side.zigzag_mapping_of(("n", "j", "k"), LINEAR.sizes, {"n": 256}, {"k": 512}, [], 1) is None
+
+
 def test_benchmark_skips_the_zigzag_part_with_a_clear_reason_when_it_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "zigzag", None)  # import zigzag raises ImportError
     bench_spec = importlib.util.spec_from_file_location("mapper_speed", BENCH / "mapper_speed.py")
@@ -75,3 +97,5 @@ def test_one_small_gemm_through_both_tools():
     assert row["cascade_no_worse"] and row["cascade_over_zigzag_latency"] <= 1 + 1e-9
     assert row["zigzag_over_cascade_search_s"] == pytest.approx(row["zigzag"]["search_s"] / row["cascade"]["search_s"])
     assert all(m["match"] for m in result["architecture"])
+    # cascade's mapping, costed by ZigZag itself, is a valid ZigZag mapping at or above the bound
+    assert row["zigzag_cycles_of_cascade_mapping"] >= row["bound_cycles"] * 0.999
