@@ -57,14 +57,24 @@ def check_backward(kernel: str, pass_: str) -> None:
                              f"{', '.join(BACKWARD_KERNELS)}", source="--pass")
 
 
-def _bwd_tiles(mma_class: str, d: int, causal: bool) -> tuple[int, int, int, str]:
+#: FA2's backward launch code picks its large tiles only where a block may opt in to this much shared memory
+#: (`max_smem_per_block >= 144 * 1024`: A100, H100); sm86/sm89/sm120 (about 100 KB) get the small ones.
+FA2_LARGE_TILE_SMEM_BYTES = 144 * 1024
+
+
+def _bwd_tiles(mma_class: str, d: int, causal: bool, smem_bytes: int = 1 << 30) -> tuple[int, int, int, str]:
     """(query tile, key tile, warps, note) of the backward kernel.
+
+    FA2 on GPUs with less than 144 KB of shared memory per block (Ada, RTX Blackwell; same launch code): head dim
+    64: 64 x 128, 8 warps (V in registers); 128: 64 x 64, 8 warps.
 
     FA2 sm80 (flash-attention csrc/flash_attn/src/flash_bwd_launch_template.h, run_mha_bwd_hdim64/128): head dim
     64: 128 x 128, 8 warps; 128: 64 x 128, 8 warps. FA3 sm90 (hopper/flash_bwd_launch_template.h,
     run_mha_bwd_hdim96/128): 96: 64 x 128; 128: 80 x 128 non-causal, 64 x 128 causal; 2 MMA warpgroups + producer.
     Others ASSUMPTION: FA2 256: 64 x 64; FA3 64: 128 x 128, 192/256: 64 x 96 / 64 x 64; Blackwell 128 x 128.
     """
+    if mma_class == "mma_sync" and smem_bytes < FA2_LARGE_TILE_SMEM_BYTES:
+        return (64, 128, 8, "") if d <= 64 else (64, 64, 8, "" if d <= 128 else "ASSUMPTION: 64x64 backward tiles")
     if mma_class == "mma_sync":
         if d <= 64:
             return 128, 128, 8, ""
@@ -99,10 +109,13 @@ def backward_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype:
     """The backward kernel of the forward kernel `family` runs: its tiles and occupancy (dK, dV in registers)."""
     fwd = choose_kernel(target, d_qk, d_v, causal, dtype, family=family)
     check_backward(fwd.name, "bwd")
-    bq, bkv, warps, note = _bwd_tiles(fwd.mma_class, max(d_qk, d_v), causal)
+    bq, bkv, warps, note = _bwd_tiles(fwd.mma_class, max(d_qk, d_v), causal, target.sm.smem_bytes)
     elem = DTYPE_BYTES[dtype]
-    # Q and dO double-buffered, K and V resident, P and dS staged for the transposed GEMMs.
-    smem = int(elem * (2 * bq * (d_qk + d_v) + bkv * (d_qk + d_v) + 2 * bq * bkv))
+    # Q and dO double-buffered, K and V resident, P and dS staged for the transposed GEMMs; FA2's small-memory
+    # configuration single-buffers dO (its launch code's smem_size: 2*Q + dO + K + V + 2 * P/dS).
+    small = fwd.mma_class == "mma_sync" and target.sm.smem_bytes < FA2_LARGE_TILE_SMEM_BYTES
+    q_do = 2 * bq * d_qk + bq * d_v if small else 2 * bq * (d_qk + d_v)
+    smem = int(elem * (q_do + bkv * (d_qk + d_v) + 2 * bq * bkv))
     if smem > target.sm.smem_bytes:
         raise SimulatorError(f"--pass bwd: the {fwd.family} backward tile ({bq} x {bkv}) needs {smem} B of shared "
                              f"memory but {target.name} has {target.sm.smem_bytes} B per SM; use a smaller "
