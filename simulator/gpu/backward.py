@@ -11,7 +11,7 @@ against the forward's two: FLOPs by the FlashAttention convention are 2.5x the f
 
 Per key tile the GEMMs run at the kernel's MMA-class rate times the forward's sustained efficiency times
 `bwd_mma_efficiency` (the one backward constant, fitted on its own data, `simulator/gpu/data/backward_fit.yaml`);
-the elementwise work overlaps with the GEMMs as the kernel's forward schedule does (`pipeline.overlap_of`).
+the elementwise work overlaps with the GEMMs as the `sync` schedule (FA2) does, for every kernel.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.model import Shapes, _bound, _causal_tiles, fa_flops
-from simulator.gpu.pipeline import overlap_of
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
 from simulator.gpu.work import TileWork
 
@@ -139,7 +138,10 @@ def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_
     # FA2's compute warps issue the dQ atomicAdds (one per element); warp-specialised kernels hand them to a warp.
     atomics = 0.0 if k.warp_specialized else k.block_q * d_qk
     fp32 = (BWD_FP32_OPS_PER_SCORE * scores + atomics) / fp32_sm
-    hidden = overlap_of(k.schedule if k.schedule != "fa4" else "pingpong", c)
+    # The backward kernels have no ping-pong or intra-warpgroup softmax pipelining (FlashAttention-3 Sec. 3.1-3.2
+    # describe those for the forward pass): their warp(group)s overlap elementwise work and GEMMs only as FA2's warps
+    # do, so every backward kernel uses the `sync` schedule's overlap.
+    hidden = c.softmax_overlap
 
     def combine(soft: float) -> float:
         return max(mma, soft) + (1.0 - hidden) * min(mma, soft)
