@@ -22,6 +22,7 @@ from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.model import Shapes, packing_and_kernel, predict
 from simulator.gpu.prediction import Prediction
 from simulator.gpu.results import GpuResult, TileWorkRow
+from simulator.gpu.window import check_window
 from simulator.shape import AttentionShape, select_sketch
 
 DEFAULT_CASCADE = "attention-1pass"
@@ -44,6 +45,7 @@ class GpuOptions(Frozen):
     page_size: PositiveInt | None = None
     value_dim: PositiveInt | None = None
     training_pass: str = "fwd"
+    window: PositiveInt | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class GpuPlan:
     kernel: str
     page_size: int | None = None
     training_pass: str = "fwd"
+    #: keys each query sees under a sliding-window mask (None: no window)
+    window: int | None = None
 
 
 class GpuBackend:
@@ -78,9 +82,16 @@ class GpuBackend:
             raise SimulatorError(f"cascade {cascade.name!r} is not softmax attention (its roles say "
                                  f"{roles.reference if roles else 'nothing'}); the GPU model costs fused softmax "
                                  "attention kernels", source="--cascade")
-        if roles.mask not in ("none", "causal"):
-            raise SimulatorError(f"cascade {cascade.name!r} has mask {roles.mask!r}; the GPU model applies only the "
-                                 "causal mask by tile (use `cascade bound` for sparse patterns)", source="--cascade")
+        if roles.mask not in ("none", "causal", "sliding-window"):
+            raise SimulatorError(f"cascade {cascade.name!r} has mask {roles.mask!r}; the GPU model applies the "
+                                 "causal and sliding-window masks by tile (use `cascade bound` for other sparse "
+                                 "patterns)", source="--cascade")
+        windowed = roles.mask == "sliding-window"
+        check_window(options.window, options.seq, options.kv_seq or options.seq, cascade.name, windowed)
+        window = options.window or roles.defaults.get(roles.window or "") if windowed else None
+        if windowed and window is None:
+            raise SimulatorError(f"--window: cascade {cascade.name!r} gives its window {roles.window} no default; "
+                                 "give --window N (keys each query sees)", source="--window")
         kv_heads = options.kv_heads or options.heads
         if roles.ranks.latent_dim and kv_heads != 1:
             raise SimulatorError(f"--kv-heads {kv_heads}: MLA attends to one shared latent; use --kv-heads 1",
@@ -125,7 +136,7 @@ class GpuBackend:
         if options.training_pass != "fwd":
             backward_kernel(target, d_qk, d_v, shape.causal, dtype, kernel.name)  # its own one-line refusals
         return GpuPlan(target, cascade, name if cascade.name == name else cascade.name, shape, d_qk, d_v, dims,
-                       kv_per_key, tensors_bytes, kernel.name, options.page_size, options.training_pass)
+                       kv_per_key, tensors_bytes, kernel.name, options.page_size, options.training_pass, window)
 
     def cost(self, plan: GpuPlan) -> GpuResult:
         return evaluate_plan(plan)
@@ -186,7 +197,7 @@ def evaluate_plans(plans: list[GpuPlan], constants: Constants = FITTED) -> list[
         forward = predict(first.target, shapes, d_qk=first.d_qk, d_v=first.d_v, causal=first.shape.causal,
                           dtype=first.shape.dtype, cascade=first.cascade.path, dims=first.dims,
                           kv_elems_per_key=first.kv_elems_per_key, family=first.kernel, page_size=first.page_size,
-                          constants=constants)
+                          constants=constants, window=first.window)
         for j, i in enumerate(members):
             out[i] = _result(plans[i], forward, j, constants)
     return out  # type: ignore[return-value]
@@ -204,7 +215,8 @@ def _batch_key(plan: GpuPlan) -> tuple:
     _, kernel = packing_and_kernel(plan.target, Shapes.of(*_sizes(sh)), d_qk=plan.d_qk, d_v=plan.d_v,
                                    causal=sh.causal, dtype=sh.dtype, family=plan.kernel)
     return (_target_key(plan.target), plan.d_qk, plan.d_v, sh.causal, sh.dtype, plan.cascade.path,
-            tuple(sorted(plan.dims.items())), plan.kv_elems_per_key, plan.kernel, plan.page_size, _kernel_key(kernel))
+            tuple(sorted(plan.dims.items())), plan.kv_elems_per_key, plan.kernel, plan.page_size, plan.window,
+            _kernel_key(kernel))
 
 
 def _target_key(target: GpuTarget) -> str:
@@ -228,15 +240,17 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
              "head_dim": sh.head_dim, "causal": sh.causal, "dtype": sh.dtype}
     if sh.value_dim != sh.head_dim:
         shape["value_dim"] = sh.value_dim
+    if plan.window is not None:
+        shape["window"] = plan.window
     row = res.row(i)
     pass_latency = {"fwd": row["latency_s"]}
     if plan.training_pass != "fwd":
         shapes = Shapes.of(*_sizes(sh))
         bwd = predict_backward(target, shapes, d_qk=plan.d_qk, d_v=plan.d_v, causal=sh.causal, dtype=sh.dtype,
                                constants=constants, family=plan.kernel, work=work,
-                               kv_elems_per_key=plan.kv_elems_per_key)
+                               kv_elems_per_key=plan.kv_elems_per_key, window=plan.window)
         bwd_row = bwd.row(0)
-        bwd_flop = float(bwd_flops(shapes, plan.d_qk, plan.d_v, sh.causal)[0])
+        bwd_flop = float(bwd_flops(shapes, plan.d_qk, plan.d_v, sh.causal, plan.window)[0])
         # Backward roofline: 2.5x the GEMMs, one exp per score, Q, K, V, O, dO in and dQ, dK, dV out once.
         bwd_roof = max(bwd_flop / target.tensor_rate(sh.dtype), exps / target.exp_rate(),
                        2.0 * plan.tensors_bytes / target.hbm.bw_bytes_per_s)

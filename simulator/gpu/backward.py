@@ -27,6 +27,7 @@ from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.model import Shapes, _bound, _causal_tiles, fa_flops
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
+from simulator.gpu.window import window_tile_counts
 from simulator.gpu.work import TileWork
 
 #: Values of `--pass`.
@@ -40,10 +41,10 @@ BACKWARD_KERNELS = ("fa2", "fa3", "fa4", "cudnn", "cutlass")
 BWD_FP32_OPS_PER_SCORE = 4.0
 
 
-def bwd_flops(shapes: Shapes, d_qk: int, d_v: int, causal: bool) -> np.ndarray:
+def bwd_flops(shapes: Shapes, d_qk: int, d_v: int, causal: bool, window: int | None = None) -> np.ndarray:
     """Backward FLOPs, FlashAttention convention: five GEMMs per visible score, 2*(3*Dqk + 2*Dv) FLOPs each
     (2.5x the forward's 2*(Dqk + Dv) when Dqk = Dv), halved (exactly counted) when causal like `fa_flops`."""
-    fwd = fa_flops(shapes, d_qk, d_v, causal)
+    fwd = fa_flops(shapes, d_qk, d_v, causal, window)
     return fwd * (3.0 * d_qk + 2.0 * d_v) / (d_qk + d_v)
 
 
@@ -154,8 +155,10 @@ def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_
 
 def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
                      constants: Constants = FITTED, family: str | None = None, work: TileWork | None = None,
-                     kv_elems_per_key: int | None = None) -> Prediction:
-    """Latency and throughput of the backward pass (preprocess + main + postprocess kernels) for every shape."""
+                     kv_elems_per_key: int | None = None, window: int | None = None) -> Prediction:
+    """Latency and throughput of the backward pass (preprocess + main + postprocess kernels) for every shape;
+    `window`: a causal sliding window, its (query tile, key tile) pairs counted as in the forward."""
+    causal = causal or window is not None
     k = backward_kernel(target, d_qk, d_v, causal, dtype, family)
     c = constants
     t = backward_times(target, k, dtype, d_qk, d_v, c)
@@ -165,6 +168,8 @@ def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, 
     units = shapes.batch * shapes.heads
     group = shapes.heads // shapes.kv_heads
     pairs, partial, nq = _causal_tiles(rows, skv, k.block_q, k.block_kv, causal, skv - rows)
+    if window is not None:
+        pairs, partial, nq = window_tile_counts(rows, k.block_q, k.block_kv, window)
     nkv = -(-skv // k.block_kv)
     ctas = units * nkv
     elem = DTYPE_BYTES[dtype]
@@ -201,7 +206,7 @@ def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, 
         / sms * quantisation
     edges = ctas * per_cta / sms
     bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s + side_s, launch_s + edges * quantisation, compute_s)
-    flops = bwd_flops(shapes, d_qk, d_v, causal)
+    flops = bwd_flops(shapes, d_qk, d_v, causal, window)
     scores = units * pairs * k.block_q * k.block_kv
     executed = 2.0 * scores * (3 * d_qk + 2 * d_v)
     hbm_bytes = main_bytes + side_bytes
