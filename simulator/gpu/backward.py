@@ -71,7 +71,8 @@ def _bwd_tiles(mma_class: str, d: int, causal: bool, smem_bytes: int = 1 << 30) 
     FA2 sm80 (flash-attention csrc/flash_attn/src/flash_bwd_launch_template.h, run_mha_bwd_hdim64/128): head dim
     64: 128 x 128, 8 warps; 128: 64 x 128, 8 warps. FA3 sm90 (hopper/flash_bwd_launch_template.h,
     run_mha_bwd_hdim96/128): 96: 64 x 128; 128: 80 x 128 non-causal, 64 x 128 causal; 2 MMA warpgroups + producer.
-    Others ASSUMPTION: FA2 256: 64 x 64; FA3 64: 128 x 128, 192/256: 64 x 96 / 64 x 64; Blackwell 128 x 128.
+    run_mha_bwd_hdim64: 128 x 128, 2 MMA warpgroups. Others ASSUMPTION: FA2 256: 64 x 64; FA3 192/256: 64 x 96 /
+    64 x 64; Blackwell 128 x 128.
     """
     if mma_class == "mma_sync" and smem_bytes < FA2_LARGE_TILE_SMEM_BYTES:
         return (64, 128, 8, "") if d <= 64 else (64, 64, 8, "" if d <= 128 else "ASSUMPTION: 64x64 backward tiles")
@@ -83,7 +84,7 @@ def _bwd_tiles(mma_class: str, d: int, causal: bool, smem_bytes: int = 1 << 30) 
         return 64, 64, 8, "ASSUMPTION: 64x64 backward tiles"
     if mma_class == "wgmma":
         if d <= 64:
-            return 128, 128, 12, "ASSUMPTION: 128x128 backward tiles"
+            return 128, 128, 12, ""
         if d <= 96:
             return 64, 128, 12, ""
         if d <= 128:
