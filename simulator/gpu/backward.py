@@ -22,6 +22,7 @@ import numpy as np
 
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.errors import SimulatorError
+from simulator.gpu.blockmask import GpuBlockMask
 from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
@@ -156,7 +157,8 @@ def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_
 
 def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
                      constants: Constants = FITTED, family: str | None = None, work: TileWork | None = None,
-                     kv_elems_per_key: int | None = None, window: int | None = None) -> Prediction:
+                     kv_elems_per_key: int | None = None, window: int | None = None,
+                     block_mask: GpuBlockMask | None = None) -> Prediction:
     """Latency and throughput of the backward pass (preprocess + main + postprocess kernels) for every shape;
     `window`: a causal sliding window, its (query tile, key tile) pairs counted as in the forward."""
     causal = causal or window is not None
@@ -171,6 +173,9 @@ def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, 
     pairs, partial, nq = _causal_tiles(rows, skv, k.block_q, k.block_kv, causal, skv - rows)
     if window is not None:
         pairs, partial, nq = window_tile_counts(rows, k.block_q, k.block_kv, window)
+    if block_mask is not None:  # the same (query tile, key tile) pairs, walked key-tile-major
+        b_pairs, b_partial, _ = block_mask.tile_counts(k.block_q, k.block_kv)
+        pairs, partial = np.full(rows.shape, b_pairs), np.full(rows.shape, b_partial)
     nkv = -(-skv // k.block_kv)
     ctas = units * nkv
     elem = DTYPE_BYTES[dtype]
@@ -208,6 +213,8 @@ def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, 
     edges = ctas * per_cta / sms
     bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s + side_s, launch_s + edges * quantisation, compute_s)
     flops = bwd_flops(shapes, d_qk, d_v, causal, window)
+    if block_mask is not None:
+        flops = 2.0 * block_mask.scores_per_head() * (3.0 * d_qk + 2.0 * d_v) * shapes.heads * shapes.batch
     scores = units * pairs * k.block_q * k.block_kv
     executed = 2.0 * scores * (3 * d_qk + 2 * d_v)
     hbm_bytes = main_bytes + side_bytes

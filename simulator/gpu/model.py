@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hw.gpu import DTYPE_BYTES, GpuTarget
+from simulator.gpu.blockmask import GpuBlockMask
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.pipeline import tile_times
@@ -101,7 +102,8 @@ def packing_and_kernel(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int
 def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
             cascade: str = "attention-1pass", constants: Constants = FITTED,
             dims: Mapping[str, int] | None = None, kv_elems_per_key: int | None = None,
-            family: str | None = None, page_size: int | None = None, window: int | None = None) -> Prediction:
+            family: str | None = None, page_size: int | None = None, window: int | None = None,
+            block_mask: GpuBlockMask | None = None) -> Prediction:
     """Latency, throughput, bound and utilisation for every shape in `shapes` (arrays), plus the kernel used.
 
     `dims` binds the cascade's head-dimension sizes (default E = d_qk, F = d_v; MLA also binds L and R);
@@ -109,7 +111,8 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     `family` names the kernel (a `--kernel` name such as "fa2" or a family such as "flashattention-2"); default:
     the architecture's preferred kernel for these head dims and dtype (`simulator.gpu.catalog`). `window` (a
     causal sliding window of that many keys, self-attention) counts the key tiles it visits (`simulator.gpu.window`)
-    instead of the causal ones.
+    instead of the causal ones; `block_mask` (self-attention) the key tiles a block-sparse mask visits
+    (`simulator.gpu.blockmask`).
     """
     causal = causal or window is not None  # a sliding window is a causal mask with a lower edge
     group = shapes.heads // shapes.kv_heads
@@ -128,6 +131,10 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
             c_tiles, c_partial, _ = window_tile_counts(rows, k.block_q, k.block_kv, window)
         tiles_per_unit = np.where(pack, tiles_per_unit, c_tiles)
         partial_per_unit = np.where(pack, partial_per_unit, c_partial)
+    if block_mask is not None:
+        b_tiles, b_partial, _ = block_mask.tile_counts(k.block_q, k.block_kv)
+        tiles_per_unit = np.where(pack, tiles_per_unit, b_tiles)
+        partial_per_unit = np.where(pack, partial_per_unit, b_partial)
     kv_tiles = units * tiles_per_unit
     partial_tiles = units * partial_per_unit
 
@@ -186,6 +193,8 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s, latency_busy, compute_s)
 
     flops = fa_flops(shapes, d_qk, d_v, causal, window)
+    if block_mask is not None:
+        flops = 2.0 * block_mask.scores_per_head() * (d_qk + d_v) * shapes.heads * shapes.batch
     tensor_peak = target.tensor_rate(dtype, k.mma_class)
     executed_mac_flops = (kv_tiles * 2.0 * (w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk)
                           + units * nq * 2.0 * w.mac_per_q_tile)
