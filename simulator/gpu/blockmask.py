@@ -66,7 +66,7 @@ def read_block_mask(path: str, seq: int, kv_seq: int, heads: int, causal: bool) 
     except SimulatorError as exc:
         text = str(exc).replace("--mask", "--block-mask").replace("give --shape the token count",
                                                                    "give --seq the token count")
-        raise SimulatorError(text, source="--block-mask") from None
+        raise SimulatorError(text.removeprefix("--block-mask: "), source="--block-mask") from None
     if mask.heads not in (1, heads):
         raise SimulatorError(f"--block-mask {path}: has {mask.heads} heads but --heads is {heads}; give one mask "
                              f"for all heads or one per head ({heads})", source="--block-mask")

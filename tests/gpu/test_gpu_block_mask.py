@@ -72,5 +72,6 @@ def test_bad_block_mask_input_is_one_line(tmp_path, mask, kw, match):
 
 
 def test_missing_block_mask_file_names_the_option(tmp_path):
-    with pytest.raises(SimulatorError, match="--block-mask: .*no such file"):
+    with pytest.raises(SimulatorError, match="absent.npy: no such file") as err:
         _run(tmp_path, block_mask=str(tmp_path / "absent.npy"))
+    assert err.value.source == "--block-mask"
