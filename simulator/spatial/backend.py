@@ -34,7 +34,7 @@ from mappers.mapping import (
 from simulator.shape import AttentionShape, BoundShape, select_sketch
 from simulator.spatial.bounds import with_bound
 from simulator.spatial.cascades import bound_problem, bound_shape, full_cascade
-from simulator.spatial.convention import Dataflow, EnergyConvention, dataflow_for
+from simulator.spatial.convention import Dataflow, EnergyConvention, dataflow_for, overlay_mapping
 from simulator.spatial.energy import einsum_energy_pj, energy_by_component_pj
 from simulator.spatial.model import GroupCost, cost_group
 from simulator.spatial.problem import Problem, cascade_problem, linear_problem
@@ -123,7 +123,10 @@ class SpatialBackend:
                                seq=options.seq, kv_seq=options.kv_seq or options.seq, head_dim=workload.e,
                                value_dim=workload.f, causal=cascade.causal)
         bound = bound_shape(cascade, shape)
-        dataflow = dataflow_for(options.energy_convention, template.name if template else "searched")
+        dataflow = dataflow_for(options.energy_convention, template.name if template else "searched", shape)
+        if template is not None and (dataflow.params or dataflow.einsums):
+            arrays = {a.name: (a.rows, a.cols) for a in target.arrays}
+            template = resolve_hardware(overlay_mapping(template, dataflow, mfile), arrays, mfile)
         return SpatialPlan(target, check_against_table(target), cascade, template, mfile, workload, shape, bound,
                            options.scope, dataflow, settings, options.out)
 
