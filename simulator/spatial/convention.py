@@ -81,12 +81,21 @@ class PointTable(Frozen):
     einsums: tuple[PointEinsums, ...] = ()
 
 
+class LinearOverlay(Frozen):
+    """The artifact's mapping of the linear layers (`--scope layer`): fields replacing the mapping's `linear`
+    entry, and the roles of each layer Y[n,j] = X[n,k] W[k,j] (X, W, Y) that move past the buffer."""
+
+    mapping: dict[str, Any] = Field(default_factory=dict)
+    stream: tuple[Literal["X", "W", "Y"], ...] = ()
+
+
 class DataflowOverlay(Frozen):
     """How the artifact's Timeloop mappings move a mapping's tensors where our mapping says otherwise."""
 
     mapping: str = Field(description="the mapping (by name) this overlay applies to")
     source: str
     points: PointTable | None = None
+    linear: LinearOverlay | None = None
     stream: tuple[StreamRule, ...] = ()
     forwarded: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="Einsum -> operands it takes "
                                                   "from its producer in the PE as they are made: no buffer read")
@@ -111,7 +120,14 @@ class Dataflow:
     base_stream: dict[str, frozenset[str]] = field(default_factory=dict)
     params: dict[str, str | int] = field(default_factory=dict)
     einsums: dict[str, dict[str, Any]] = field(default_factory=dict)
+    linear: dict[str, Any] = field(default_factory=dict)
+    linear_stream: tuple[str, ...] = ()
     point: str = ""
+
+    def for_linear(self, einsum: str) -> Dataflow:
+        """This accounting for the linear layer `einsum` (simulator/spatial/problem.py names its tensors
+        X_<einsum>, W_<einsum>, Y_<einsum>): only the overlay's linear streams."""
+        return dataclasses.replace(self, stream={einsum: frozenset(f"{r}_{einsum}" for r in self.linear_stream)})
 
     def for_params(self, values: dict[str, object]) -> Dataflow:
         """This accounting for one binding of the mapping's params: the point's streams and the rules whose
@@ -150,8 +166,9 @@ def dataflow_for(convention: EnergyConvention, mapping_name: str, shape: Any = N
     if overlay.mapping != mapping_name:
         raise MappingError(f"{path}: field 'mapping': {overlay.mapping!r} does not match the file name "
                            f"{mapping_name!r}; name the file after the mapping it overlays")
+    linear = overlay.linear or LinearOverlay()
     base = Dataflow(**ARTIFACT_RULES, forwarded={e: frozenset(ts) for e, ts in overlay.forwarded.items()},
-                    rules=overlay.stream)
+                    rules=overlay.stream, linear=linear.mapping, linear_stream=linear.stream)
     row = _match_point(overlay.points, path, shape) if overlay.points is not None and shape is not None else None
     if row is not None:
         base = _point_dataflow(base, overlay.points, row, path)
@@ -208,8 +225,9 @@ def _point_dataflow(base: Dataflow, table: PointTable, row: dict[str, str], path
 
 
 def overlay_mapping(mapping: Mapping, dataflow: Dataflow, file: str) -> Mapping:
-    """`mapping` with a matched point's params pinned and Einsum mappings replaced (unchanged without a point)."""
-    if not dataflow.params and not dataflow.einsums:
+    """`mapping` with a matched point's params pinned, its Einsum mappings and its `linear` entry replaced by the
+    overlay's (unchanged where the overlay has none)."""
+    if not dataflow.params and not dataflow.einsums and not dataflow.linear:
         return mapping
     data = mapping.model_dump(mode="python", exclude_none=True)
     unknown = sorted(set(dataflow.params) - set(data.get("params", {}))) + sorted(
@@ -221,4 +239,6 @@ def overlay_mapping(mapping: Mapping, dataflow: Dataflow, file: str) -> Mapping:
         data["params"][name] = [value]
     for name, fields in dataflow.einsums.items():
         data["einsums"][name] = {**data["einsums"][name], **fields}
+    if dataflow.linear and "linear" in data:
+        data["linear"] = {**data["linear"], **dataflow.linear}
     return validate_model(Mapping, data, f"{file} (artifact overlay, {dataflow.point})", MappingError)
