@@ -123,7 +123,8 @@ class SpatialBackend:
                                seq=options.seq, kv_seq=options.kv_seq or options.seq, head_dim=workload.e,
                                value_dim=workload.f, causal=cascade.causal)
         bound = bound_shape(cascade, shape)
-        dataflow = dataflow_for(options.energy_convention, template.name if template else "searched", shape)
+        dataflow = dataflow_for(options.energy_convention, template.name if template else "searched", shape,
+                                overlays=template is not None)
         if template is not None and (dataflow.params or dataflow.einsums or dataflow.linear):
             arrays = {a.name: (a.rows, a.cols) for a in target.arrays}
             template = resolve_hardware(overlay_mapping(template, dataflow, mfile), arrays, mfile)

@@ -14,7 +14,8 @@
     first read of each element is no longer elided (reads = accesses - wrapped partition), and the artifact charges
     those reads to the buffer (cascade.py counts L3 reads unconditionally). See `overflow_reads`;
   - the mapping's dataflow is the one the artifact gave Timeloop, where it differs: the overlay
-    `mappers/builtin/artifact/MAPPING.yaml`, when there is one for the evaluated mapping's name. Its `points` table
+    `mappers/builtin/artifact/MAPPING.yaml`, when there is one for the evaluated mapping's name, and for the linear
+    layers of every mapping `mappers/builtin/artifact/shared/linear.yaml` (the artifact's MatMul). Its `points` table
     (the artifact's own per-point choices, e.g. FLAT's flat_validation.csv, matched on the shape's dimensions) pins
     params, streams the tensors it places off chip past the buffer and replaces Einsum mappings by the artifact's
     stationarity; its `stream` rules apply where no point matches.
@@ -39,6 +40,8 @@ from mappers.mapping import Mapping
 
 EnergyConvention = Literal["physical", "artifact"]
 OVERLAY_DIR = Path(__file__).resolve().parents[2] / "mappers" / "builtin" / "artifact"
+#: the linear layers' overlay, shared by every mapping (its `linear` entry)
+LINEAR_OVERLAY = "shared/linear.yaml"
 #: shape fields a point table's `match` may name (simulator/shape.py AttentionShape)
 SHAPE_FIELDS = ("batch", "heads", "seq", "kv_seq", "head_dim", "value_dim")
 
@@ -82,9 +85,11 @@ class PointTable(Frozen):
 
 
 class LinearOverlay(Frozen):
-    """The artifact's mapping of the linear layers (`--scope layer`): fields replacing the mapping's `linear`
-    entry, and the roles of each layer Y[n,j] = X[n,k] W[k,j] (X, W, Y) that move past the buffer."""
+    """The artifact's mapping of the linear layers (`--scope layer`, the same for every design): fields replacing
+    a mapping's `linear` entry, and the roles of each layer Y[n,j] = X[n,k] W[k,j] (X, W, Y) that move past the
+    buffer."""
 
+    source: str
     mapping: dict[str, Any] = Field(default_factory=dict)
     stream: tuple[Literal["X", "W", "Y"], ...] = ()
 
@@ -95,7 +100,6 @@ class DataflowOverlay(Frozen):
     mapping: str = Field(description="the mapping (by name) this overlay applies to")
     source: str
     points: PointTable | None = None
-    linear: LinearOverlay | None = None
     stream: tuple[StreamRule, ...] = ()
     forwarded: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="Einsum -> operands it takes "
                                                   "from its producer in the PE as they are made: no buffer read")
@@ -154,21 +158,27 @@ def overflow_reads(tensor_elements: int, tile_elements: int) -> int:
     return tensor_elements - wrapped
 
 
-def dataflow_for(convention: EnergyConvention, mapping_name: str, shape: Any = None) -> Dataflow:
+def dataflow_for(convention: EnergyConvention, mapping_name: str, shape: Any = None,
+                 overlays: bool = True) -> Dataflow:
     """The accounting of `convention` for the mapping named `mapping_name`, at `shape` (an AttentionShape; the
-    overlay's point table is matched on it)."""
+    overlay's point table is matched on it). `overlays=False` (a mapping a search found): the counting rules only,
+    no dataflow overlay."""
     if convention == "physical":
         return PHYSICAL
+    if not overlays:
+        return Dataflow(**ARTIFACT_RULES)
+    linear_path = OVERLAY_DIR / LINEAR_OVERLAY
+    linear = validate_spec(LinearOverlay, load_yaml(linear_path), linear_path)
+    rules = Dataflow(**ARTIFACT_RULES, linear=linear.mapping, linear_stream=linear.stream)
     path = OVERLAY_DIR / f"{mapping_name}.yaml"
     if not path.is_file():
-        return Dataflow(**ARTIFACT_RULES)
+        return rules
     overlay = validate_spec(DataflowOverlay, load_yaml(path), path)
     if overlay.mapping != mapping_name:
         raise MappingError(f"{path}: field 'mapping': {overlay.mapping!r} does not match the file name "
                            f"{mapping_name!r}; name the file after the mapping it overlays")
-    linear = overlay.linear or LinearOverlay()
-    base = Dataflow(**ARTIFACT_RULES, forwarded={e: frozenset(ts) for e, ts in overlay.forwarded.items()},
-                    rules=overlay.stream, linear=linear.mapping, linear_stream=linear.stream)
+    base = dataclasses.replace(rules, forwarded={e: frozenset(ts) for e, ts in overlay.forwarded.items()},
+                               rules=overlay.stream)
     row = _match_point(overlay.points, path, shape) if overlay.points is not None and shape is not None else None
     if row is not None:
         base = _point_dataflow(base, overlay.points, row, path)

@@ -159,6 +159,8 @@ def test_bad_overlay_is_one_line(tmp_path, monkeypatch):
 
     src = Path(convention.OVERLAY_DIR)
     (tmp_path / "flat_validation.csv").write_text((src / "flat_validation.csv").read_text())
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "linear.yaml").write_text((src / "shared" / "linear.yaml").read_text())
     text = (src / "flat.yaml").read_text().replace("values: {head: P, row: $P1}", "values: {row: $P1}")
     (tmp_path / "flat.yaml").write_text(text)
     monkeypatch.setattr(convention, "OVERLAY_DIR", tmp_path)
