@@ -22,8 +22,15 @@ DType = Literal["fp16", "bf16", "fp8", "fp4"]
 #: warpgroup wgmma, Blackwell's single-thread tcgen05.mma.
 MmaClass = Literal["mma_sync", "wgmma", "tcgen05"]
 
+#: GPU architectures the kernel model knows. `blackwell` is datacenter Blackwell (sm_100/sm_103: B200, GB200, B300,
+#: tcgen05 and tensor memory); `rtx_blackwell` is NVIDIA's "RTX Blackwell" (sm_120: RTX 5090), which has neither
+#: tcgen05 nor wgmma (PTX ISA, "Target ISA notes" of tcgen05: sm_100a/sm_100f family, sm_101a/sm_110f; wgmma: sm_90a)
+#: and issues mma.sync like Ada (sm_89: L40S, RTX 4090).
+Architecture = Literal["ampere", "ada", "hopper", "blackwell", "rtx_blackwell"]
+
 #: The native MMA class of each architecture: the one `tensor_flops_per_s` is stated for.
-NATIVE_MMA: dict[str, str] = {"ampere": "mma_sync", "hopper": "wgmma", "blackwell": "tcgen05"}
+NATIVE_MMA: dict[str, str] = {"ampere": "mma_sync", "ada": "mma_sync", "hopper": "wgmma", "blackwell": "tcgen05",
+                              "rtx_blackwell": "mma_sync"}
 
 #: Bytes per element of each dtype as attention kernels store Q, K, V (fp4 packs two per byte).
 DTYPE_BYTES: dict[str, float] = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
@@ -46,14 +53,15 @@ class SmResources(Frozen):
 
 
 class GpuTarget(Frozen):
-    """One GPU. `architecture` selects the fused-attention kernel family the model maps a cascade onto:
-    ampere -> FlashAttention-2, hopper -> FlashAttention-3, blackwell -> CUTLASS Blackwell FMHA."""
+    """One GPU. `architecture` selects the fused-attention kernels that run on it (`simulator.gpu.catalog`):
+    ampere, ada, rtx_blackwell -> FlashAttention-2 (mma.sync), hopper -> FlashAttention-3, blackwell ->
+    FlashAttention-4."""
 
     kind: Literal["gpu"]
     name: str
     description: str
     source: str
-    architecture: Literal["ampere", "hopper", "blackwell"]
+    architecture: Architecture
     sm_count: int = Field(gt=0)
     clock_hz: float = Field(gt=0, description="SM clock the kernel runs at (sustained under load); rates scale "
                                               "with clock_hz / rated_clock_hz")

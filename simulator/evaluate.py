@@ -47,6 +47,10 @@ class EvaluateRequest:
     training_pass: str = "fwd"
     #: GPU only (`--value-dim`): V's head dim when it differs from Q and K's (DeepSeek: --head-dim 192 --value-dim 128)
     value_dim: int | None = None
+    #: GPU only (`--window`): keys each query sees under a sliding-window cascade's mask (default: the cascade's W)
+    window: int | None = None
+    #: GPU only (`--block-mask`): a block mask file (.npy / .npz as for `cascade bound --mask`) over --seq tokens
+    block_mask: str | None = None
     #: how energy is accounted (spatial targets): "physical" (every PE's register file) or "artifact" (the FuseMax
     #: artifact's accounting: one PE's register file, its dataflow overlay); see simulator/spatial/convention.py
     energy_convention: str = "physical"

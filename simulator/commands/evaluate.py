@@ -43,6 +43,11 @@ def evaluate_command(
     = "fwd",
     value_dim: Annotated[int | None, typer.Option("--value-dim", help="GPU: V head dim when it differs from "
                                                   "--head-dim (DeepSeek 192/128)")] = None,
+    window: Annotated[int | None, typer.Option("--window", help="GPU: keys each query sees under a sliding-window "
+                                               "cascade (default: the cascade's W, e.g. 4096)")] = None,
+    block_mask: Annotated[str | None, typer.Option("--block-mask", help="GPU: block-sparse mask file over --seq "
+                                                   "tokens (.npy query x KV blocks, or a .npz block list, as for "
+                                                   "`cascade bound --mask`)")] = None,
     energy_convention: Annotated[str, typer.Option(
         "--energy-convention", help="spatial targets: physical (every PE's register file, default) | artifact (the "
         "FuseMax artifact's accounting: one PE's register file per Einsum, its FLAT dataflow)")] = "physical",
@@ -64,7 +69,8 @@ def evaluate_command(
                               search=search, scope=scope, batch=batch, heads=heads, kv_heads=kv_heads,
                               kv_seq=kv_seq, head_dim=head_dim, causal=causal, dtype=dtype,
                               kernel=kernel, page_size=page_size, training_pass=pass_,
-                              value_dim=value_dim, energy_convention=energy_convention,
+                              value_dim=value_dim, window=window, block_mask=block_mask,
+                              energy_convention=energy_convention,
                               objective=objective, budget=budget, time_limit=time_limit, seed=seed, out=out,
                               unit=unit, method=method, in_format=in_format, out_format=out_format, max_len=max_len,
                               overrides=tuple(set_ or ()))

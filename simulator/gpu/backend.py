@@ -16,12 +16,14 @@ from cascade_base.spec import Frozen
 from einsum_cascades.sketch import CascadeSketch
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.errors import SimulatorError
-from simulator.gpu.backward import backward_kernel, bwd_flops, check_backward, predict_backward
+from simulator.gpu.backward import backward_kernel, check_backward, predict_backward
+from simulator.gpu.blockmask import GpuBlockMask, read_block_mask
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.model import Shapes, packing_and_kernel, predict
 from simulator.gpu.prediction import Prediction
 from simulator.gpu.results import GpuResult, TileWorkRow
+from simulator.gpu.window import check_window
 from simulator.shape import AttentionShape, select_sketch
 
 DEFAULT_CASCADE = "attention-1pass"
@@ -44,6 +46,8 @@ class GpuOptions(Frozen):
     page_size: PositiveInt | None = None
     value_dim: PositiveInt | None = None
     training_pass: str = "fwd"
+    window: PositiveInt | None = None
+    block_mask: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,10 @@ class GpuPlan:
     kernel: str
     page_size: int | None = None
     training_pass: str = "fwd"
+    #: keys each query sees under a sliding-window mask (None: no window)
+    window: int | None = None
+    #: a block-sparse mask over the sequence (None: no block mask)
+    block_mask: GpuBlockMask | None = None
 
 
 class GpuBackend:
@@ -78,9 +86,20 @@ class GpuBackend:
             raise SimulatorError(f"cascade {cascade.name!r} is not softmax attention (its roles say "
                                  f"{roles.reference if roles else 'nothing'}); the GPU model costs fused softmax "
                                  "attention kernels", source="--cascade")
-        if roles.mask not in ("none", "causal"):
-            raise SimulatorError(f"cascade {cascade.name!r} has mask {roles.mask!r}; the GPU model applies only the "
-                                 "causal mask by tile (use `cascade bound` for sparse patterns)", source="--cascade")
+        if roles.mask not in ("none", "causal", "sliding-window"):
+            raise SimulatorError(f"cascade {cascade.name!r} has mask {roles.mask!r}; the GPU model applies the "
+                                 "causal and sliding-window masks by tile (use `cascade bound` for other sparse "
+                                 "patterns)", source="--cascade")
+        windowed = roles.mask == "sliding-window"
+        check_window(options.window, options.seq, options.kv_seq or options.seq, cascade.name, windowed)
+        if options.block_mask is not None and windowed:
+            raise SimulatorError(f"--block-mask: cascade {cascade.name!r} already has a sliding-window mask; use "
+                                 "--cascade attention-1pass (or attention-causal) with a block mask",
+                                 source="--block-mask")
+        window = options.window or roles.defaults.get(roles.window or "") if windowed else None
+        if windowed and window is None:
+            raise SimulatorError(f"--window: cascade {cascade.name!r} gives its window {roles.window} no default; "
+                                 "give --window N (keys each query sees)", source="--window")
         kv_heads = options.kv_heads or options.heads
         if roles.ranks.latent_dim and kv_heads != 1:
             raise SimulatorError(f"--kv-heads {kv_heads}: MLA attends to one shared latent; use --kv-heads 1",
@@ -122,10 +141,13 @@ class GpuBackend:
         kernel = choose_kernel(target, d_qk, d_v, shape.causal, dtype, family=options.kernel)  # one-line refusals
         check_page_size(options.page_size, shape.kv_seq, kernel.name)
         check_backward(kernel.name, options.training_pass)
+        block_mask = None if options.block_mask is None else read_block_mask(
+            options.block_mask, shape.seq, shape.kv_seq, shape.heads, shape.causal)
         if options.training_pass != "fwd":
             backward_kernel(target, d_qk, d_v, shape.causal, dtype, kernel.name)  # its own one-line refusals
         return GpuPlan(target, cascade, name if cascade.name == name else cascade.name, shape, d_qk, d_v, dims,
-                       kv_per_key, tensors_bytes, kernel.name, options.page_size, options.training_pass)
+                       kv_per_key, tensors_bytes, kernel.name, options.page_size, options.training_pass, window,
+                       block_mask)
 
     def cost(self, plan: GpuPlan) -> GpuResult:
         return evaluate_plan(plan)
@@ -186,7 +208,7 @@ def evaluate_plans(plans: list[GpuPlan], constants: Constants = FITTED) -> list[
         forward = predict(first.target, shapes, d_qk=first.d_qk, d_v=first.d_v, causal=first.shape.causal,
                           dtype=first.shape.dtype, cascade=first.cascade.path, dims=first.dims,
                           kv_elems_per_key=first.kv_elems_per_key, family=first.kernel, page_size=first.page_size,
-                          constants=constants)
+                          constants=constants, window=first.window, block_mask=first.block_mask)
         for j, i in enumerate(members):
             out[i] = _result(plans[i], forward, j, constants)
     return out  # type: ignore[return-value]
@@ -204,7 +226,8 @@ def _batch_key(plan: GpuPlan) -> tuple:
     _, kernel = packing_and_kernel(plan.target, Shapes.of(*_sizes(sh)), d_qk=plan.d_qk, d_v=plan.d_v,
                                    causal=sh.causal, dtype=sh.dtype, family=plan.kernel)
     return (_target_key(plan.target), plan.d_qk, plan.d_v, sh.causal, sh.dtype, plan.cascade.path,
-            tuple(sorted(plan.dims.items())), plan.kv_elems_per_key, plan.kernel, plan.page_size, _kernel_key(kernel))
+            tuple(sorted(plan.dims.items())), plan.kv_elems_per_key, plan.kernel, plan.page_size, plan.window,
+            None if plan.block_mask is None else (plan.block_mask.path, sh.seq, sh.heads), _kernel_key(kernel))
 
 
 def _target_key(target: GpuTarget) -> str:
@@ -228,15 +251,20 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
              "head_dim": sh.head_dim, "causal": sh.causal, "dtype": sh.dtype}
     if sh.value_dim != sh.head_dim:
         shape["value_dim"] = sh.value_dim
+    if plan.window is not None:
+        shape["window"] = plan.window
+    if plan.block_mask is not None:
+        shape["block_mask"] = plan.block_mask.path
     row = res.row(i)
     pass_latency = {"fwd": row["latency_s"]}
     if plan.training_pass != "fwd":
         shapes = Shapes.of(*_sizes(sh))
         bwd = predict_backward(target, shapes, d_qk=plan.d_qk, d_v=plan.d_v, causal=sh.causal, dtype=sh.dtype,
                                constants=constants, family=plan.kernel, work=work,
-                               kv_elems_per_key=plan.kv_elems_per_key)
+                               kv_elems_per_key=plan.kv_elems_per_key, window=plan.window,
+                               block_mask=plan.block_mask)
         bwd_row = bwd.row(0)
-        bwd_flop = float(bwd_flops(shapes, plan.d_qk, plan.d_v, sh.causal)[0])
+        bwd_flop = float(bwd.flops[0])
         # Backward roofline: 2.5x the GEMMs, one exp per score, Q, K, V, O, dO in and dQ, dK, dV out once.
         bwd_roof = max(bwd_flop / target.tensor_rate(sh.dtype), exps / target.exp_rate(),
                        2.0 * plan.tensors_bytes / target.hbm.bw_bytes_per_s)

@@ -11,7 +11,7 @@ against the forward's two: FLOPs by the FlashAttention convention are 2.5x the f
 
 Per key tile the GEMMs run at the kernel's MMA-class rate times the forward's sustained efficiency times
 `bwd_mma_efficiency` (the one backward constant, fitted on its own data, `simulator/gpu/data/backward_fit.yaml`);
-the elementwise work overlaps with the GEMMs as the kernel's forward schedule does (`pipeline.overlap_of`).
+the elementwise work overlaps with the GEMMs as the `sync` schedule (FA2) does, for every kernel.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ import numpy as np
 
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.errors import SimulatorError
+from simulator.gpu.blockmask import GpuBlockMask
 from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.model import Shapes, _bound, _causal_tiles, fa_flops
-from simulator.gpu.pipeline import overlap_of
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
+from simulator.gpu.window import window_tile_counts
 from simulator.gpu.work import TileWork
 
 #: Values of `--pass`.
@@ -41,10 +42,10 @@ BACKWARD_KERNELS = ("fa2", "fa3", "fa4", "cudnn", "cutlass")
 BWD_FP32_OPS_PER_SCORE = 4.0
 
 
-def bwd_flops(shapes: Shapes, d_qk: int, d_v: int, causal: bool) -> np.ndarray:
+def bwd_flops(shapes: Shapes, d_qk: int, d_v: int, causal: bool, window: int | None = None) -> np.ndarray:
     """Backward FLOPs, FlashAttention convention: five GEMMs per visible score, 2*(3*Dqk + 2*Dv) FLOPs each
     (2.5x the forward's 2*(Dqk + Dv) when Dqk = Dv), halved (exactly counted) when causal like `fa_flops`."""
-    fwd = fa_flops(shapes, d_qk, d_v, causal)
+    fwd = fa_flops(shapes, d_qk, d_v, causal, window)
     return fwd * (3.0 * d_qk + 2.0 * d_v) / (d_qk + d_v)
 
 
@@ -57,14 +58,25 @@ def check_backward(kernel: str, pass_: str) -> None:
                              f"{', '.join(BACKWARD_KERNELS)}", source="--pass")
 
 
-def _bwd_tiles(mma_class: str, d: int, causal: bool) -> tuple[int, int, int, str]:
+#: FA2's backward launch code picks its large tiles only where a block may opt in to this much shared memory
+#: (`max_smem_per_block >= 144 * 1024`: A100, H100); sm86/sm89/sm120 (about 100 KB) get the small ones.
+FA2_LARGE_TILE_SMEM_BYTES = 144 * 1024
+
+
+def _bwd_tiles(mma_class: str, d: int, causal: bool, smem_bytes: int = 1 << 30) -> tuple[int, int, int, str]:
     """(query tile, key tile, warps, note) of the backward kernel.
+
+    FA2 on GPUs with less than 144 KB of shared memory per block (Ada, RTX Blackwell; same launch code): head dim
+    64: 64 x 128, 8 warps (V in registers); 128: 64 x 64, 8 warps.
 
     FA2 sm80 (flash-attention csrc/flash_attn/src/flash_bwd_launch_template.h, run_mha_bwd_hdim64/128): head dim
     64: 128 x 128, 8 warps; 128: 64 x 128, 8 warps. FA3 sm90 (hopper/flash_bwd_launch_template.h,
     run_mha_bwd_hdim96/128): 96: 64 x 128; 128: 80 x 128 non-causal, 64 x 128 causal; 2 MMA warpgroups + producer.
-    Others ASSUMPTION: FA2 256: 64 x 64; FA3 64: 128 x 128, 192/256: 64 x 96 / 64 x 64; Blackwell 128 x 128.
+    run_mha_bwd_hdim64: 128 x 128, 2 MMA warpgroups. Others ASSUMPTION: FA2 256: 64 x 64; FA3 192/256: 64 x 96 /
+    64 x 64; Blackwell 128 x 128.
     """
+    if mma_class == "mma_sync" and smem_bytes < FA2_LARGE_TILE_SMEM_BYTES:
+        return (64, 128, 8, "") if d <= 64 else (64, 64, 8, "" if d <= 128 else "ASSUMPTION: 64x64 backward tiles")
     if mma_class == "mma_sync":
         if d <= 64:
             return 128, 128, 8, ""
@@ -73,7 +85,7 @@ def _bwd_tiles(mma_class: str, d: int, causal: bool) -> tuple[int, int, int, str
         return 64, 64, 8, "ASSUMPTION: 64x64 backward tiles"
     if mma_class == "wgmma":
         if d <= 64:
-            return 128, 128, 12, "ASSUMPTION: 128x128 backward tiles"
+            return 128, 128, 12, ""
         if d <= 96:
             return 64, 128, 12, ""
         if d <= 128:
@@ -99,10 +111,13 @@ def backward_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype:
     """The backward kernel of the forward kernel `family` runs: its tiles and occupancy (dK, dV in registers)."""
     fwd = choose_kernel(target, d_qk, d_v, causal, dtype, family=family)
     check_backward(fwd.name, "bwd")
-    bq, bkv, warps, note = _bwd_tiles(fwd.mma_class, max(d_qk, d_v), causal)
+    bq, bkv, warps, note = _bwd_tiles(fwd.mma_class, max(d_qk, d_v), causal, target.sm.smem_bytes)
     elem = DTYPE_BYTES[dtype]
-    # Q and dO double-buffered, K and V resident, P and dS staged for the transposed GEMMs.
-    smem = int(elem * (2 * bq * (d_qk + d_v) + bkv * (d_qk + d_v) + 2 * bq * bkv))
+    # Q and dO double-buffered, K and V resident, P and dS staged for the transposed GEMMs; FA2's small-memory
+    # configuration single-buffers dO (its launch code's smem_size: 2*Q + dO + K + V + 2 * P/dS).
+    small = fwd.mma_class == "mma_sync" and target.sm.smem_bytes < FA2_LARGE_TILE_SMEM_BYTES
+    q_do = 2 * bq * d_qk + bq * d_v if small else 2 * bq * (d_qk + d_v)
+    smem = int(elem * (q_do + bkv * (d_qk + d_v) + 2 * bq * bkv))
     if smem > target.sm.smem_bytes:
         raise SimulatorError(f"--pass bwd: the {fwd.family} backward tile ({bq} x {bkv}) needs {smem} B of shared "
                              f"memory but {target.name} has {target.sm.smem_bytes} B per SM; use a smaller "
@@ -126,7 +141,10 @@ def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_
     # FA2's compute warps issue the dQ atomicAdds (one per element); warp-specialised kernels hand them to a warp.
     atomics = 0.0 if k.warp_specialized else k.block_q * d_qk
     fp32 = (BWD_FP32_OPS_PER_SCORE * scores + atomics) / fp32_sm
-    hidden = overlap_of(k.schedule if k.schedule != "fa4" else "pingpong", c)
+    # The backward kernels have no ping-pong or intra-warpgroup softmax pipelining (FlashAttention-3 Sec. 3.1-3.2
+    # describe those for the forward pass): their warp(group)s overlap elementwise work and GEMMs only as FA2's warps
+    # do, so every backward kernel uses the `sync` schedule's overlap.
+    hidden = c.softmax_overlap
 
     def combine(soft: float) -> float:
         return max(mma, soft) + (1.0 - hidden) * min(mma, soft)
@@ -139,8 +157,11 @@ def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_
 
 def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
                      constants: Constants = FITTED, family: str | None = None, work: TileWork | None = None,
-                     kv_elems_per_key: int | None = None) -> Prediction:
-    """Latency and throughput of the backward pass (preprocess + main + postprocess kernels) for every shape."""
+                     kv_elems_per_key: int | None = None, window: int | None = None,
+                     block_mask: GpuBlockMask | None = None) -> Prediction:
+    """Latency and throughput of the backward pass (preprocess + main + postprocess kernels) for every shape;
+    `window`: a causal sliding window, its (query tile, key tile) pairs counted as in the forward."""
+    causal = causal or window is not None
     k = backward_kernel(target, d_qk, d_v, causal, dtype, family)
     c = constants
     t = backward_times(target, k, dtype, d_qk, d_v, c)
@@ -150,6 +171,11 @@ def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, 
     units = shapes.batch * shapes.heads
     group = shapes.heads // shapes.kv_heads
     pairs, partial, nq = _causal_tiles(rows, skv, k.block_q, k.block_kv, causal, skv - rows)
+    if window is not None:
+        pairs, partial, nq = window_tile_counts(rows, k.block_q, k.block_kv, window)
+    if block_mask is not None:  # the same (query tile, key tile) pairs, walked key-tile-major
+        b_pairs, b_partial, _ = block_mask.tile_counts(k.block_q, k.block_kv)
+        pairs, partial = np.full(rows.shape, b_pairs), np.full(rows.shape, b_partial)
     nkv = -(-skv // k.block_kv)
     ctas = units * nkv
     elem = DTYPE_BYTES[dtype]
@@ -186,7 +212,9 @@ def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, 
         / sms * quantisation
     edges = ctas * per_cta / sms
     bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s + side_s, launch_s + edges * quantisation, compute_s)
-    flops = bwd_flops(shapes, d_qk, d_v, causal)
+    flops = bwd_flops(shapes, d_qk, d_v, causal, window)
+    if block_mask is not None:
+        flops = 2.0 * block_mask.scores_per_head() * (3.0 * d_qk + 2.0 * d_v) * shapes.heads * shapes.batch
     scores = units * pairs * k.block_q * k.block_kv
     executed = 2.0 * scores * (3 * d_qk + 2 * d_v)
     hbm_bytes = main_bytes + side_bytes

@@ -55,8 +55,11 @@ class KernelSpec:
 
 
 KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
+    # FA2 is built for sm80 and later (csrc/flash_attn; its sm8x tile rule covers sm86/sm89) and runs its mma.sync
+    # code on Hopper, datacenter Blackwell and sm_120 alike.
     KernelSpec("fa2", "flashattention-2",
-               {"ampere": ("mma_sync", "sync"), "hopper": ("mma_sync", "sync"), "blackwell": ("mma_sync", "sync")},
+               {"ampere": ("mma_sync", "sync"), "ada": ("mma_sync", "sync"), "hopper": ("mma_sync", "sync"),
+                "blackwell": ("mma_sync", "sync"), "rtx_blackwell": ("mma_sync", "sync")},
                ("fp16", "bf16"), 256, source="Dao 2023, arXiv 2307.08691; flash-attention csrc/flash_attn (sm80)",
                equal_dims_only=True),
     # FA3's hopper/ build instantiates head dim 192 with V head dim 128 (DeepSeek) beside equal head dims.
@@ -70,8 +73,9 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                ("fp16", "bf16", "fp8"), 256, source="NVIDIA cuDNN fused flash attention (SDPA) graphs"),
     KernelSpec("cutlass", "blackwell-fmha", {"blackwell": ("tcgen05", "pingpong")}, ("fp16", "bf16", "fp8"), 512,
                extra_dims=((576, 512),), source="CUTLASS example 77_blackwell_fmha; Hassani et al. 2025 (GNA)"),
-    KernelSpec("flashinfer", "flashinfer", {"ampere": ("mma_sync", "sync"), "hopper": ("wgmma", "pingpong"),
-                                            "blackwell": ("tcgen05", "pingpong")},
+    KernelSpec("flashinfer", "flashinfer", {"ampere": ("mma_sync", "sync"), "ada": ("mma_sync", "sync"),
+                                            "hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong"),
+                                            "rtx_blackwell": ("mma_sync", "sync")},
                ("fp16", "bf16", "fp8"), 256, extra_dims=((192, 128),), equal_dims_only=True,
                source="Ye et al. 2025, FlashInfer (MLSys 2025), arXiv 2501.01005 (head_dim_qk 192 / head_dim_vo 128)"),
     KernelSpec("flashmla", "flashmla", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
@@ -80,8 +84,10 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
 )}
 
 #: Kernels tried in order when `--kernel` is not given: the first that runs the dtype and head dims is used.
-PREFERENCE = {"ampere": ("fa2",), "hopper": ("fa3", "flashmla", "cudnn"),
-              "blackwell": ("fa4", "flashmla", "cutlass", "cudnn")}
+#: Ada and RTX Blackwell (sm_120) have neither wgmma nor tcgen05, so FA3, FA4, the CUTLASS Blackwell FMHA and
+#: FlashMLA do not run there; FA2's mma.sync kernel is the default (FlashInfer's sm80 path also runs).
+PREFERENCE = {"ampere": ("fa2",), "ada": ("fa2",), "hopper": ("fa3", "flashmla", "cudnn"),
+              "blackwell": ("fa4", "flashmla", "cutlass", "cudnn"), "rtx_blackwell": ("fa2",)}
 
 #: The kernel family each architecture runs by default (its best-known kernel for ordinary head dims).
 FAMILY_BY_ARCH = {arch: KERNELS[names[0]].family for arch, names in PREFERENCE.items()}

@@ -2,7 +2,8 @@
 
 The tile tables follow the public kernels' launch code:
 - FlashAttention-2 (Dao 2023; flash-attention `csrc/flash_attn/src/flash_fwd_launch_template.h`, sm80):
-  head dim <= 64: 128 x 128 tiles, 4 warps; <= 128: 128 x 64, 4 warps; <= 256: 128 x 64, 8 warps.
+  head dim <= 64: 128 x 128 tiles, 4 warps; <= 128: 128 x 64, 4 warps (sm86/sm89: 128 x 32 non-causal,
+  64 x 64 causal); <= 256: 128 x 64, 8 warps.
 - FlashAttention-3 (Shah et al. 2024; flash-attention `hopper/flash_fwd_launch_template.h`), also cuDNN and
   FlashInfer on Hopper: one producer warp group plus 2 consumer warp groups (3 for 192-row tiles); head dim 64:
   192 x 128; 96: 128 x 160 (128 when causal); 128: 128 x 176 (128 when causal); 192: 128 x 96; 256: 128 x 80.
@@ -43,10 +44,14 @@ class KernelConfig:
     schedule: str = ""
 
 
-def _fa2_tiles(d: int) -> tuple[int, int, int, str]:
+def _fa2_tiles(d: int, causal: bool = False, sm8x: bool = False) -> tuple[int, int, int, str]:
+    """FA2's sm80 launch table; `sm8x` (sm86/sm89, `is_sm8x` in the launch code: cc 8.x with minor > 0) uses, at
+    head dim 128, 128 x 32 non-causal ("48 KB smem ... 2 CTAs per SM") and 64 x 64 causal tiles."""
     if d <= 64:
         return 128, 128, 4, ""
     if d <= 128:
+        if sm8x:
+            return (64, 64, 4, "") if causal else (128, 32, 4, "")
         return 128, 64, 4, ""
     if d <= 256:
         return 128, 64, 8, ""
@@ -104,7 +109,7 @@ def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: s
                              f"gives {', '.join(target.mma_classes())}); add one to the profile", source="--kernel")
     d = max(d_qk, d_v)
     if spec.name == "fa2" or (spec.name == "flashinfer" and schedule == "sync"):
-        bq, bkv, warps, note = _fa2_tiles(d)
+        bq, bkv, warps, note = _fa2_tiles(d, causal, sm8x=target.architecture == "ada")
         stages, regs_per_thread = 1, 255
     elif spec.name == "flashmla":
         bq, bkv, warps, note = _mla_tiles(d_qk)

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from hw.gpu import DTYPE_BYTES, GpuTarget
+from simulator.gpu.blockmask import GpuBlockMask
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.pipeline import tile_times
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
+from simulator.gpu.window import window_scores, window_tile_counts
 from simulator.gpu.work import tile_work
 
 #: Largest number of KV splits a split-KV (flash-decoding) launch uses, as FlashAttention-2's heuristic caps it.
@@ -47,15 +49,18 @@ class Shapes:
         return Shapes(*arrs)
 
 
-def fa_flops(shapes: Shapes, d_qk: int, d_v: int, causal: bool) -> np.ndarray:
+def fa_flops(shapes: Shapes, d_qk: int, d_v: int, causal: bool, window: int | None = None) -> np.ndarray:
     """FlashAttention's forward FLOP convention: 2*S*S2*(D+Dv)*H*B (4*S^2*D*H*B when D = Dv), halved if causal.
 
     Causal with S != S2 (bottom-right aligned, e.g. decode or chunked prefill) counts the visible scores exactly,
-    S*S2 - S*(S-1)/2 for S <= S2, since "half" would be wrong there (a decoding query sees every key).
+    S*S2 - S*(S-1)/2 for S <= S2, since "half" would be wrong there (a decoding query sees every key). A sliding
+    `window` shorter than the sequence counts its visible scores exactly (`window.window_scores`).
     """
     s, s2 = shapes.seq_q.astype(float), shapes.seq_kv.astype(float)
     scores = s * s2
-    if causal:
+    if window is not None:
+        scores = window_scores(shapes.seq_q, s2, window)
+    elif causal:
         exact = np.where(s <= s2, s * s2 - s * (s - 1) / 2, s2 * (s2 + 1) / 2)
         scores = np.where(s == s2, s * s2 / 2, exact)
     return 2.0 * scores * (d_qk + d_v) * shapes.heads * shapes.batch
@@ -97,14 +102,19 @@ def packing_and_kernel(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int
 def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
             cascade: str = "attention-1pass", constants: Constants = FITTED,
             dims: Mapping[str, int] | None = None, kv_elems_per_key: int | None = None,
-            family: str | None = None, page_size: int | None = None) -> Prediction:
+            family: str | None = None, page_size: int | None = None, window: int | None = None,
+            block_mask: GpuBlockMask | None = None) -> Prediction:
     """Latency, throughput, bound and utilisation for every shape in `shapes` (arrays), plus the kernel used.
 
     `dims` binds the cascade's head-dimension sizes (default E = d_qk, F = d_v; MLA also binds L and R);
     `kv_elems_per_key` is what the K/V cache holds per key and KV head (default d_qk + d_v; MLA: L + R).
     `family` names the kernel (a `--kernel` name such as "fa2" or a family such as "flashattention-2"); default:
-    the architecture's preferred kernel for these head dims and dtype (`simulator.gpu.catalog`).
+    the architecture's preferred kernel for these head dims and dtype (`simulator.gpu.catalog`). `window` (a
+    causal sliding window of that many keys, self-attention) counts the key tiles it visits (`simulator.gpu.window`)
+    instead of the causal ones; `block_mask` (self-attention) the key tiles a block-sparse mask visits
+    (`simulator.gpu.blockmask`).
     """
+    causal = causal or window is not None  # a sliding window is a causal mask with a lower edge
     group = shapes.heads // shapes.kv_heads
     pack, k = packing_and_kernel(target, shapes, d_qk=d_qk, d_v=d_v, causal=causal, dtype=dtype, family=family)
     bound_dims = tuple(sorted((dims or {"E": d_qk, "F": d_v}).items()))
@@ -117,8 +127,14 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     tiles_per_unit, partial_per_unit, nq = _causal_tiles(rows, shapes.seq_kv, k.block_q, k.block_kv, False, offset)
     if causal and not bool(pack.all()):  # packed rows mix heads of a short query: masked as non-causal
         c_tiles, c_partial, _ = _causal_tiles(rows, shapes.seq_kv, k.block_q, k.block_kv, True, offset)
+        if window is not None:
+            c_tiles, c_partial, _ = window_tile_counts(rows, k.block_q, k.block_kv, window)
         tiles_per_unit = np.where(pack, tiles_per_unit, c_tiles)
         partial_per_unit = np.where(pack, partial_per_unit, c_partial)
+    if block_mask is not None:
+        b_tiles, b_partial, _ = block_mask.tile_counts(k.block_q, k.block_kv)
+        tiles_per_unit = np.where(pack, tiles_per_unit, b_tiles)
+        partial_per_unit = np.where(pack, partial_per_unit, b_partial)
     kv_tiles = units * tiles_per_unit
     partial_tiles = units * partial_per_unit
 
@@ -176,7 +192,9 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     latency_busy = launch_s + sm_edge / sms * quantisation
     bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s, latency_busy, compute_s)
 
-    flops = fa_flops(shapes, d_qk, d_v, causal)
+    flops = fa_flops(shapes, d_qk, d_v, causal, window)
+    if block_mask is not None:
+        flops = 2.0 * block_mask.scores_per_head() * (d_qk + d_v) * shapes.heads * shapes.batch
     tensor_peak = target.tensor_rate(dtype, k.mma_class)
     executed_mac_flops = (kv_tiles * 2.0 * (w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk)
                           + units * nq * 2.0 * w.mac_per_q_tile)

@@ -6,7 +6,8 @@ How much of the shorter of (GEMMs, softmax) hides under the longer depends on th
 each (`simulator.gpu.constants`): `sync` (FlashAttention-2: overlap only across warps), `pingpong` (FlashAttention-3
 and kin: two warpgroups alternate GEMM and softmax), `fa4` (FlashAttention-4: dedicated softmax and correction
 warps; part of the exp2 emulated by a polynomial on the FMA units, split so that MUFU and FMA finish together;
-the output rescale runs on correction warps off the critical path).
+the output rescale runs on correction warps off the critical path). Masked key tiles (causal diagonal, ragged last
+tile) run before the pipeline fills and overlap nothing.
 """
 
 from __future__ import annotations
@@ -86,7 +87,11 @@ def tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk
 
     tile = combine(softmax)
     mask_fp32 = k.block_q * k.block_kv / fp32_sm
-    mask = combine(softmax + mask_fp32) - tile
+    # Masked tiles (the causal diagonal, a ragged last key tile) are the first ones each CTA runs: FA2 and FA3 walk
+    # the keys from the last block down, FA2 in a separate `n_masking_steps` loop before the main one
+    # (flash_fwd_kernel.h), FA3 in the peeled first iteration. ASSUMPTION: nothing overlaps there, so such a tile
+    # costs its GEMMs, softmax and mask in series.
+    mask = mma + softmax + mask_fp32 - tile
     fill = c.async_pipeline_fill * min(mma, softmax) if k.warp_specialized else 0.0
     ep_exp = w.exp_per_q_tile / exp_sm
     ep_fp32 = w.fp32_per_q_tile / fp32_sm

@@ -63,15 +63,17 @@ def without_masks(cascade: Cascade) -> Cascade:
 
 @lru_cache(maxsize=64)
 def _counter(cascade_name: str) -> tuple[Cascade, int, object]:
-    """(cascade, passes, op-count function) for one cascade name or path; a causal cascade loses its mask."""
+    """(cascade, passes, op-count function) for one cascade name or path; a causal or sliding-window cascade loses
+    its mask (the model counts the tiles the mask visits, `model._causal_tiles` / `window.window_tile_counts`)."""
     from einsum_cascades import analysis, load_cascade
 
     c = load_cascade(cascade_name)
     masked = [e.output for e in c.einsums if e.mask_terms]
-    if masked and not (c.roles is not None and c.roles.mask == "causal"):
+    if masked and not (c.roles is not None and c.roles.mask in ("causal", "sliding-window")):
         raise SimulatorError(
             f"--cascade {cascade_name!r} masks Einsums {', '.join(masked)} with a mask the GPU model cannot apply by "
-            "tile (only a causal mask declared in its roles); use an unmasked or causal cascade", source="--cascade")
+            "tile (only a causal or sliding-window mask declared in its roles); use an unmasked, causal or "
+            "sliding-window cascade", source="--cascade")
     dense = without_masks(c) if masked else c
     return dense, int(analysis.passes(c)), analysis.op_counts_function(dense)
 

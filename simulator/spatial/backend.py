@@ -34,7 +34,7 @@ from mappers.mapping import (
 from simulator.shape import AttentionShape, BoundShape, select_sketch
 from simulator.spatial.bounds import with_bound
 from simulator.spatial.cascades import bound_problem, bound_shape, full_cascade
-from simulator.spatial.convention import Dataflow, EnergyConvention, dataflow_for
+from simulator.spatial.convention import Dataflow, EnergyConvention, dataflow_for, overlay_mapping
 from simulator.spatial.energy import einsum_energy_pj, energy_by_component_pj
 from simulator.spatial.model import GroupCost, cost_group
 from simulator.spatial.problem import Problem, cascade_problem, linear_problem
@@ -123,7 +123,11 @@ class SpatialBackend:
                                seq=options.seq, kv_seq=options.kv_seq or options.seq, head_dim=workload.e,
                                value_dim=workload.f, causal=cascade.causal)
         bound = bound_shape(cascade, shape)
-        dataflow = dataflow_for(options.energy_convention, template.name if template else "searched")
+        dataflow = dataflow_for(options.energy_convention, template.name if template else "searched", shape,
+                                overlays=template is not None)
+        if template is not None and (dataflow.params or dataflow.einsums or dataflow.linear):
+            arrays = {a.name: (a.rows, a.cols) for a in target.arrays}
+            template = resolve_hardware(overlay_mapping(template, dataflow, mfile), arrays, mfile)
         return SpatialPlan(target, check_against_table(target), cascade, template, mfile, workload, shape, bound,
                            options.scope, dataflow, settings, options.out)
 
@@ -251,6 +255,7 @@ def _linear_groups(target: SpatialTarget, mapping: Mapping, mfile: str, workload
     choices = param_choices(mapping, {}, part="linear")
     out = []
     for spec in lin.einsums:
+        layer_flow = dataflow.for_linear(spec.name)
         best: tuple[float, float, GroupCost] | None = None
         seen: list[Any] = []
         error: MappingError | None = None
@@ -264,11 +269,11 @@ def _linear_groups(target: SpatialTarget, mapping: Mapping, mfile: str, workload
             lin_map = mapping.model_copy(update={"einsums": {spec.name: em}, "tensors": {}, "spill": (),
                                                  "in_place": {}, "groups": (group,), "linear": None})
             try:
-                cost = cost_group(group, {spec.name: spec}, lin_map, lin, target, table, mfile, dataflow)
+                cost = cost_group(group, {spec.name: spec}, lin_map, lin, target, table, mfile, layer_flow)
             except MappingError as exc:
                 error = error or exc
                 continue
-            energy = sum(energy_by_component_pj(target, table, cost.einsums, dataflow).values())
+            energy = sum(energy_by_component_pj(target, table, cost.einsums, layer_flow).values())
             if best is None or _better(cost.latency_s, energy, best[0], best[1]):
                 best = (cost.latency_s, energy, cost)
         if best is None:

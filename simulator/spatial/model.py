@@ -26,7 +26,7 @@ from hw.spatial import ComputeArray, EnergyTable, SpatialTarget
 from mappers import nestmath
 from mappers.errors import MappingError
 from mappers.mapping import EinsumMapping, Group, Mapping
-from simulator.spatial.convention import PHYSICAL, Dataflow
+from simulator.spatial.convention import PHYSICAL, Dataflow, overflow_reads
 from simulator.spatial.problem import EinsumSpec, Problem
 
 
@@ -238,8 +238,22 @@ def register_file_accesses(spec: EinsumSpec, nest: _Nest, array: str, mapping: M
 
 
 def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, problem: Problem,
-                     word: int) -> dict[str, float]:
+                     word: int, dataflow: Dataflow = PHYSICAL) -> dict[str, float]:
     """Bytes each buffered tensor needs in the buffer while the group runs (in-place tensors share space)."""
+    need = tensor_footprints(group, specs, mapping, problem, word, dataflow)
+    for tensor in list(mapping.in_place):
+        host = mapping.in_place[tensor]
+        while host in mapping.in_place and host not in need:  # follow chains: A over SN over QK
+            host = mapping.in_place[host]
+        if tensor in need and host in need:
+            need[host] = max(need[host], need.pop(tensor))
+    return need
+
+
+def tensor_footprints(group: Group, specs: list[EinsumSpec], mapping: Mapping, problem: Problem,
+                      word: int, dataflow: Dataflow = PHYSICAL) -> dict[str, float]:
+    """Bytes of each tensor's tile held in the buffer while the group runs, before in-place tensors share space;
+    a tensor the dataflow streams past the buffer in an Einsum holds none there."""
     produced = {s.output for s in specs}
     names = {s.name for s in specs}
     # a buffered tensor produced here and read by another group stays whole in the buffer between the groups
@@ -254,7 +268,7 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
         tiles = em.buffer_tile if em.buffer_tile is not None else group.tile
         for tensor, ranks in (*spec.operands, (spec.output, spec.output_ranks)):
             level = tensor_level(mapping, problem, tensor)
-            if level == "pe":
+            if level == "pe" or (level == "dram" and tensor in dataflow.stream.get(spec.name, ())):
                 continue
             held = tiles
             if tensor in produced and level == "buffer":
@@ -266,13 +280,24 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
                 held = {}
             fp = math.prod(min(held.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
             need[tensor] = max(need.get(tensor, 0.0), fp)
-    for tensor in list(mapping.in_place):
-        host = mapping.in_place[tensor]
-        while host in mapping.in_place and host not in need:  # follow chains: A over SN over QK
-            host = mapping.in_place[host]
-        if tensor in need and host in need:
-            need[host] = max(need[host], need.pop(tensor))
     return need
+
+
+def add_overflow_reads(costs: dict[str, EinsumCost], group: Group, specs: dict[str, EinsumSpec], mapping: Mapping,
+                       problem: Problem, word: int, dataflow: Dataflow) -> None:
+    """Charge each buffered output the reads Timeloop stops eliding where its partition size wraps 64 bits
+    (convention.py `overflow_reads`): tensor elements over all instances x the tile the buffer holds. Energy
+    only: the artifact leaves them out of its traffic (cascade.py collect_mem_traffic skips reads equal to
+    updates)."""
+    held = tensor_footprints(group, [specs[n] for n in costs], mapping, problem, word, dataflow)
+    for name, c in costs.items():
+        spec = specs[name]
+        out = spec.output
+        if out not in held or (tensor_level(mapping, problem, out) == "dram"
+                               and out in dataflow.stream.get(name, ())):
+            continue
+        elements = math.prod(spec.sizes[r] for r in spec.output_ranks) * spec.instances
+        c.buffer_read_bytes += overflow_reads(int(elements), int(held[out] // word)) * word
 
 
 def exposed_drain_cycles(group: Group, costs: dict[str, EinsumCost], specs: dict[str, EinsumSpec]) -> float:
@@ -311,7 +336,7 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
                 if owner.setdefault(arr, j) != j:
                     raise _err(file, f"groups.{group.name}.stages.{i}", f"lanes {owner[arr]} and {j} both use array "
                                f"{arr!r}, so they cannot run concurrently; put them in one lane or in separate stages")
-    need = buffer_occupancy(group, [specs[n] for n in names], mapping, problem, target.word_bytes)
+    need = buffer_occupancy(group, [specs[n] for n in names], mapping, problem, target.word_bytes, dataflow)
     capacity = target.global_buffer.capacity_bytes
     total = sum(need.values())
     spill_need = sum(v for t, v in need.items() if t in mapping.spill)
@@ -336,6 +361,10 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
         readers = [c for c in costs.values() if tensor in c.staged_reads]
         for c in readers:
             c.dram_read_bytes += dram / len(readers)
+            if dataflow.fill_once:  # the shared tile is filled into the buffer once, not once per reader
+                c.buffer_write_bytes += dram / len(readers) - c.staged_reads[tensor]
+    if dataflow.partition_overflow:
+        add_overflow_reads(costs, group, specs, mapping, problem, target.word_bytes, dataflow)
     compute = sum(max(sum(costs[n].compute_cycles for n in lane) for lane in stage) for stage in group.stages)
     compute += exposed_drain_cycles(group, costs, specs)
     dram = sum(c.dram_read_bytes + c.dram_write_bytes for c in costs.values())

@@ -47,9 +47,26 @@ def test_causal_cascade_costs_a_full_tile_and_the_kernel_masks_by_tile():
     assert (causal.mac_per_kv_tile, causal.exp_per_kv_tile) == (dense.mac_per_kv_tile, dense.exp_per_kv_tile)
 
 
-def test_mask_the_kernel_cannot_apply_is_refused():
-    with pytest.raises(SimulatorError, match="causal"):
-        work.tile_work("attention-sliding-window", 128, 64, (("E", 64), ("F", 64)))
+def test_sliding_window_cascade_costs_a_full_tile_too():
+    dims = (("E", 64), ("F", 64))
+    window = work.tile_work("attention-sliding-window", 128, 64, dims)
+    dense = work.tile_work("attention-1pass", 128, 64, dims)
+    assert (window.mac_per_kv_tile, window.exp_per_kv_tile) == (dense.mac_per_kv_tile, dense.exp_per_kv_tile)
+
+
+def test_mask_the_kernel_cannot_apply_is_refused(tmp_path):
+    from pathlib import Path
+
+    import einsum_cascades
+
+    text = (Path(einsum_cascades.__file__).parent / "builtin" / "attention-sliding-window.yaml").read_text()
+    text = text.replace("where m <= p and p - m < W", "where m <= p + 8").replace("mask: sliding-window",
+                                                                                  'mask: "m <= p + 8"')
+    text = text.replace("  window: W\n", "").replace("defaults: {W: 4096}", "defaults: {}")
+    path = tmp_path / "shifted.yaml"
+    path.write_text(text.replace("name: attention-sliding-window", "name: shifted-causal"))
+    with pytest.raises(SimulatorError, match="causal or sliding-window"):
+        work.tile_work(str(path), 128, 64, (("E", 64), ("F", 64)))
 
 
 def test_cascade_without_a_score_matrix_is_refused():

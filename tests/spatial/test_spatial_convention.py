@@ -14,16 +14,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 from fusemax_vs_flat import _label, artifact  # noqa: E402
 
+from mappers.errors import MappingError  # noqa: E402
 from simulator.errors import SimulatorError  # noqa: E402
 from simulator.evaluate import EvaluateRequest, evaluate, evaluate_record  # noqa: E402
+from simulator.spatial.convention import overflow_reads  # noqa: E402
 from simulator.workloads import FUSEMAX_SEQ_LENS, WORKLOADS  # noqa: E402
 
 POINTS = [(m, s) for m in WORKLOADS for s in FUSEMAX_SEQ_LENS]
-#: per-point |energy / artifact - 1| bounds, measured (docs/spatial.md): FuseMax within 0.6 % (attention) and
-#: 2.2 % (with the linear layers, whose artifact mappings differ a little at 1K); FLAT within 5.3 %: the overlay
-#: follows flat_validation.csv's *_loc columns only where they change the buffer's traffic most (see its comments)
-BOUNDS = {("attention", "fusemax"): 0.006, ("layer", "fusemax"): 0.022,
-          ("attention", "flat"): 0.053, ("layer", "flat"): 0.053}
+#: the goal of issue 12: every point's energy within 2 % of the artifact's, both designs, both scopes (measured,
+#: docs/spatial.md: FuseMax within 0.48 %, FLAT within 0.34 %)
+BOUND = 0.02
 
 
 def _run(target, model, seq, scope, convention):
@@ -37,7 +37,7 @@ def table(request):
     art = artifact(scope)
     rows = []
     for model, seq in POINTS:
-        row = {"ref": {d: art[d][(model, _label(seq))] for d in ("fusemax", "flat")}}
+        row = {"model": model, "seq": seq, "ref": {d: art[d][(model, _label(seq))] for d in ("fusemax", "flat")}}
         for conv in ("physical", "artifact"):
             row[conv] = {d: _run(d, model, seq, scope, conv) for d in ("fusemax", "flat")}
         rows.append(row)
@@ -47,8 +47,10 @@ def table(request):
 def test_artifact_convention_matches_the_artifact_per_point(table):
     scope, rows = table
     for design in ("fusemax", "flat"):
-        errors = [abs(r["artifact"][design]["energy_j"] / r["ref"][design]["energy_j"] - 1) for r in rows]
-        assert max(errors) <= BOUNDS[(scope, design)], (scope, design, max(errors))
+        errors = {(r["model"], r["seq"]): r["artifact"][design]["energy_j"] / r["ref"][design]["energy_j"] - 1
+                  for r in rows}
+        worst = max(errors, key=lambda k: abs(errors[k]))
+        assert abs(errors[worst]) <= BOUND, (scope, design, worst, errors[worst])
 
 
 def test_artifact_convention_means_are_the_papers(table):
@@ -58,8 +60,8 @@ def test_artifact_convention_means_are_the_papers(table):
     ours = mean(r["artifact"]["fusemax"]["energy_j"] / r["artifact"]["flat"]["energy_j"] for r in rows)
     ref = mean(r["ref"]["fusemax"]["energy_j"] / r["ref"]["flat"]["energy_j"] for r in rows)
     paper = {"attention": 0.79, "layer": 0.83}[scope]
-    assert ours == pytest.approx(ref, abs=0.015)  # measured: 77.9 % vs 78.7 %, 82.1 % vs 83.3 %
-    assert ours == pytest.approx(paper, abs=0.015)
+    assert ours == pytest.approx(ref, abs=0.002)  # measured: 78.8 % vs 78.7 %, 83.3 % vs 83.3 %
+    assert ours == pytest.approx(paper, abs=0.005)
 
 
 def test_latency_and_compute_do_not_depend_on_the_convention(table):
@@ -108,3 +110,60 @@ def test_convention_is_a_sweep_axis():
     from simulator.sweep.axes import request_fields
 
     assert "energy_convention" in request_fields()
+
+
+def test_timeloop_partition_overflow_reads():
+    # Timeloop's partition size (tensor x tile / tile in 64-bit unsigned, NVlabs/timeloop src/loop-analysis/
+    # tiling.cpp ComputePartitionSizes) wraps at 2**64: FLAT's QK at BERT 64K (768 x 64K x 64K scores, a tile of
+    # 256 rows x 64K keys) loses its first-read elision, BERT 16K (1024 x 16K tile) keeps it
+    assert overflow_reads(768 * 65536 * 65536, 256 * 65536) == 768 * 65536 * 65536
+    assert overflow_reads(768 * 16384 * 16384, 1024 * 16384) == 0
+    assert overflow_reads(3, 0) == 0
+    # a product that wraps to a non-zero remainder: the wrapped partition is what is left
+    assert overflow_reads(2**63 + 1, 2) == 2**63 + 1 - ((2**64 + 2) % 2**64) // 2
+
+
+def test_flat_follows_the_artifacts_choices_per_point():
+    # flat_validation.csv: BERT 1K 'head' granularity (all P rows) with the scores on chip; 64K rows of 256 and AV
+    # on chip; 256K rows of 1024, scores off chip and weight-stationary; XLM 1K keeps V on chip
+    def dataflow(model, seq):
+        request = EvaluateRequest(target="flat", workload=model, seq=seq, energy_convention="artifact")
+        return evaluate_record(request)
+
+    assert dataflow("BERT", 1024)["mapping_params"] == {"scores": "buffer", "rows": 1024}
+    assert dataflow("BERT", 4096)["mapping_params"] == {"scores": "buffer", "rows": 4096}
+    assert dataflow("BERT", 65536)["mapping_params"] == {"scores": "buffer", "rows": 256}
+    assert dataflow("BERT", 262144)["mapping_params"] == {"scores": "dram", "rows": 1024}
+    from simulator.shape import AttentionShape
+    from simulator.spatial.convention import dataflow_for
+
+    def shape(heads, seq, dim):
+        return AttentionShape(batch=64, heads=heads, kv_heads=heads, seq=seq, kv_seq=seq, head_dim=dim,
+                              value_dim=dim)
+
+    xlm = dataflow_for("artifact", "flat", shape(16, 1024, 128))
+    assert xlm.stream["QK"] == {"Q", "K"} and xlm.stream["AV"] == {"AV"}
+    bert = dataflow_for("artifact", "flat", shape(12, 65536, 64))
+    assert bert.stream["AV"] == {"V"} and "QK" not in bert.einsums  # AV on chip; QK output-stationary as mapped
+    assert bert.einsums["AV"]["loop_order"] == ["p", "f", "m"]
+    long = dataflow_for("artifact", "flat", shape(12, 262144, 64))
+    assert long.stream["QK"] == {"K", "QK"} and long.einsums["QK"]["loop_order"] == ["m", "e", "p"]
+    # a shape the artifact did not evaluate falls back to the overlay's stream rules
+    other = dataflow_for("artifact", "flat", shape(12, 3000, 64))
+    assert other.point == "" and other.rules
+
+
+def test_bad_overlay_is_one_line(tmp_path, monkeypatch):
+    import simulator.spatial.convention as convention
+    from simulator.shape import AttentionShape
+
+    src = Path(convention.OVERLAY_DIR)
+    (tmp_path / "flat_validation.csv").write_text((src / "flat_validation.csv").read_text())
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "linear.yaml").write_text((src / "shared" / "linear.yaml").read_text())
+    text = (src / "flat.yaml").read_text().replace("values: {head: P, row: $P1}", "values: {row: $P1}")
+    (tmp_path / "flat.yaml").write_text(text)
+    monkeypatch.setattr(convention, "OVERLAY_DIR", tmp_path)
+    bert = AttentionShape(batch=64, heads=12, kv_heads=12, seq=1024, kv_seq=1024, head_dim=64, value_dim=64)
+    with pytest.raises(MappingError, match="fusion_granularity = 'head' has no entry"):
+        convention.dataflow_for("artifact", "flat", bert)

@@ -1,0 +1,120 @@
+"""The H100 PCIe, GB200, B300, L40S, RTX 4090 and RTX 5090 profiles: they load with their cited figures, evaluate,
+run only the kernels their instruction classes allow, and refuse the others in one line."""
+
+import pytest
+
+from hw import load_target
+from hw.gpu import GpuTarget
+from simulator.errors import SimulatorError
+from simulator.gpu.catalog import KERNELS
+from simulator.gpu.kernels import choose_kernel
+from simulator.gpu.model import Shapes, predict
+
+NEW = ("h100-pcie", "gb200", "b300", "l40s", "rtx4090", "rtx5090")
+
+
+@pytest.mark.parametrize(("name", "arch", "sms", "fp16_tflops", "dram_tb_s", "smem_kb"), [
+    # H100 datasheet, PCIe column: 114 SMs, 1,513 TF sparse fp16, 2.0 TB/s, 228 KB shared memory per SM.
+    ("h100-pcie", "hopper", 114, 756.5, 2.0, 228),
+    # GB200 NVL72 datasheet: 10 PF sparse fp16 and 16 TB/s per superchip (two GPUs).
+    ("gb200", "blackwell", 148, 2500, 8.0, 228),
+    # HGX B300 datasheet: 36 PF sparse fp16 per 8 GPUs; Blackwell Ultra blog: 8 TB/s.
+    ("b300", "blackwell", 148, 2250, 8.0, 228),
+    # L40S datasheet: 362.05 TF dense fp16, 864 GB/s; CUDA guide cc 8.9: 100 KB shared memory per SM.
+    ("l40s", "ada", 142, 362.05, 0.864, 100),
+    # Ada whitepaper appendix: RTX 4090 165.2 TF fp16 with FP32 accumulate, 1,008 GB/s.
+    ("rtx4090", "ada", 128, 165.2, 1.008, 100),
+    # RTX Blackwell whitepaper: 170 SMs, 1,792 GB/s (fp16 rate: the FP32-accumulate assumption of the profile).
+    ("rtx5090", "rtx_blackwell", 170, 209.5, 1.792, 100),
+])
+def test_profiles_load_with_cited_figures(name, arch, sms, fp16_tflops, dram_tb_s, smem_kb):
+    t = load_target(name)
+    assert isinstance(t, GpuTarget) and t.architecture == arch and t.sm_count == sms
+    assert t.tensor_flops_per_s["fp16"] == pytest.approx(fp16_tflops * 1e12, rel=1e-3)
+    assert t.hbm.bw_bytes_per_s == pytest.approx(dram_tb_s * 1e12, rel=1e-3)
+    assert t.sm.smem_bytes == smem_kb * 1024
+    assert t.power_limit_w is not None and t.power_limit_w > 0
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_rated_clock_reproduces_the_dense_fp16_rate(name):
+    """Each clock is derived from (or states) the datasheet rate: SMs x FLOP/clk/SM x clock = the fp16 figure, with
+    FLOP/clk/SM the architecture's: Hopper 4096, datacenter Blackwell 8192, L40S 1024, GeForce (FP32 accumulate)
+    512."""
+    t = load_target(name)
+    per_clk = {"h100-pcie": 4096, "gb200": 8192, "b300": 8192, "l40s": 1024, "rtx4090": 512, "rtx5090": 512}[name]
+    assert t.sm_count * per_clk * t.rated_clock_hz == pytest.approx(t.tensor_flops_per_s["fp16"], rel=0.01)
+
+
+@pytest.mark.parametrize(("name", "default", "mma"), [
+    ("h100-pcie", "fa3", "wgmma"), ("gb200", "fa4", "tcgen05"), ("b300", "fa4", "tcgen05"),
+    ("l40s", "fa2", "mma_sync"), ("rtx4090", "fa2", "mma_sync"), ("rtx5090", "fa2", "mma_sync"),
+])
+def test_each_evaluates_with_its_default_kernel(name, default, mma):
+    t = load_target(name)
+    p = predict(t, Shapes.of(2, 16, 16, 8192, 8192), d_qk=128, d_v=128, causal=False, dtype="fp16")
+    assert p.kernel.name == default and p.kernel.mma_class == mma
+    peak = t.tensor_rate("fp16", mma)
+    assert 0.3 * peak < float(p.tflops[0]) * 1e12 < peak
+
+
+@pytest.mark.parametrize("name", ("l40s", "rtx4090", "rtx5090"))
+@pytest.mark.parametrize("kernel", ("fa3", "fa4", "cutlass", "flashmla", "cudnn"))
+def test_mma_sync_only_parts_refuse_wgmma_and_tcgen05_kernels(name, kernel):
+    t = load_target(name)
+    assert t.mma_classes() == ("mma_sync",) and t.sm.tensor_memory_bytes == 0
+    with pytest.raises(SimulatorError, match=rf"--kernel {kernel}: .* does not run on {name} .*choose one of fa2"):
+        choose_kernel(t, 128, 128, False, "fp16", family=kernel)
+
+
+def test_only_mma_sync_kernels_are_listed_for_ada_and_rtx_blackwell():
+    for arch in ("ada", "rtx_blackwell"):
+        here = {k.name for k in KERNELS.values() if arch in k.runs_on}
+        assert here == {"fa2", "flashinfer"}
+        assert all(k.runs_on[arch][0] == "mma_sync" for k in KERNELS.values() if arch in k.runs_on)
+
+
+def test_ada_uses_fa2s_sm8x_tiles_and_rtx_blackwell_the_sm80_ones():
+    """flash_fwd_launch_template.h, run_mha_fwd_hdim128: is_sm8x (cc 8.x, minor > 0) -> 128 x 32 non-causal, 64 x 64
+    causal; sm_120 is not 8.x and takes the 128 x 64 tile."""
+    l40s, rtx5090, a100 = (load_target(n) for n in ("l40s", "rtx5090", "a100"))
+    assert (choose_kernel(l40s, 128, 128, False, "fp16").block_kv, choose_kernel(l40s, 128, 128, False, "fp16")
+            .ctas_per_sm) == (32, 2)
+    assert choose_kernel(l40s, 128, 128, True, "fp16").block_q == 64
+    assert choose_kernel(rtx5090, 128, 128, False, "fp16").block_kv == 64
+    assert choose_kernel(a100, 128, 128, False, "fp16").block_kv == 64
+
+
+def test_fp8_on_ada_needs_a_kernel_that_takes_it():
+    t = load_target("rtx4090")
+    with pytest.raises(SimulatorError, match="--dtype fp8: --kernel fa2 takes fp16, bf16"):
+        choose_kernel(t, 128, 128, False, "fp8", family="fa2")
+    assert choose_kernel(t, 128, 128, False, "fp8", family="flashinfer").mma_class == "mma_sync"
+
+
+def test_b300_doubles_blackwell_exp_and_gb200_is_faster_than_b200():
+    b200, gb200, b300 = (load_target(n) for n in ("b200", "gb200", "b300"))
+    assert b300.exp_per_s == pytest.approx(10.7e12) and b200.exp_per_s == pytest.approx(5.0e12)
+    shapes = Shapes.of(2, 16, 16, 8192, 8192)
+    tf = {t.name: float(predict(t, shapes, d_qk=128, d_v=128, causal=False, dtype="bf16").tflops[0])
+          for t in (b200, gb200, b300)}
+    assert tf["gb200"] > tf["b200"]
+    assert tf["b300"] > tf["b200"]  # same tensor rate, twice the MUFU rate: the exp-bound share shrinks
+
+
+def test_fa2_backward_takes_the_small_shared_memory_tiles_below_144_kb():
+    """flash_bwd_launch_template.h: `max_smem_per_block >= 144 * 1024` picks the large tiles (A100, H100); the
+    ~100 KB parts get 64 x 128 at head dim 64 and 64 x 64 at 128."""
+    from simulator.gpu.backward import backward_kernel
+
+    a100, rtx4090 = load_target("a100"), load_target("rtx4090")
+    assert (backward_kernel(a100, 128, 128, False, "fp16", None).block_kv) == 128
+    small = [backward_kernel(rtx4090, d, d, False, "fp16", None) for d in (64, 128)]
+    assert [(k.block_q, k.block_kv) for k in small] == [(64, 128), (64, 64)]
+    assert all(k.smem_bytes_per_cta <= rtx4090.sm.smem_bytes for k in small)
+
+
+def test_cli_lists_the_new_targets():
+    from hw.registry import builtin_targets
+
+    assert set(NEW) <= set(builtin_targets())
