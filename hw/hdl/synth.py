@@ -41,9 +41,13 @@ CAPACITY = {"12k": Ecp5Capacity(12096, 32, 28), "25k": Ecp5Capacity(24288, 56, 2
             "45k": Ecp5Capacity(43848, 108, 72), "85k": Ecp5Capacity(83640, 208, 156)}
 
 
-def check_fit(device: str, *, brams: int = 0, luts: int = 0, what: str = "the design") -> None:
-    """Refuse (one line, naming the fix) a design that needs more EBRs or LUTs than `device` has."""
+def check_fit(device: str, *, brams: int = 0, luts: int = 0, dsps: int = 0, what: str = "the design") -> None:
+    """Refuse (one line, naming the fix) a design that needs more EBRs, LUTs or 18x18 multipliers than `device`
+    has."""
     cap = CAPACITY[device]
+    if dsps > cap.dsps:
+        raise SpecError(f"--synth: {what} needs {dsps} 18x18 multipliers (MULT18X18D), the LFE5U-{device.upper()} "
+                        f"has {cap.dsps}; choose a larger device (--synth ecp5-85k) or a smaller design")
     if brams > cap.ebrs:
         raise SpecError(f"--synth: {what} needs {brams} block RAMs, the LFE5U-{device.upper()} has {cap.ebrs}; "
                         f"choose a larger device (--synth ecp5-85k) or a smaller --max-len")
@@ -76,6 +80,19 @@ class SynthResult:
         return min(self.fmax_mhz_by_seed) if self.fmax_mhz_by_seed else None
 
 
+def smallest_fitting(*, brams: int, luts: int, dsps: int, what: str) -> str:
+    """The smallest ECP5 (by LUTs) with room for the counts; a one-line error naming the largest when none has."""
+    for device in sorted(CAPACITY, key=lambda d: CAPACITY[d].luts):
+        cap = CAPACITY[device]
+        if brams <= cap.ebrs and luts <= cap.luts and dsps <= cap.dsps:
+            return device
+    big = max(CAPACITY, key=lambda d: CAPACITY[d].luts)
+    cap = CAPACITY[big]
+    raise SpecError(f"--synth: {what} needs {luts} LUT4 sites, {brams} block RAMs and {dsps} 18x18 multipliers; "
+                    f"the largest ECP5, LFE5U-{big.upper()}, has {cap.luts}, {cap.ebrs} and {cap.dsps}; "
+                    "choose a smaller design")
+
+
 def run_tool(module: str, func: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     """Run a yowasp tool (`module.func(argv)`) in a subprocess with this Python, capturing its output."""
     code = f"import sys, {module}; sys.exit({module}.{func}(sys.argv[1:]))"
@@ -85,8 +102,9 @@ def run_tool(module: str, func: str, args: list[str], cwd: Path) -> subprocess.C
 def synth_ecp5(source: Path, top: str, out_dir: Path, *, device: str = "25k", package: str = "CABGA381",
                speed: int = 6, seeds: tuple[int, ...] = (1, 2, 3), target_mhz: float = 300.0) -> SynthResult:
     """Synthesize `source` (Verilog `.v`, or RTLIL `.il`) with `synth_ecp5`, then place and route once per seed;
-    write logs in `out_dir`. Raises `SpecError` if the netlist does not fit `device`."""
-    if device not in DEVICES:
+    write logs in `out_dir`. `device="auto"`: the smallest ECP5 the netlist fits (`smallest_fitting`). Raises
+    `SpecError` if the netlist does not fit `device`."""
+    if device not in DEVICES and device != "auto":
         raise SpecError(f"--synth: unknown ECP5 device {device!r}; choose one of {', '.join(DEVICES)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -103,8 +121,11 @@ def synth_ecp5(source: Path, top: str, out_dir: Path, *, device: str = "25k", pa
     if proc.returncode != 0:
         raise SpecError(f"yosys synth_ecp5 failed for {top}; see {out_dir / f'{top}_yosys.log'}")
     cells = _cell_counts(out_dir / f"{top}_stat.json", top)
-    check_fit(device, brams=sum(cells.get(c, 0) for c in BRAM_CELLS),
-              luts=cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0), what=f"{top} after synthesis")
+    need = {"brams": sum(cells.get(c, 0) for c in BRAM_CELLS), "luts": cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0),
+            "dsps": cells.get("MULT18X18D", 0)}  # CAPACITY counts 18x18 multipliers
+    if device == "auto":
+        device = smallest_fitting(**need, what=f"{top} after synthesis")
+    check_fit(device, **need, what=f"{top} after synthesis")
     fmax, comb, ffs = [], [], []
     for seed in seeds:
         report = out_dir / f"{top}_pnr_seed{seed}.json"
