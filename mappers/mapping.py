@@ -10,6 +10,8 @@ A mapping says, for one cascade:
 - `in_place`: tensor -> tensor whose buffer space it overwrites (element-wise Einsums, e.g. FLAT's softmax);
 - `groups`: fusion groups run one after another; a group's Einsums share on-chip tiles of size `tile` and run as a
   pipeline of `stages` (stages one after another; the lanes of a stage run concurrently, each lane's Einsums in turn);
+  `interleaved` (consecutive tiles' stages overlap), `lag` (lanes one iteration of a rank behind: the last one per
+  pass is exposed) and `io_overlap` (`double_buffered`: the first tile's loads and last tile's stores are exposed);
 - `einsums`: per Einsum, the compute `array` it is bound to, `spatial` unrolling (rank -> PEs), the temporal
   `loop_order` (outer -> inner) and the `buffer_tile` kept in the global buffer (defaults to the group's tile);
 - `linear` (optional): one Einsum mapping applied to the linear layers of `--scope layer`;

@@ -12,7 +12,9 @@ Per Einsum (one instance, then times `instances`):
 Per fusion group: buffer occupancy (tiles of staged inputs, intermediates at the group's and their producer's tile,
 in-place tensors sharing space); overflow is spilled (the excess share of a spillable tensor's buffer accesses goes
 to DRAM) or is an error. Group latency = max(pipelined compute of its stages plus the reduction drains a
-non-interleaved schedule exposes, DRAM traffic / bandwidth); the total is the sum over groups. Energy = sum of
+non-interleaved schedule exposes, a `lag`'s last iterations and the target's control cycles per tile, DRAM
+time), with a double-buffered group's first-tile loads and last-tile stores added serially; DRAM time = traffic /
+bandwidth, or whole accesses per spatial tile (`dram.packing`). The total is the sum over groups. Energy = sum of
 actions x energy per action from the target's table.
 """
 
