@@ -1,5 +1,5 @@
 """Model cycles (`cascade evaluate` on rtl-fusemax with the engine's sizes) over cycles simulated on the engine
-`cascade hdl attention` emits, over sequence lengths and array sizes (E = 8; goal: within 5%), beside the ECP5
+`cascade hdl attention` emits, over sequence lengths, array sizes and head dims (goal: within 5%), beside the ECP5
 resources and fmax of the same delivered `attention.v` (Yosys synth_ecp5 + nextpnr-ecp5, worst seed).
 
     .venv/bin/python benchmarks/rtl_vs_model.py [--quick]              # resources from the data file
@@ -27,7 +27,7 @@ from hw.hdl.attention.run import build, sim_cycles  # noqa: E402
 from simulator.rtl_model import model_cycles  # noqa: E402
 
 DATA_FILE = ROOT / "hw" / "hdl" / "data" / "attention_ecp5.json"
-CONFIGS = [(4, 4, 8, 16), (4, 4, 8, 32), (4, 4, 8, 64), (2, 4, 8, 32), (4, 2, 8, 32), (8, 8, 8, 64)]
+CONFIGS = [(4, 4, 8, 16), (4, 4, 8, 32), (4, 4, 8, 64), (2, 4, 8, 32), (4, 2, 8, 32), (8, 8, 8, 64), (4, 4, 16, 32)]
 RESOURCE_KEYS = ("luts", "pnr_lut4_sites", "ffs", "dsps", "brams", "lutram_cells", "fmax_mhz")
 
 
