@@ -14,6 +14,10 @@ import typer
 
 from simulator.output import console, emit, key_value_table
 
+#: the keys `synth_record` fills (null in a record without --synth)
+SYNTH_KEYS = ("luts", "lut4_cells", "carry_cells", "lutram_cells", "ffs", "dsps", "brams", "pnr_lut4_sites",
+              "pnr_ffs", "fmax_mhz", "fmax_mhz_by_seed", "synth_verilog")
+
 
 def hdl_record(run) -> dict[str, Any]:
     """The CLI's JSON keys for one `HdlRun` (also the rows of `benchmarks/hdl_tradeoff.py`)."""
@@ -24,9 +28,7 @@ def hdl_record(run) -> dict[str, Any]:
         "latency_cycles": run.latency_cycles,
         "in_elements_per_cycle": None, "out_elements_per_cycle": None,
         "row_buffer_depth": buf.depth if buf else None, "row_buffer_brams": buf.ecp5_brams if buf else None,
-        "luts": None, "lut4_cells": None, "carry_cells": None, "ffs": None, "dsps": None, "brams": None,
-        "pnr_lut4_sites": None, "pnr_ffs": None, "fmax_mhz": None, "fmax_mhz_by_seed": None,
-        "synth_verilog": None,
+        **dict.fromkeys(SYNTH_KEYS),
         "max_error_lsb": None, "mean_error_lsb": None, "hw_mismatches": None, "vcd": None,
     }
     if ver is not None:
@@ -109,7 +111,7 @@ def attention_record(out: Path, rows: int, cols: int, head_dim: int, seq_tile: i
         "in_format": "Q7.8", "out_format": "Q7.8", "verilog": str(files.verilog_path), "rtlil": str(files.rtlil_path),
         "in_bits": plan.in_bits, "out_bits": plan.out_bits, "hw_mismatches": None, "iverilog_mismatches": None,
         "max_error_lsb": None, "mean_error_lsb": None, "sim_cycles": None, "model_cycles": None,
-        "model_over_sim": None,
+        "model_over_sim": None, **dict.fromkeys(SYNTH_KEYS),
     }
     if verify:
         c = check(plan, files.verilog_path, out / "iverilog")
