@@ -112,12 +112,16 @@ def main() -> None:
             plan = build(*config)
             sim, model = sim_cycles(plan), model_cycles(plan)
             if args.synth:
-                entry = synthesize(config, args.out / key(config), seeds)
-                entry["date_utc"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
-                if args.write_data:
-                    data["meta"] = meta()
-                    data.setdefault("engines", {})[key(config)] = entry
-                    DATA_FILE.write_text(json.dumps(data, indent=1) + "\n")
+                # one seed more at a time (the synthesis flow reuses what it placed): each is kept as it finishes
+                for k in range(1, len(seeds) + 1):
+                    entry = synthesize(config, args.out / key(config), seeds[:k])
+                    entry["date_utc"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
+                    if args.write_data:
+                        data["meta"] = meta()
+                        data.setdefault("engines", {})[key(config)] = entry
+                        DATA_FILE.write_text(json.dumps(data, indent=1) + "\n")
+                    if not entry["fits"]:
+                        break
             else:
                 entry = recorded(config, data, Path(tmp))
             rows, cols, e, seq = config
