@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from cascade_base.catalog import Catalog
 from hw.errors import SpecError
@@ -86,6 +86,10 @@ class Dram(Frozen):
     component: str
     bw_bytes_per_s: PositiveFloat
     width_bits: PositiveInt
+    packing: Literal["dense", "spatial_tile"] = Field(
+        "dense", description="dense: transfer time = bytes / bandwidth; spatial_tile: each access of width_bits "
+        "carries one spatial tile of a tensor (the words its array takes in one cycle), so a tile narrower than "
+        "the port leaves the rest of the access unused (a stream port that feeds an array column per beat)")
 
 
 class SpatialTarget(Frozen):
@@ -99,6 +103,8 @@ class SpatialTarget(Frozen):
     word_bytes: PositiveInt
     energy_table: str = Field(description="name of a table in hw/profiles/tables/ (or a path)")
     default_mapping: str = Field(description="mapping evaluated when none is given (mappers/builtin/NAME.yaml)")
+    control_cycles_per_tile: NonNegativeInt = Field(0, description="cycles the sequencer spends per tile of a "
+                                                    "group's DRAM-level tile loop with no array issuing an op")
     arrays: tuple[ComputeArray, ...] = Field(min_length=1)
     global_buffer: GlobalBuffer
     dram: Dram

@@ -10,6 +10,8 @@ A mapping says, for one cascade:
 - `in_place`: tensor -> tensor whose buffer space it overwrites (element-wise Einsums, e.g. FLAT's softmax);
 - `groups`: fusion groups run one after another; a group's Einsums share on-chip tiles of size `tile` and run as a
   pipeline of `stages` (stages one after another; the lanes of a stage run concurrently, each lane's Einsums in turn);
+  `interleaved` (consecutive tiles' stages overlap), `lag` (lanes one iteration of a rank behind: the last one per
+  pass is exposed) and `io_overlap` (`double_buffered`: the first tile's loads and last tile's stores are exposed);
 - `einsums`: per Einsum, the compute `array` it is bound to, `spatial` unrolling (rank -> PEs), the temporal
   `loop_order` (outer -> inner) and the `buffer_tile` kept in the global buffer (defaults to the group's tile);
 - `linear` (optional): one Einsum mapping applied to the linear layers of `--scope layer`;
@@ -57,6 +59,15 @@ class EinsumMapping(Frozen):
     buffer_tile: dict[str, TileSize] | None = None
 
 
+class Lag(Frozen):
+    """Einsums of an interleaved group that run one iteration of `rank` behind the stage they are listed in
+    (FuseMax's 1D array finishing block m1-1 beside block m1's Q K^T): at the end of each pass over `rank`
+    their last iteration has nothing beside it, so the pipeline's drain is exposed once per pass."""
+
+    rank: str
+    einsums: tuple[str, ...] = Field(min_length=1)
+
+
 class Group(Frozen):
     """A fusion group: Einsums that share on-chip tiles and run as one pipelined kernel."""
 
@@ -65,9 +76,27 @@ class Group(Frozen):
     stages: tuple[tuple[tuple[str, ...], ...], ...]
     interleaved: bool = Field(False, description="stages of consecutive tiles overlap (FuseMax's binding, paper "
                               "Fig. 7), so no stage waits for a spatial reduction draining from an earlier one")
+    lag: Lag | None = Field(None, description="interleaved only: Einsums one iteration of a rank behind, whose "
+                            "last iteration per pass is exposed (default: none, every lane fully overlapped)")
+    io_overlap: Literal["full", "double_buffered"] = Field(
+        "full", description="full: DRAM traffic overlaps all of the group's compute (latency = max of the two); "
+        "double_buffered: the group's DRAM-level tile loop is double-buffered, so per instance the first tile's "
+        "inputs (with every input loaded once, whole) arrive before compute starts and the last tile's outputs "
+        "leave after it ends")
 
     def einsum_names(self) -> list[str]:
         return [name for stage in self.stages for lane in stage for name in lane]
+
+    @model_validator(mode="after")
+    def _lag_in_group(self) -> Group:
+        if self.lag is not None:
+            if not self.interleaved:
+                raise ValueError(f"group {self.name!r}: 'lag' needs 'interleaved: true' (a lagging lane runs beside "
+                                 "the next iteration's stage); set it or drop 'lag'")
+            extra = sorted(set(self.lag.einsums) - set(self.einsum_names()))
+            if extra:
+                raise ValueError(f"group {self.name!r}: lag.einsums {extra} are not in its stages")
+        return self
 
 
 class Mapping(Frozen):

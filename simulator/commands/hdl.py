@@ -14,6 +14,10 @@ import typer
 
 from simulator.output import console, emit, key_value_table
 
+#: the keys `synth_record` fills (null in a record without --synth)
+SYNTH_KEYS = ("luts", "lut4_cells", "carry_cells", "lutram_cells", "ffs", "dsps", "brams", "pnr_lut4_sites",
+              "pnr_ffs", "fmax_mhz", "fmax_mhz_by_seed", "synth_verilog")
+
 
 def hdl_record(run) -> dict[str, Any]:
     """The CLI's JSON keys for one `HdlRun` (also the rows of `benchmarks/hdl_tradeoff.py`)."""
@@ -24,9 +28,7 @@ def hdl_record(run) -> dict[str, Any]:
         "latency_cycles": run.latency_cycles,
         "in_elements_per_cycle": None, "out_elements_per_cycle": None,
         "row_buffer_depth": buf.depth if buf else None, "row_buffer_brams": buf.ecp5_brams if buf else None,
-        "luts": None, "lut4_cells": None, "carry_cells": None, "ffs": None, "dsps": None, "brams": None,
-        "pnr_lut4_sites": None, "pnr_ffs": None, "fmax_mhz": None, "fmax_mhz_by_seed": None,
-        "synth_verilog": None,
+        **dict.fromkeys(SYNTH_KEYS),
         "max_error_lsb": None, "mean_error_lsb": None, "hw_mismatches": None, "vcd": None,
     }
     if ver is not None:
@@ -34,12 +36,18 @@ def hdl_record(run) -> dict[str, Any]:
                       mean_error_lsb=ver.mean_error_lsb, vcd=str(ver.vcd) if ver.vcd else None,
                       in_elements_per_cycle=ver.in_per_cycle, out_elements_per_cycle=ver.out_per_cycle)
     if syn is not None:
-        record.update(luts=syn.luts + 2 * syn.carry_cells, lut4_cells=syn.luts, carry_cells=syn.carry_cells,
-                      ffs=syn.ffs, dsps=syn.dsps, brams=syn.brams, pnr_lut4_sites=syn.pnr_lut4_sites,
-                      pnr_ffs=syn.pnr_ffs, fmax_mhz=syn.fmax_mhz, fmax_mhz_by_seed=list(syn.fmax_mhz_by_seed),
-                      synth_verilog=str(syn.source) if syn.source else None,
-                      device=f"LFE5U-{syn.device.upper()} {syn.package} speed {syn.speed}")
+        record.update(synth_record(syn))
     return record
+
+
+def synth_record(syn) -> dict[str, Any]:
+    """The JSON keys of one `SynthResult`: Yosys counts (luts = LUT4 cells + 2 per CCU2C carry), post-route
+    counts, the worst seed's fmax and every seed's, the file synthesized and the device."""
+    return dict(luts=syn.luts + 2 * syn.carry_cells, lut4_cells=syn.luts, carry_cells=syn.carry_cells,
+                lutram_cells=syn.lutram_cells, ffs=syn.ffs, dsps=syn.dsps, brams=syn.brams,
+                pnr_lut4_sites=syn.pnr_lut4_sites, pnr_ffs=syn.pnr_ffs, fmax_mhz=syn.fmax_mhz,
+                fmax_mhz_by_seed=list(syn.fmax_mhz_by_seed), synth_verilog=str(syn.source) if syn.source else None,
+                device=f"LFE5U-{syn.device.upper()} {syn.package} speed {syn.speed}")
 
 
 def hdl_command(
@@ -57,27 +65,45 @@ def hdl_command(
     cols: Annotated[int, typer.Option("--cols", help="attention: 2D array columns (queries per tile)")] = 4,
     head_dim: Annotated[int, typer.Option("--head-dim", help="attention: head dim E (= value dim)")] = 8,
     seq_tile: Annotated[int, typer.Option("--seq-tile", help="attention: sequence length the K/V buffers hold")] = 16,
+    seeds: Annotated[str, typer.Option("--seeds", help="--synth: nextpnr seeds, comma-separated; fmax is the "
+                                       "worst")] = "1,2,3",
 ) -> None:
     """Generate a synthesizable GELU, softmax or attention unit and report its error, resources and clock."""
+    seed_list = parse_seeds(seeds)
     if unit == "attention":
-        emit(attention_record(out, rows, cols, head_dim, seq_tile, verify), as_json, _render)
+        emit(attention_record(out, rows, cols, head_dim, seq_tile, verify, synth, seed_list), as_json, _render)
         return
     from hw.hdl.flow import run_hdl
 
     run = run_hdl(unit, out_dir=out, method=method, in_format=in_format, out_format=out_format,
-                  max_len=max_len, verify=verify, synth=synth, vcd=vcd)
+                  max_len=max_len, verify=verify, synth=synth, vcd=vcd, seeds=seed_list)
     emit(hdl_record(run), as_json, _render)
 
 
-def attention_record(out: Path, rows: int, cols: int, head_dim: int, seq_tile: int,
-                     verify: bool) -> dict[str, Any]:
-    """`cascade hdl attention`: export the engine; with --verify check it and count its cycles (hw/hdl/attention)."""
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """`--seeds 1,2,3` -> (1, 2, 3); anything else is a one-line error naming the option."""
+    from hw.errors import SpecError
+
+    try:
+        seeds = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        seeds = ()
+    if not seeds or any(s < 0 for s in seeds):
+        raise SpecError(f"--seeds: a comma-separated list of non-negative integers (e.g. 1,2,3), not {text!r}")
+    return seeds
+
+
+def attention_record(out: Path, rows: int, cols: int, head_dim: int, seq_tile: int, verify: bool,
+                     synth: str | None = None, seeds: tuple[int, ...] = (1, 2, 3)) -> dict[str, Any]:
+    """`cascade hdl attention`: export the engine; with --verify check it and count its cycles; with --synth
+    synthesize the delivered attention.v (hw/hdl/attention)."""
     from hw.hdl.attention.engine import AttentionEngine
-    from hw.hdl.attention.run import build, check, sim_cycles, writable
+    from hw.hdl.attention.run import build, check, sim_cycles, synth_device, writable
     from hw.hdl.export import export
     from simulator.rtl_model import model_cycles
 
     plan = build(rows, cols, head_dim, seq_tile)
+    device = synth_device(synth) if synth is not None else None
     out = writable(out)
     files = export(AttentionEngine(plan), "attention", out)
     record: dict[str, Any] = {
@@ -85,7 +111,7 @@ def attention_record(out: Path, rows: int, cols: int, head_dim: int, seq_tile: i
         "in_format": "Q7.8", "out_format": "Q7.8", "verilog": str(files.verilog_path), "rtlil": str(files.rtlil_path),
         "in_bits": plan.in_bits, "out_bits": plan.out_bits, "hw_mismatches": None, "iverilog_mismatches": None,
         "max_error_lsb": None, "mean_error_lsb": None, "sim_cycles": None, "model_cycles": None,
-        "model_over_sim": None,
+        "model_over_sim": None, **dict.fromkeys(SYNTH_KEYS),
     }
     if verify:
         c = check(plan, files.verilog_path, out / "iverilog")
@@ -93,6 +119,11 @@ def attention_record(out: Path, rows: int, cols: int, head_dim: int, seq_tile: i
         record.update(hw_mismatches=c.hw_mismatches, iverilog_mismatches=c.iverilog_mismatches,
                       iverilog_note=c.iverilog_note, max_error_lsb=c.max_error_lsb, mean_error_lsb=c.mean_error_lsb,
                       sim_cycles=sim, model_cycles=model, model_over_sim=model / sim)
+    if device is not None:
+        from hw.hdl.synth import synth_ecp5
+
+        record.update(synth_record(synth_ecp5(files.verilog_path, "attention", out / "synth", device=device,
+                                              seeds=seeds)))
     return record
 
 

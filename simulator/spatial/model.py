@@ -12,7 +12,9 @@ Per Einsum (one instance, then times `instances`):
 Per fusion group: buffer occupancy (tiles of staged inputs, intermediates at the group's and their producer's tile,
 in-place tensors sharing space); overflow is spilled (the excess share of a spillable tensor's buffer accesses goes
 to DRAM) or is an error. Group latency = max(pipelined compute of its stages plus the reduction drains a
-non-interleaved schedule exposes, DRAM traffic / bandwidth); the total is the sum over groups. Energy = sum of
+non-interleaved schedule exposes, a `lag`'s last iterations and the target's control cycles per tile, DRAM
+time), with a double-buffered group's first-tile loads and last-tile stores added serially; DRAM time = traffic /
+bandwidth, or whole accesses per spatial tile (`dram.packing`). The total is the sum over groups. Energy = sum of
 actions x energy per action from the target's table.
 """
 
@@ -22,7 +24,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hw.spatial import ComputeArray, EnergyTable, SpatialTarget
+from hw.spatial import ComputeArray, Dram, EnergyTable, SpatialTarget
 from mappers import nestmath
 from mappers.errors import MappingError
 from mappers.mapping import EinsumMapping, Group, Mapping
@@ -52,6 +54,13 @@ class EinsumCost:
     # per tensor: (buffer read bytes, buffer write bytes), for spills and the group's shared staging
     tensor_buffer_bytes: dict[str, tuple[float, float]] = field(default_factory=dict)
     staged_reads: dict[str, float] = field(default_factory=dict)  # DRAM-level inputs: DRAM read bytes
+    # the DRAM bus's view (`dram.packing`): bytes it moves, padded to whole accesses per spatial tile
+    dram_transfer_bytes: float = 0.0  # traffic other than staged reads and spills
+    staged_transfer: dict[str, float] = field(default_factory=dict)
+    first_tile_bytes: dict[str, float] = field(default_factory=dict)  # staged inputs: one buffer tile, x instances
+    last_tile_bytes: dict[str, float] = field(default_factory=dict)  # DRAM outputs: one buffer tile, x instances
+    rank_trips: dict[str, int] = field(default_factory=dict)  # temporal trips per rank (DRAM and buffer level)
+    outer_iterations: int = 1  # iterations of the DRAM-level loops (tiles), one instance
 
 
 @dataclass
@@ -63,6 +72,7 @@ class GroupCost:
     buffer_need_bytes: float
     spilled_fraction: float
     latency_s: float
+    dram_s: float = 0.0  # DRAM transfer time (bytes / bandwidth, or accesses under `dram.packing: spatial_tile`)
 
 
 def _err(file: str, where: str, msg: str) -> MappingError:
@@ -174,6 +184,8 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
             cost.compute_energy_pj += count * k * table.energy_pj(unit, "compute", f"arrays.{arr.name}.ops.{op}") * n
         cost.flops += count * (2 if op == "mac" else 1) * n
     cost.rf_reads, cost.rf_writes = register_file_accesses(spec, nest, em.array, mapping, problem)
+    cost.rank_trips = {r: t * i for (r, t), (_, i) in zip(nest.outer, nest.inner, strict=True)}
+    cost.outer_iterations = math.prod(t for _, t in nest.outer)
 
     word = target.word_bytes
     loops = nest.outer + nest.inner
@@ -192,25 +204,40 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
             reads = writes - full_fp * word * n  # partial sums re-read when a reduction loop is outside
         else:
             reads = _accesses(rs, spatial_fp, loops) * word * n
+        pad = access_padding(spatial_fp * word, target.dram)
         if level == "dram" and tensor in dataflow.stream.get(spec.name, ()):
             # the array reads (writes) it straight from (to) DRAM: its array-level accesses are DRAM traffic
             cost.dram_read_bytes += reads
             cost.dram_write_bytes += writes
+            cost.dram_transfer_bytes += (reads + writes) * pad
             continue
         if level == "dram":
             dram = _accesses(rs, tile_fp, nest.outer) * word * n
             if is_output:
                 cost.dram_write_bytes += dram
                 cost.dram_read_bytes += dram - full_fp * word * n
+                cost.dram_transfer_bytes += (2 * dram - full_fp * word * n) * pad
+                cost.last_tile_bytes[tensor] = tile_fp * word * n * pad
                 reads += dram  # drained from the buffer to DRAM
             else:
                 cost.staged_reads[tensor] = dram
+                cost.staged_transfer[tensor] = dram * pad
+                cost.first_tile_bytes[tensor] = tile_fp * word * n * pad
                 writes += dram  # filled into the buffer from DRAM
         cost.buffer_read_bytes += reads
         cost.buffer_write_bytes += writes
         old = cost.tensor_buffer_bytes.get(tensor, (0.0, 0.0))
         cost.tensor_buffer_bytes[tensor] = (old[0] + reads, old[1] + writes)
     return cost
+
+
+def access_padding(tile_bytes: float, dram: Dram) -> float:
+    """Bytes the DRAM bus moves per byte of a tensor whose spatial tile is `tile_bytes`: 1 for `dense` packing;
+    for `spatial_tile`, whole accesses of `width_bits` per spatial tile (a 4-byte tile on an 8-byte port: 2)."""
+    if dram.packing == "dense" or tile_bytes <= 0:
+        return 1.0
+    access = dram.width_bits / 8
+    return math.ceil(tile_bytes / access) * access / tile_bytes
 
 
 def register_file_accesses(spec: EinsumSpec, nest: _Nest, array: str, mapping: Mapping,
@@ -351,22 +378,61 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
                        "the tensor under 'spill'")
         fraction = 1.0 - (capacity - fixed) / spill_need
     staged: dict[str, float] = {}
+    transfer = 0.0  # the DRAM bus's bytes (`dram.packing`)
     for c in costs.values():
         for tensor, dram in c.staged_reads.items():
             staged[tensor] = max(staged.get(tensor, 0.0), dram)  # a staged tile is shared by the group
         spilled = [b for t, b in c.tensor_buffer_bytes.items() if t in mapping.spill]
         c.dram_read_bytes += fraction * sum(r for r, _ in spilled)
         c.dram_write_bytes += fraction * sum(w for _, w in spilled)
+        transfer += c.dram_transfer_bytes + fraction * sum(r + w for r, w in spilled)
     for tensor, dram in staged.items():
         readers = [c for c in costs.values() if tensor in c.staged_reads]
         for c in readers:
             c.dram_read_bytes += dram / len(readers)
             if dataflow.fill_once:  # the shared tile is filled into the buffer once, not once per reader
                 c.buffer_write_bytes += dram / len(readers) - c.staged_reads[tensor]
+        transfer += max(c.staged_transfer[tensor] for c in readers)
     if dataflow.partition_overflow:
         add_overflow_reads(costs, group, specs, mapping, problem, target.word_bytes, dataflow)
     compute = sum(max(sum(costs[n].compute_cycles for n in lane) for lane in stage) for stage in group.stages)
     compute += exposed_drain_cycles(group, costs, specs)
+    compute += lag_cycles(group, costs, file) + control_cycles(group, costs, specs, target)
     dram = sum(c.dram_read_bytes + c.dram_write_bytes for c in costs.values())
-    latency = max(compute / target.clock_hz, dram / target.dram.bw_bytes_per_s)
-    return GroupCost(group.name, list(costs.values()), compute, dram, total, fraction, latency)
+    bw = target.dram.bw_bytes_per_s
+    dram_s = (dram if target.dram.packing == "dense" else transfer) / bw
+    exposed_io_s = 0.0
+    if group.io_overlap == "double_buffered":
+        first: dict[str, float] = {}
+        last: dict[str, float] = {}
+        for c in costs.values():
+            for part, mine in ((first, c.first_tile_bytes), (last, c.last_tile_bytes)):
+                for tensor, b in mine.items():
+                    part[tensor] = max(part.get(tensor, 0.0), b)
+        exposed_io_s = min(dram_s, (sum(first.values()) + sum(last.values())) / bw)
+    latency = exposed_io_s + max(compute / target.clock_hz, dram_s - exposed_io_s)
+    return GroupCost(group.name, list(costs.values()), compute, dram, total, fraction, latency, dram_s)
+
+
+def lag_cycles(group: Group, costs: dict[str, EinsumCost], file: str) -> float:
+    """The exposed drain of lagging lanes (`lag`): one iteration of the lag rank of each lagging Einsum, per pass
+    over that rank (its cycles over the rank's trips)."""
+    if group.lag is None:
+        return 0.0
+    exposed = 0.0
+    for name in group.lag.einsums:
+        trips = costs[name].rank_trips.get(group.lag.rank)
+        if trips is None:
+            raise _err(file, f"groups.{group.name}.lag.rank", f"{group.lag.rank!r} is not an iteration rank of "
+                       f"{name!r} (its ranks: {', '.join(costs[name].rank_trips)}); name a rank the Einsum loops over")
+        exposed += costs[name].compute_cycles / trips
+    return exposed
+
+
+def control_cycles(group: Group, costs: dict[str, EinsumCost], specs: dict[str, EinsumSpec],
+                   target: SpatialTarget) -> float:
+    """`control_cycles_per_tile` of the target for every tile of the group's DRAM-level loop, every instance."""
+    if not target.control_cycles_per_tile:
+        return 0.0
+    tiles = max(c.outer_iterations * specs[n].instances for n, c in costs.items())
+    return target.control_cycles_per_tile * tiles

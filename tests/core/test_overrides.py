@@ -76,7 +76,7 @@ def test_cli_set_is_repeatable_and_echoed(capsys):
 def test_cli_unknown_path_is_one_line(capsys):
     rc = main(["evaluate", "--target", "fusemax", "--workload", "BERT", "--seq", "1024", "--set", "dram.bw=1"])
     err = capsys.readouterr().err
-    assert rc == 2 and err.count("\n") == 1 and "valid: bw_bytes_per_s, component, width_bits" in err
+    assert rc == 2 and err.count("\n") == 1 and "valid: bw_bytes_per_s, component, packing, width_bits" in err
 
 
 def test_parse_overrides_accepts_target_prefix():

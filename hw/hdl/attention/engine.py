@@ -132,12 +132,16 @@ class AttentionEngine(wiring.Component):
             with m.If(in_blk & (x_stage == 2) & (x_cnt == EXP_STEPS + 1)):
                 m.d.sync += [sld[c].eq(_tree([ex2[r][c].p for r in range(R)], lambda a, b: a + b)),
                              spd[c].eq((rd[c] * ex1[c].p) >> P_FRAC)]
+            # one multiplier per PE, shared over f (one micro-op per PE per cycle): the operand is selected
+            prods = [ex2[r][c].p.as_signed() * vv[r] for r in range(R)]
+            slnv_f, spnv_f = Signal(signed(nvb), name=f"slnvf_{c}"), Signal(signed(nvb), name=f"spnvf_{c}")
+            m.d.comb += [slnv_f.eq(_tree(prods, lambda a, b: a + b) >> 8),
+                         spnv_f.eq((Array(rnv[c])[x_cnt[:max(1, (E - 1).bit_length())]] * ex1[c].p.as_signed())
+                                   >> P_FRAC)]
             with m.If(in_blk & (x_stage == 3)), m.Switch(x_cnt):
                 for f in range(E):
                     with m.Case(f):
-                        prods = [ex2[r][c].p.as_signed() * vv[r] for r in range(R)]
-                        m.d.sync += [slnv[c][f].eq(_tree(prods, lambda a, b: a + b) >> 8),
-                                     spnv[c][f].eq((rnv[c][f] * ex1[c].p.as_signed()) >> P_FRAC)]
+                        m.d.sync += [slnv[c][f].eq(slnv_f), spnv[c][f].eq(spnv_f)]
             # 1D array, PE c
             first = x_blk == 0
             rd_update = (in_blk & (x_stage == 0) & (x_cnt == 0)) | ((x_phase == FIN) & (x_cnt == 0))

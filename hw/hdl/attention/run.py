@@ -87,6 +87,17 @@ def check(plan: AttentionPlan, files_verilog: Path | None, workdir: Path) -> Att
     return AttentionCheck(mism, mx, mean, iv, note)
 
 
+#: `--synth` for the engine: `ecp5` is the smallest ECP5 the netlist fits (the 4 x 4, E = 8 engine needs 128
+#: multipliers: only the LFE5U-85F has them), the others a named device.
+SYNTH_DEVICES = {"ecp5": "auto", "ecp5-25k": "25k", "ecp5-45k": "45k", "ecp5-85k": "85k"}
+
+
+def synth_device(synth: str) -> str:
+    if synth not in SYNTH_DEVICES:
+        raise SpecError(f"--synth: unknown synthesis target {synth!r}; choose one of {', '.join(SYNTH_DEVICES)}")
+    return SYNTH_DEVICES[synth]
+
+
 def build(rows: int, cols: int, head_dim: int, seq_tile: int) -> AttentionPlan:
     return plan_attention(rows, cols, head_dim, seq_tile)
 
