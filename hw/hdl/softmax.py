@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from hw.hdl.pipeline import Stages, mul_stages, rom_stages, rshift_round
+from hw.hdl.regfifo import reg_fifo
 from hw.hdl.rowbuffer import row_buffer
 from hw.hdl.softmax_model import (
     EXP_FRAC,
@@ -73,9 +73,9 @@ class Softmax(wiring.Component):
         m.d.sync += [occupancy.eq(wptr - rptr), space_ok.eq(occupancy < depth - 4),
                      rows_ok.eq(rows < ROWS_IN_FLIGHT - 2)]
 
-        lengths = SyncFIFOBuffered(width=len(cnt) + 1, depth=ROWS_IN_FLIGHT)  # (length - 1, length == 1) per row
-        m.submodules.lengths = lengths
-        m.d.comb += [lengths.w_en.eq(row_end), lengths.w_data.eq(cnt | (at_first << len(cnt)))]
+        # (length - 1, length == 1) per row
+        lengths = reg_fifo(m, "lengths", width=len(cnt) + 1, depth=ROWS_IN_FLIGHT, w_en=row_end,
+                           w_data=cnt | (at_first << len(cnt)))
 
         with m.If(accept & draining & self.i.payload.last):
             m.d.sync += draining.eq(0)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
-from amaranth.lib.fifo import SyncFIFOBuffered
 
+from hw.hdl.regfifo import reg_fifo
 from hw.hdl.softmax_model import DIV_FRAC, INTERLEAVE, RECIP_FRAC, ROWS_IN_FLIGHT, SHIFT_MAX, SoftmaxPlan
 
 PARS = range(INTERLEAVE)
@@ -67,9 +67,8 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     s_tot = reg(s01 + s2, "comb_sum", aw + 1)
     sum_valid, sum_m = reg(v, "comb_v7"), reg(mx, "comb_m7")
 
-    sums = SyncFIFOBuffered(width=plan.acc_width + 1 + w_int, depth=ROWS_IN_FLIGHT)
-    m.submodules.sums = sums
-    m.d.comb += [sums.w_en.eq(sum_valid), sums.w_data.eq(Cat(s_tot, sum_m))]
+    sums = reg_fifo(m, "sums", width=plan.acc_width + 1 + w_int, depth=ROWS_IN_FLIGHT, w_en=sum_valid,
+                    w_data=Cat(s_tot, sum_m))
 
     # normalise: sn to [1, 2) one bit per cycle; flags for the next step come from slices of the current value
     f = plan.acc_frac
@@ -95,8 +94,6 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     m.d.comb += dv_out.eq(sn >> shift if shift >= 0 else sn << -shift)
 
     # two dividers taking rows in turn; all take the same number of cycles, so rows leave in order
-    params = SyncFIFOBuffered(width=RECIP_FRAC + 1 + 8 + w_int, depth=ROWS_IN_FLIGHT)
-    m.submodules.params = params
     turn = Signal(range(DIVIDERS))
     dispatch = Signal()
     finished = []
@@ -107,13 +104,11 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     m.d.comb += dispatch.eq(busy & done & ~Mux(turn == 0, finished[0].busy, finished[1].busy))
     with m.If(dispatch):
         m.d.sync += [busy.eq(0), turn.eq(turn + 1 if DIVIDERS > 2 else ~turn)]
-    out_any = finished[0].done | finished[1].done
-    m.d.comb += [params.w_en.eq(out_any),
-                 params.w_data.eq(Mux(finished[0].done, finished[0].word, finished[1].word))]
-    r_pop = Signal()
-    m.d.comb += params.r_en.eq(r_pop)
+    params = reg_fifo(m, "params", width=RECIP_FRAC + 1 + 8 + w_int, depth=ROWS_IN_FLIGHT,
+                      w_en=finished[0].done | finished[1].done,
+                      w_data=Mux(finished[0].done, finished[0].word, finished[1].word))
     rdata = params.r_data
-    return RowParams(valid=params.r_rdy, pop=r_pop, r=rdata[: RECIP_FRAC + 1],
+    return RowParams(valid=params.r_rdy, pop=params.r_en, r=rdata[: RECIP_FRAC + 1],
                      k=rdata[RECIP_FRAC + 1: RECIP_FRAC + 9].as_signed(), m=rdata[RECIP_FRAC + 9:].as_signed())
 
 
