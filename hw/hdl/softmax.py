@@ -55,15 +55,15 @@ class Softmax(wiring.Component):
         abits = depth.bit_length() - 1
 
         # input side: row position flags kept as flip-flops (no comparator between a register and a wide enable)
-        cnt, cnt3 = Signal(range(n_max + 1)), Signal(range(INTERLEAVE))
-        at_first, early = Signal(init=1), Signal(init=1)  # cnt == 0, cnt < INTERLEAVE
+        cnt, cnt3 = Signal(range(n_max + 1), name="cnt"), Signal(range(INTERLEAVE), name="cnt3")
+        at_first, early = Signal(init=1, name="at_first"), Signal(init=1, name="early")  # cnt == 0, cnt < INTERLEAVE
         cnt_end = Signal(init=int(n_max == 1))  # cnt == n_max - 1
         draining = Signal()  # consuming the rest of a row longer than max_len
-        wptr, row_start = Signal(abits + 1), Signal(abits + 1)
+        wptr, row_start = Signal(abits + 1, name="wptr"), Signal(abits + 1, name="row_start")
         rptr = Signal(abits + 1)
-        occupancy, space_ok = Signal(abits + 1), Signal()
-        rows, rows_ok = Signal(range(ROWS_IN_FLIGHT + 1)), Signal(init=1)
-        accept, row_end = Signal(), Signal()
+        occupancy, space_ok = Signal(abits + 1, name="occupancy"), Signal(name="space_ok")
+        rows, rows_ok = Signal(range(ROWS_IN_FLIGHT + 1), name="rows"), Signal(init=1, name="rows_ok")
+        accept, row_end = Signal(name="accept"), Signal(name="row_end")
         m.d.comb += [
             self.i.ready.eq(draining | (space_ok & rows_ok)),
             accept.eq(self.i.valid & self.i.ready),
@@ -89,7 +89,7 @@ class Softmax(wiring.Component):
             with m.Elif(cnt_end):  # the row is longer than max_len: drop what is stored, consume the rest
                 m.d.sync += [wptr.eq(row_start), draining.eq(1), self.overflow.eq(1)]
 
-        replay_en, raddr = Signal(), Signal(abits)
+        replay_en, raddr = Signal(name="replay_en"), Signal(abits, name="raddr")
         rdata = row_buffer(m, width=plan.in_fmt.width, depth=depth, en=replay_en, waddr=wptr[:abits],
                            wdata=self.i.payload.data, we=accept & ~draining, raddr=raddr, ecp5=self.ecp5_bram)
 
@@ -105,9 +105,11 @@ class Softmax(wiring.Component):
                             has_par=has_par)
         started = replay(m, plan, params=params, lengths=lengths, rdata=rdata, o=self.o, en=replay_en,
                          raddr=raddr, rptr=rptr)
-        with m.If(row_end & ~started):
+        started_r = Signal(name="started_r")  # counted a cycle late: `started` hangs off the skid buffer's `en`
+        m.d.sync += started_r.eq(started)
+        with m.If(row_end & ~started_r):
             m.d.sync += rows.eq(rows + 1)
-        with m.Elif(started & ~row_end):
+        with m.Elif(started_r & ~row_end):
             m.d.sync += rows.eq(rows - 1)
         return m
 
@@ -132,7 +134,7 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     m_run = Signal(signed(plan.max_int_bits))
     m_run2 = Signal(signed(plan.max_int_bits))  # the max two elements ago
     m_run3 = Signal(signed(plan.max_int_bits))  # the max three elements ago (for the interleaved sums)
-    ahead_upd, ahead_first = Signal(), Signal()
+    ahead_upd, ahead_first = Signal(name="ahead_upd"), Signal(name="ahead_first")
     ahead_c = Signal(signed(plan.max_int_bits))
     flip = 1 << (plan.max_int_bits - 1)  # offset binary: a signed compare as a plain carry chain
 

@@ -72,10 +72,10 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
 
     # normalise: sn to [1, 2) one bit per cycle; flags for the next step come from slices of the current value
     f = plan.acc_frac
-    sn, k = Signal(plan.acc_width + 1), Signal(signed(8))
-    sn_hi, sn_lo = Signal(), Signal()
+    sn, k = Signal(plan.acc_width + 1, name="sn"), Signal(signed(8), name="k")
+    sn_hi, sn_lo = Signal(name="sn_hi"), Signal(name="sn_lo")
     norm_m = Signal(signed(w_int))
-    busy, flags_ok, done = Signal(), Signal(), Signal()
+    busy, flags_ok, done = Signal(name="busy"), Signal(name="flags_ok"), Signal(name="done")
     dv_out = Signal(DIV_FRAC + 1)
     m.d.comb += sums.r_en.eq(~busy)
     with m.If(~busy & sums.r_rdy):
