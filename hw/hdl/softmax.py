@@ -73,9 +73,7 @@ class Softmax(wiring.Component):
         m.d.sync += [occupancy.eq(wptr - rptr), space_ok.eq(occupancy < depth - 4),
                      rows_ok.eq(rows < ROWS_IN_FLIGHT - 2)]
 
-        # (length - 1, length == 1) per row
-        lengths = reg_fifo(m, "lengths", width=len(cnt) + 1, depth=ROWS_IN_FLIGHT, w_en=row_end,
-                           w_data=cnt | (at_first << len(cnt)))
+        lengths = reg_fifo(m, "lengths", width=len(cnt), depth=ROWS_IN_FLIGHT, w_en=row_end, w_data=cnt)  # length - 1
 
         with m.If(accept & draining & self.i.payload.last):
             m.d.sync += draining.eq(0)

@@ -25,36 +25,35 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     st = Stages(m, en)
     n_max = plan.max_len
     issuing, left_zero = Signal(name="issuing"), Signal(name="left_zero")
-    left = Signal(range(n_max + 1))
+    w = len(Signal(range(n_max + 1)))
+    # elements of the row still to issue after this one, minus one: its sign bit is `left_zero` (no comparator)
+    rem = Signal(signed(w + 1), name="rem")
     w_int = plan.max_int_bits
     cur_m, cur_r = Signal(signed(w_int), name="cur_m"), Signal(RECIP_FRAC + 1, name="cur_r")
     cur_sh = Signal(range(2 * RECIP_FRAC + 64))
     issue, would_start = Signal(name="issue"), Signal(name="would_start")
     start, fetch = Signal(name="start"), Signal(name="fetch")
-    w = len(left)
     # the next row's (length, m, r, shift) are fetched from the FIFOs into registers ahead of its start, so
     # that the FIFOs' read side does not depend on `en` (the skid buffer's flip-flop, high fanout): that path
     # set the clock. A row can start two cycles after the previous start (full rate for rows of 2 and more).
     # `en` (routed far) only enables flip-flops here; what they load is decided by flip-flops alone.
-    nxt_valid, nxt_one = Signal(name="nxt_valid"), Signal(name="nxt_one")
-    nxt_len = Signal(w)
+    nxt_valid, nxt_rem = Signal(name="nxt_valid"), Signal.like(rem, name="nxt_rem")
     nxt_m, nxt_r = Signal.like(cur_m, name="nxt_m"), Signal.like(cur_r, name="nxt_r")
     nxt_sh = Signal.like(cur_sh, name="nxt_sh")
-    m.d.comb += [would_start.eq(nxt_valid & (~issuing | left_zero)), issue.eq(en & issuing),
+    m.d.comb += [left_zero.eq(rem[-1]), would_start.eq(nxt_valid & (~issuing | left_zero)), issue.eq(en & issuing),
                  start.eq(en & would_start), fetch.eq(~nxt_valid & params.valid & lengths.r_rdy),
                  params.pop.eq(fetch), lengths.r_en.eq(fetch), raddr.eq(rptr[: len(raddr)])]
     with m.If(fetch):
-        m.d.sync += [nxt_valid.eq(1), nxt_len.eq(lengths.r_data[:w]), nxt_one.eq(lengths.r_data[w]),
+        m.d.sync += [nxt_valid.eq(1), nxt_rem.eq(lengths.r_data[:w] - 1),
                      nxt_m.eq(params.m), nxt_r.eq(params.r),
                      nxt_sh.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + params.k)]
     with m.Elif(start):
         m.d.sync += nxt_valid.eq(0)
     with m.If(en):
         with m.If(issuing):
-            m.d.sync += [rptr.eq(rptr + 1), left.eq(left - 1), left_zero.eq(left == 1)]
+            m.d.sync += [rptr.eq(rptr + 1), rem.eq(rem - 1)]
         with m.If(would_start):
-            m.d.sync += [issuing.eq(1), left.eq(nxt_len), left_zero.eq(nxt_one), cur_m.eq(nxt_m),
-                         cur_r.eq(nxt_r), cur_sh.eq(nxt_sh)]
+            m.d.sync += [issuing.eq(1), rem.eq(nxt_rem), cur_m.eq(nxt_m), cur_r.eq(nxt_r), cur_sh.eq(nxt_sh)]
         with m.Elif(~issuing | left_zero):
             m.d.sync += issuing.eq(0)
 
