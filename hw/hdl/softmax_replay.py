@@ -49,13 +49,14 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
                      nxt_sh.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + params.k)]
     with m.Elif(start):
         m.d.sync += nxt_valid.eq(0)
+    with m.If(issue):
+        m.d.sync += rptr.eq(rptr + 1)
+    # the countdown and `issuing` load on `en` alone (one LUT level from flip-flops to their inputs); the
+    # countdown may run on while nothing is issued: it is reloaded before it is read again
     with m.If(en):
-        with m.If(issuing):
-            m.d.sync += [rptr.eq(rptr + 1), rem.eq(rem - 1)]
-        with m.If(would_start):
-            m.d.sync += [issuing.eq(1), rem.eq(nxt_rem), cur_m.eq(nxt_m), cur_r.eq(nxt_r), cur_sh.eq(nxt_sh)]
-        with m.Elif(~issuing | left_zero):
-            m.d.sync += issuing.eq(0)
+        m.d.sync += [rem.eq(Mux(would_start, nxt_rem, rem - 1)), issuing.eq(would_start | (issuing & ~left_zero))]
+    with m.If(start):
+        m.d.sync += [cur_m.eq(nxt_m), cur_r.eq(nxt_r), cur_sh.eq(nxt_sh)]
 
     tags = {"v": st.reg(issue, "rv0"), "last": st.reg(left_zero, "rlast0"), "m": st.reg(cur_m, "rm0"),
             "r": st.reg(cur_r, "rr0"), "sh": st.reg(cur_sh, "rsh0")}
