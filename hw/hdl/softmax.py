@@ -4,7 +4,7 @@ sides at once, so that back-to-back rows stream at one element per cycle in and 
 Ports: `i` carries {data: score, last}, `o` carries {data: probability, last}; `last` marks a row's final
 element; `overflow` is a sticky flag (cleared by reset only). Three parts run concurrently:
 - pass 1 (this file): each score is written to a circular row buffer and, in a free-running pipeline, folded
-  into the row's online max and three interleaved running sums;
+  into the row's online max and four interleaved running sums;
 - once per row (`softmax_norm`): the sums are combined, normalised and divided (two dividers in turn);
 - pass 2 (`softmax_replay`): the stored scores are replayed through a second exponential pipeline and
   multiplied by the reciprocal, behind a skid buffer.
@@ -113,7 +113,7 @@ class Softmax(wiring.Component):
 
 
 def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
-    """Online max and three interleaved sums; returns (sums, their maxima, row_summed, row max, has_par)."""
+    """Online max and INTERLEAVE interleaved sums; returns (sums, their maxima, row_summed, row max, has_par)."""
 
     def advance(n: int, name: str) -> None:
         for key in tags:
@@ -130,8 +130,8 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     # running integer max. The comparison is made one stage early against the max as it will be (the current
     # max, updated by the element one stage ahead), so that the loop itself is one LUT level.
     m_run = Signal(signed(plan.max_int_bits))
-    m_run2 = Signal(signed(plan.max_int_bits))  # the max two elements ago
-    m_run3 = Signal(signed(plan.max_int_bits))  # the max three elements ago (for the interleaved sums)
+    # the max 1 .. INTERLEAVE elements ago (the last is the max the element's own sum was last scaled to)
+    m_hist = [m_run] + [Signal(signed(plan.max_int_bits), name=f"m_run{k + 1}") for k in PARS[1:]]
     ahead_upd, ahead_first = Signal(name="ahead_upd"), Signal(name="ahead_first")
     ahead_c = Signal(signed(plan.max_int_bits))
     flip = 1 << (plan.max_int_bits - 1)  # offset binary: a signed compare as a plain carry chain
@@ -149,8 +149,8 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     m.d.comb += [ahead_upd.eq(tags["v"]), ahead_first.eq(tags["first"]), ahead_c.eq(c)]
     m_new = Mux(tags["first"] | gt, c, m_run)
     with m.If(tags["v"]):
-        m.d.sync += [m_run.eq(m_new), m_run2.eq(m_run), m_run3.eq(m_run2)]
-    mb, mprev3, x2 = st.reg(m_new, "mb"), st.reg(m_run3, "mprev3"), st.reg(x2, "x2m")
+        m.d.sync += [m_run.eq(m_new)] + [m_hist[k].eq(m_hist[k - 1]) for k in PARS[1:]]
+    mb, mprev3, x2 = st.reg(m_new, "mb"), st.reg(m_hist[-1], "mprev"), st.reg(x2, "x2m")
     advance(1, "m")
     tags["mb"] = mb
     step = st.reg(mb - mprev3, "step")
@@ -168,19 +168,23 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     d = st.delay(d, 3, "d_s")
     advance(3, "sh")
 
-    # three interleaved sums (element j into sum j mod 3), sum <- (sum >> d) + e in three cycles:
-    # select and shift by a multiple of 8, shift by 0..7, add (element j reads the sum j - 3 wrote)
+    # INTERLEAVE (4) interleaved sums (element j into sum j mod 4), sum <- (sum >> d) + e in four cycles, one
+    # step each: select the element's sum, shift by a multiple of 8, by 0..7, add (element j reads what j - 4
+    # wrote in the cycle before)
     acc = [Signal(plan.acc_width, name=f"acc_{par}") for par in PARS]
     acc_max = [Signal(signed(plan.max_int_bits), name=f"max_{par}") for par in PARS]
     older = acc[-1]
     for par in reversed(PARS[:-1]):
         older = Mux(tags["par"] == par, acc[par], older)
-    coarse = st.reg(older >> (d[3:] << 3), "acc_c", unsigned(plan.acc_width))
-    d_f, early_f = st.reg(d[:3], "acc_df"), st.reg(tags["early"], "acc_early")
-    e1 = st.reg(e_acc, "e1")
-    shifted = st.reg(Mux(early_f, 0, coarse >> d_f), "acc_sh", unsigned(plan.acc_width))
-    e1 = st.reg(e1, "e2")
-    advance(2, "acc")
+    older = st.reg(older, "acc_o", unsigned(plan.acc_width))
+    d_o, e1 = st.reg(d, "acc_d"), st.reg(e_acc, "e1")
+    advance(1, "acc_o")
+    coarse = st.reg(older >> (d_o[3:] << 3), "acc_c", unsigned(plan.acc_width))
+    d_f, e1 = st.reg(d_o[:3], "acc_df"), st.reg(e1, "e2")
+    advance(1, "acc_c")
+    shifted = st.reg(Mux(tags["early"], 0, coarse >> d_f), "acc_sh", unsigned(plan.acc_width))
+    e1 = st.reg(e1, "e3")
+    advance(1, "acc_sh")
     for par in PARS:
         with m.If(tags["v"] & (tags["par"] == par)):
             m.d.sync += [acc[par].eq(shifted + e1), acc_max[par].eq(tags["mb"])]

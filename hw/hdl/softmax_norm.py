@@ -1,8 +1,8 @@
-"""Once per row, between the two passes of the softmax unit: rescale and add the three running sums, normalise
+"""Once per row, between the two passes of the softmax unit: rescale and add the four running sums, normalise
 the sum to [1, 2) and divide, while the next rows stream in. Computes what `softmax_model.first_pass` computes.
 
 Stages, each able to take a row at least every 16 cycles (so that rows of 16 and more stream at full rate):
-- combine: a six-stage pipeline (gap to the row's max, clamp, shift by multiples of 8, by 0..7, add, add);
+- combine: a six-stage pipeline (gap to the row's max, clamp, shift by multiples of 8, by 0..7, add pairs, add);
 - a FIFO, then normalise: one bit per cycle, at most log2(row length) + 2 cycles;
 - divide: two restoring dividers (one quotient bit per cycle, 20 cycles) taking rows in turn;
 - a FIFO of (r, k, max) per row, read by the replay.
@@ -36,7 +36,7 @@ class RowParams:
 def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Signal], acc_max: list[Signal],
                m_row: Value, has_par: list[Value]) -> RowParams:
     """Add the once-per-row datapath to `m`. `row_summed` is high (one cycle) when a row's last element has
-    been added to its sum; `acc`, `acc_max` then hold the three sums and the max each was scaled to (from the
+    been added to its sum; `acc`, `acc_max` then hold the four sums and the max each was scaled to (from the
     next cycle on), `m_row` the row's max and `has_par[p]` whether the row reached sum p (length > p)."""
     w_int = plan.max_int_bits
     aw = plan.acc_width
@@ -62,9 +62,11 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     # sums that no element of this row reached (row shorter than 3) hold an older row's value: masked
     s = [reg(Mux(has[p], c[p] >> fine[p], 0), f"comb_s5_{p}", aw) for p in PARS]
     v, mx = reg(v, "comb_v5"), reg(mx, "comb_m5")
-    s01, s2 = reg(s[0] + s[1], "comb_s01", aw + 1), reg(s[2], "comb_s2", aw)
+    # pairs, then the total (each sum < 2^(aw - 1) and so is the total: aw + 1 bits never overflow)
+    pairs = [reg(s[p] + s[p + 1] if p + 1 < len(s) else s[p], f"comb_s{p}", aw + 1) for p in range(0, len(s), 2)]
+    assert len(pairs) == 2, "the combine adds two pairs (INTERLEAVE = 4)"
     v, mx = reg(v, "comb_v6"), reg(mx, "comb_m6")
-    s_tot = reg(s01 + s2, "comb_sum", aw + 1)
+    s_tot = reg(pairs[0] + pairs[1], "comb_sum", aw + 1)
     sum_valid, sum_m = reg(v, "comb_v7"), reg(mx, "comb_m7")
 
     sums = reg_fifo(m, "sums", width=plan.acc_width + 1 + w_int, depth=ROWS_IN_FLIGHT, w_en=sum_valid,

@@ -88,8 +88,13 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     tp = st.reg(tp_c >> tags["sh"][:3], "tp")
     advance(1, "tp")
     p_max = min(plan.out_fmt.max_raw, 1 << plan.out_fmt.frac_bits)
-    over = tp >= 2 * p_max + 1  # (tp + 1) >> 1 > p_max, compared in parallel with the rounding add
-    out = st.reg(Mux(over, p_max, (tp + 1) >> 1), "p", unsigned(plan.out_fmt.width))
+    # round, then clip at p_max: the rounding add on the low bits beside an OR of the high ones (any of which
+    # means far over p_max), then one short compare; one carry chain per stage
+    w_lo = plan.out_fmt.width + 2  # 2^(w_lo - 1) > p_max
+    rnd = st.reg((tp[:w_lo] + 1) >> 1, "p_rnd", unsigned(w_lo))
+    hi = st.reg(tp[w_lo:] != 0 if len(tp) > w_lo else 0, "p_hi", unsigned(1))
+    advance(1, "rnd")
+    out = st.reg(Mux(hi | (rnd > p_max), p_max, rnd), "p", unsigned(plan.out_fmt.width))
     advance(1, "out")
     m.d.comb += en.eq(skid_buffer(m, tags["v"], Cat(out, tags["last"]), o))
     return start

@@ -55,10 +55,32 @@ def format_paths(paths: tuple[TimingPath, ...]) -> str:
     for p in paths:
         lines.append(f"{p.launch} -> {p.capture}: {p.delay_ns:.3f} ns")
         total = 0.0
-        for s in p.steps:
+        for s, cells in _merged(p.steps):
             total += s.delay_ns
-            lines.append(f"  {s.kind:9s} {s.delay_ns:6.3f} {total:7.3f}  {s.from_cell} -> {s.to_cell}")
+            if cells > 1:
+                s = PathStep(f"{s.kind} x{cells}", s.delay_ns, s.from_cell, s.to_cell)
+            lines.append(f"  {s.kind:9s} {s.delay_ns:6.3f} {total:7.3f}  {_short(s.from_cell)} -> {_short(s.to_cell)}")
     return "\n".join(lines) + "\n"
+
+
+def _merged(steps: tuple[PathStep, ...]) -> list[tuple[PathStep, int]]:
+    """Steps with each run of logic joined by zero-delay routing (a carry chain, a slice's muxes) as one step,
+    with the number of logic cells in it."""
+    out: list[tuple[PathStep, int]] = []
+    for s in steps:
+        if out and (s.kind == "logic" or (s.kind == "routing" and s.delay_ns == 0.0)) and \
+                out[-1][0].kind == "logic":
+            prev, n = out[-1]
+            out[-1] = (PathStep("logic", prev.delay_ns + s.delay_ns, prev.from_cell, s.to_cell),
+                       n + int(s.kind == "logic"))
+        else:
+            out.append((s, 1))
+    return out
+
+
+def _short(cell: str, keep: int = 90) -> str:
+    """A cell name cut in the middle (nextpnr names carry-chain cells by their whole chain)."""
+    return cell if len(cell) <= keep else f"{cell[: keep - 30]}...{cell[-27:]}"
 
 
 def main(argv: list[str]) -> int:
