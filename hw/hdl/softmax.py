@@ -87,8 +87,8 @@ class Softmax(wiring.Component):
             with m.Elif(cnt_end):  # the row is longer than max_len: drop what is stored, consume the rest
                 m.d.sync += [wptr.eq(row_start), draining.eq(1), self.overflow.eq(1)]
 
-        replay_en, raddr = Signal(name="replay_en"), Signal(abits, name="raddr")
-        rdata = row_buffer(m, width=plan.in_fmt.width, depth=depth, en=replay_en, waddr=wptr[:abits],
+        raddr = Signal(abits, name="raddr")
+        rdata = row_buffer(m, width=plan.in_fmt.width, depth=depth, en=Const(1), waddr=wptr[:abits],
                            wdata=self.i.payload.data, we=accept & ~draining, raddr=raddr, ecp5=self.ecp5_bram)
 
         # pass 1, free running: the stored elements of a dropped row are never `last`, so they end no row
@@ -101,9 +101,9 @@ class Softmax(wiring.Component):
 
         params = normaliser(m, plan, row_summed=row_summed, acc=acc, acc_max=acc_max, m_row=m_row,
                             has_par=has_par)
-        started = replay(m, plan, params=params, lengths=lengths, rdata=rdata, o=self.o, en=replay_en,
+        started = replay(m, plan, params=params, lengths=lengths, rdata=rdata, o=self.o,
                          raddr=raddr, rptr=rptr)
-        started_r = Signal(name="started_r")  # counted a cycle late: `started` hangs off the skid buffer's `en`
+        started_r = Signal(name="started_r")  # counted a cycle late (fewer LUT levels to the counter)
         m.d.sync += started_r.eq(started)
         with m.If(row_end & ~started_r):
             m.d.sync += rows.eq(rows + 1)

@@ -1,6 +1,7 @@
 """Pass 2 of the softmax unit: replay each stored row through a second exponential pipeline against the row's
-max, multiply by its reciprocal and round, one element per cycle, rows back to back; a skid buffer at the
-output, so that the unit's pipeline advances on a flip-flop and never on the consumer's `o.ready`.
+max, multiply by its reciprocal and round, one element per cycle, rows back to back. The pipeline runs free and
+ends in an output FIFO with credits (`credit.py`): an element is issued only while the FIFO has room for all in
+flight, so nothing in it waits on the consumer's `o.ready` and no enable has to reach every stage at once.
 
 p = 2^(x2 - m) * r >> (2 RECIP_FRAC - out_frac + k), rounded and clipped to 1.0 (`softmax_model`). Each element
 carries its row's (m, r, shift) with it, so that rows of any length may follow each other in the pipeline.
@@ -8,21 +9,25 @@ carries its row's (m, r, shift) with it, so that rows of any length may follow e
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 
+from hw.hdl.credit import credit_fifo
 from hw.hdl.pipeline import Stages, rshift_round
-from hw.hdl.skid import skid_buffer
 from hw.hdl.softmax_model import EXP_FRAC, LOG2E_FRAC, RECIP_FRAC, SoftmaxPlan
 from hw.hdl.softmax_norm import RowParams
 
+#: output FIFO entries: more than the replay pipeline's latency plus the credit check's margin (full rate)
+OUT_FIFO_DEPTH = 64
 
-def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: Value, o, en: Signal,
-           raddr: Signal, rptr: Signal) -> Signal:
-    """Add pass 2 to `m`: drive `en` (the replay pipeline's enable, from the skid buffer), the buffer's read
-    address `raddr` and pointer `rptr`, and stream `o`. Returns a pulse when a row's replay starts."""
+
+def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: Value, o, raddr: Signal,
+           rptr: Signal) -> Signal:
+    """Add pass 2 to `m`: drive the buffer's read address `raddr` (data two cycles later) and pointer `rptr`,
+    and stream `o`. Returns a pulse when a row's replay starts."""
     from hw.hdl.softmax import exp2, exp2_stages
 
-    st = Stages(m, en)
+    st = Stages(m, Const(1))  # free running: elements enter only while the output FIFO has room for them
+    en = Signal(name="issue_ok")  # the FIFO's credit check (a flip-flop): the replay may issue this cycle
     n_max = plan.max_len
     issuing, left_zero = Signal(name="issuing"), Signal(name="left_zero")
     w = len(Signal(range(n_max + 1)))
@@ -36,7 +41,7 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     # the next row's (length, m, r, shift) are fetched from the FIFOs into registers ahead of its start, so
     # that the FIFOs' read side does not depend on `en` (the skid buffer's flip-flop, high fanout): that path
     # set the clock. A row can start two cycles after the previous start (full rate for rows of 2 and more).
-    # `en` (routed far) only enables flip-flops here; what they load is decided by flip-flops alone.
+    # `en` only enables flip-flops here; what they load is decided by flip-flops alone.
     nxt_valid, nxt_rem = Signal(name="nxt_valid"), Signal.like(rem, name="nxt_rem")
     nxt_m, nxt_r = Signal.like(cur_m, name="nxt_m"), Signal.like(cur_r, name="nxt_r")
     nxt_sh = Signal.like(cur_sh, name="nxt_sh")
@@ -96,5 +101,7 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     advance(1, "rnd")
     out = st.reg(Mux(hi | (rnd > p_max), p_max, rnd), "p", unsigned(plan.out_fmt.width))
     advance(1, "out")
-    m.d.comb += en.eq(skid_buffer(m, tags["v"], Cat(out, tags["last"]), o))
+    fifo = credit_fifo(m, issue=issue, up_valid=tags["v"], up_payload=Cat(out, tags["last"]), o=o,
+                       depth=OUT_FIFO_DEPTH)
+    m.d.comb += en.eq(fifo.issue_ok)
     return start
