@@ -92,8 +92,8 @@ class Softmax(wiring.Component):
                            wdata=self.i.payload.data, we=accept & ~draining, raddr=raddr, ecp5=self.ecp5_bram)
 
         # pass 1, free running: the stored elements of a dropped row are never `last`, so they end no row
-        st = Stages(m, Const(1))
-        tags = {"v": st.reg(accept & ~draining, "v0"), "first": st.reg(at_first, "first0"),
+        st = Stages(m, Const(1), reset_less=True)
+        tags = {"v": st.reg(accept & ~draining, "v0", reset_less=False), "first": st.reg(at_first, "first0"),
                 "last": st.reg(self.i.payload.last, "last0"), "early": st.reg(early, "early0"),
                 "par": st.reg(cnt3, "par0")}
         x = st.reg(self.i.payload.data, "x0")
@@ -117,7 +117,7 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
 
     def advance(n: int, name: str) -> None:
         for key in tags:
-            tags[key] = st.delay(tags[key], n, f"{key}_{name}")
+            tags[key] = st.delay(tags[key], n, f"{key}_{name}", reset_less=False if key == "v" else None)
 
     # x2 = x * log2(e), 16 fraction bits; c = ceil(x2)
     prod, n_l = st.mul(x, plan.log2e, "lmul")
@@ -182,12 +182,19 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     coarse = st.reg(older >> (d_o[3:] << 3), "acc_c", unsigned(plan.acc_width))
     d_f, e1 = st.reg(d_o[:3], "acc_df"), st.reg(e1, "e2")
     advance(1, "acc_c")
-    shifted = st.reg(Mux(tags["early"], 0, coarse >> d_f), "acc_sh", unsigned(plan.acc_width))
-    e1 = st.reg(e1, "e3")
-    advance(1, "acc_sh")
+    # the add: one adder per sum, each fed by its own copy of the operands (loaded only for its elements), so
+    # that each adder sits beside its sum's flip-flops instead of one adder driving all four
+    new_tags = {key: st.delay(val, 1, f"{key}_acc_sh", reset_less=False if key == "v" else None)
+                for key, val in tags.items()}
+    fine = Mux(tags["early"], 0, coarse >> d_f)
     for par in PARS:
-        with m.If(tags["v"] & (tags["par"] == par)):
-            m.d.sync += [acc[par].eq(shifted + e1), acc_max[par].eq(tags["mb"])]
+        sh_p = Signal(plan.acc_width, name=f"acc_sh_{par}", reset_less=True)
+        e_p = Signal(len(e1), name=f"e3_{par}", reset_less=True)
+        with m.If(tags["par"] == par):
+            m.d.sync += [sh_p.eq(fine), e_p.eq(e1)]
+        with m.If(new_tags["v"] & (new_tags["par"] == par)):
+            m.d.sync += [acc[par].eq(sh_p + e_p), acc_max[par].eq(new_tags["mb"])]
+    tags.update(new_tags)
     row_summed = Signal()
     m.d.comb += row_summed.eq(tags["v"] & tags["last"])
     has_par = [~tags["early"] | (tags["par"] >= par) for par in PARS]  # length > par

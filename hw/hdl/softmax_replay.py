@@ -26,7 +26,8 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     and stream `o`. Returns a pulse when a row's replay starts."""
     from hw.hdl.softmax import exp2, exp2_stages
 
-    st = Stages(m, Const(1))  # free running: elements enter only while the output FIFO has room for them
+    # free running (elements enter only while the output FIFO has room for them); only valid bits reset
+    st = Stages(m, Const(1), reset_less=True)
     en = Signal(name="issue_ok")  # the FIFO's credit check (a flip-flop): the replay may issue this cycle
     n_max = plan.max_len
     issuing, left_zero = Signal(name="issuing"), Signal(name="left_zero")
@@ -63,12 +64,12 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     with m.If(start):
         m.d.sync += [cur_m.eq(nxt_m), cur_r.eq(nxt_r), cur_sh.eq(nxt_sh)]
 
-    tags = {"v": st.reg(issue, "rv0"), "last": st.reg(left_zero, "rlast0"), "m": st.reg(cur_m, "rm0"),
+    tags = {"v": st.reg(issue, "rv0", reset_less=False), "last": st.reg(left_zero, "rlast0"), "m": st.reg(cur_m, "rm0"),
             "r": st.reg(cur_r, "rr0"), "sh": st.reg(cur_sh, "rsh0")}
 
     def advance(n: int, name: str) -> None:
         for key in tags:
-            tags[key] = st.delay(tags[key], n, f"r{key}_{name}")
+            tags[key] = st.delay(tags[key], n, f"r{key}_{name}", reset_less=False if key == "v" else None)
 
     advance(1, "buf")  # the buffer's data arrives two enabled edges after its address
     x = st.reg(rdata, "rx")
