@@ -106,9 +106,11 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     m.d.comb += dispatch.eq(busy & done & ~Mux(turn == 0, finished[0].busy, finished[1].busy))
     with m.If(dispatch):
         m.d.sync += [busy.eq(0), turn.eq(turn + 1 if DIVIDERS > 2 else ~turn)]
-    params = reg_fifo(m, "params", width=RECIP_FRAC + 1 + 8 + w_int, depth=ROWS_IN_FLIGHT,
-                      w_en=finished[0].done | finished[1].done,
-                      w_data=Mux(finished[0].done, finished[0].word, finished[1].word))
+    # the finished word (each divider's own register) is selected into one more register before the FIFO
+    word = reg(Mux(finished[0].done, finished[0].word, finished[1].word), "div_word")
+    word_v = reg(finished[0].done | finished[1].done, "div_word_v")
+    params = reg_fifo(m, "params", width=RECIP_FRAC + 1 + 8 + w_int, depth=ROWS_IN_FLIGHT, w_en=word_v,
+                      w_data=word)
     rdata = params.r_data
     return RowParams(valid=params.r_rdy, pop=params.r_en, r=rdata[: RECIP_FRAC + 1],
                      k=rdata[RECIP_FRAC + 1: RECIP_FRAC + 9].as_signed(), m=rdata[RECIP_FRAC + 9:].as_signed())
@@ -117,8 +119,8 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
 @dataclass(frozen=True)
 class _DivOut:
     busy: Signal
-    done: Signal
-    word: Value
+    done: Signal  # `word` holds a new result (one cycle)
+    word: Signal
 
 
 def _divider(m: Module, j: int, *, go: Value, dv: Value, k: Value, mx: Value, w_int: int) -> _DivOut:
@@ -140,6 +142,10 @@ def _divider(m: Module, j: int, *, go: Value, dv: Value, k: Value, mx: Value, w_
                      last.eq(it == RECIP_FRAC - 1)]
         with m.If(last):
             m.d.sync += [busy.eq(0), done.eq(1)]
-    r = Signal(RECIP_FRAC + 1, name=f"div{j}_r")
-    m.d.comb += r.eq(q + 1)
-    return _DivOut(busy=busy, done=done, word=Cat(r, kk, mm))
+    # r = q + 1 into a register of its own a cycle after the last step (a new division may start meanwhile)
+    word = Signal(RECIP_FRAC + 1 + 8 + w_int, name=f"div{j}_word")
+    word_done = Signal(name=f"div{j}_word_done")
+    m.d.sync += word_done.eq(done)
+    with m.If(done):
+        m.d.sync += word.eq(Cat((q + 1)[: RECIP_FRAC + 1], kk, mm))
+    return _DivOut(busy=busy, done=word_done, word=word)
