@@ -186,7 +186,9 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     # that each adder sits beside its sum's flip-flops instead of one adder driving all four
     new_tags = {key: st.delay(val, 1, f"{key}_acc_sh", reset_less=False if key == "v" else None)
                 for key, val in tags.items()}
-    fine = Mux(tags["early"], 0, coarse >> d_f)
+    # the first INTERLEAVE elements of a row (`early`) shift by SHIFT_MAX: 56 + 7 bits clear any sum, no mask
+    assert plan.acc_width <= SHIFT_MAX & ~7, "an early element's shift must clear the sum"
+    fine = coarse >> d_f
     for par in PARS:
         sh_p = Signal(plan.acc_width, name=f"acc_sh_{par}", reset_less=True)
         e_p = Signal(len(e1), name=f"e3_{par}", reset_less=True)
