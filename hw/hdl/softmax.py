@@ -123,7 +123,11 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     prod, n_l = st.mul(x, plan.log2e, "lmul")
     x2 = st.reg(rshift_round(prod, plan.in_fmt.frac_bits), "x2")
     advance(n_l + 1, "x2")
-    c = st.reg((x2 + (2**LOG2E_FRAC - 1)) >> LOG2E_FRAC, "c", signed(plan.max_int_bits))
+    w_max = plan.max_int_bits
+    flip = 1 << (w_max - 1)  # offset binary (sign bit inverted): a signed compare as an unsigned subtraction
+    c_val = (x2 + (2**LOG2E_FRAC - 1)) >> LOG2E_FRAC
+    c = st.reg(c_val, "c", signed(w_max))
+    c_ob = st.reg(c_val[:w_max].as_unsigned() ^ flip, "c_ob", unsigned(w_max))
     x2 = st.reg(x2, "x2c")
     advance(1, "c")
 
@@ -133,23 +137,26 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     # the max 1 .. INTERLEAVE elements ago (the last is the max the element's own sum was last scaled to)
     m_hist = [m_run] + [Signal(signed(plan.max_int_bits), name=f"m_run{k + 1}") for k in PARS[1:]]
     ahead_upd, ahead_first = Signal(name="ahead_upd"), Signal(name="ahead_first")
-    ahead_c = Signal(signed(plan.max_int_bits))
-    flip = 1 << (plan.max_int_bits - 1)  # offset binary: a signed compare as a plain carry chain
+    ahead_c_ob = Signal(unsigned(w_max), name="ahead_c_ob")
+    m_run_ob = Signal(unsigned(w_max), name="m_run_ob", init=flip)  # m_run in offset binary
 
-    def greater(a, b):
-        return (a.as_unsigned() ^ flip) > (b.as_unsigned() ^ flip)
+    def greater(a_ob, b_ob):
+        """a > b for offset-binary operands: the sign of b - a, a carry chain's last sum bit (no LUT after)."""
+        return (b_ob - a_ob)[-1]
 
     # the two comparisons go straight into flip-flops (a carry chain each); they are combined after the register,
     # in the LUT that selects the new max (combining them before it made this the unit's critical path)
-    gt_run, gt_ahead = st.reg(greater(c, m_run), "gt_run"), st.reg(greater(c, ahead_c), "gt_ahead")
+    gt_run, gt_ahead = st.reg(greater(c_ob, m_run_ob), "gt_run"), st.reg(greater(c_ob, ahead_c_ob), "gt_ahead")
     upd_r, first_r = st.reg(ahead_upd, "gt_upd"), st.reg(ahead_first, "gt_first")
     gt = Mux(upd_r, Mux(first_r, gt_ahead, gt_run & gt_ahead), gt_run)
-    c, x2 = st.reg(c, "c_m"), st.reg(x2, "x2g")
+    c, c_ob, x2 = st.reg(c, "c_m"), st.reg(c_ob, "c_ob_m"), st.reg(x2, "x2g")
     advance(1, "gt")
-    m.d.comb += [ahead_upd.eq(tags["v"]), ahead_first.eq(tags["first"]), ahead_c.eq(c)]
-    m_new = Mux(tags["first"] | gt, c, m_run)
+    m.d.comb += [ahead_upd.eq(tags["v"]), ahead_first.eq(tags["first"]), ahead_c_ob.eq(c_ob)]
+    take = tags["first"] | gt
+    m_new = Mux(take, c, m_run)
     with m.If(tags["v"]):
-        m.d.sync += [m_run.eq(m_new)] + [m_hist[k].eq(m_hist[k - 1]) for k in PARS[1:]]
+        m.d.sync += [m_run.eq(m_new), m_run_ob.eq(Mux(take, c_ob, m_run_ob))]
+        m.d.sync += [m_hist[k].eq(m_hist[k - 1]) for k in PARS[1:]]
     mb, mprev3, x2 = st.reg(m_new, "mb"), st.reg(m_hist[-1], "mprev"), st.reg(x2, "x2m")
     advance(1, "m")
     tags["mb"] = mb
