@@ -57,7 +57,10 @@ class Softmax(wiring.Component):
         # input side: row position flags kept as flip-flops (no comparator between a register and a wide enable)
         cnt, cnt3 = Signal(range(n_max + 1), name="cnt"), Signal(range(INTERLEAVE), name="cnt3")
         at_first, early = Signal(init=1, name="at_first"), Signal(init=1, name="early")  # cnt == 0, cnt < INTERLEAVE
-        cnt_end = Signal(init=int(n_max == 1))  # cnt == n_max - 1
+        # n_max - 2 - cnt: its sign bit is `cnt == n_max - 1` (no comparator)
+        cnt_left = Signal(signed(len(cnt) + 1), init=n_max - 2, name="cnt_left")
+        cnt_end = Signal(name="cnt_end")
+        m.d.comb += cnt_end.eq(cnt_left[-1])
         draining = Signal()  # consuming the rest of a row longer than max_len
         wptr, row_start = Signal(abits + 1, name="wptr"), Signal(abits + 1, name="row_start")
         rptr = Signal(abits + 1)
@@ -78,10 +81,11 @@ class Softmax(wiring.Component):
         with m.If(accept & draining & self.i.payload.last):
             m.d.sync += draining.eq(0)
         with m.If(accept & ~draining):
-            m.d.sync += [wptr.eq(wptr + 1), cnt.eq(cnt + 1), at_first.eq(0), early.eq(cnt < INTERLEAVE - 1),
-                         cnt_end.eq(cnt == n_max - 2), cnt3.eq(Mux(cnt3 == INTERLEAVE - 1, 0, cnt3 + 1))]
+            m.d.sync += [wptr.eq(wptr + 1), cnt.eq(cnt + 1), at_first.eq(0),
+                         early.eq(early & (cnt3 != INTERLEAVE - 1)), cnt_left.eq(cnt_left - 1),
+                         cnt3.eq(Mux(cnt3 == INTERLEAVE - 1, 0, cnt3 + 1))]
             with m.If(self.i.payload.last | cnt_end):
-                m.d.sync += [cnt.eq(0), cnt3.eq(0), at_first.eq(1), early.eq(1), cnt_end.eq(n_max == 1)]
+                m.d.sync += [cnt.eq(0), cnt3.eq(0), at_first.eq(1), early.eq(1), cnt_left.eq(n_max - 2)]
             with m.If(self.i.payload.last):
                 m.d.sync += row_start.eq(wptr + 1)
             with m.Elif(cnt_end):  # the row is longer than max_len: drop what is stored, consume the rest
