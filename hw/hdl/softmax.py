@@ -72,11 +72,14 @@ class Softmax(wiring.Component):
             accept.eq(self.i.valid & self.i.ready),
             row_end.eq(accept & ~draining & self.i.payload.last),
         ]
-        # space and row-count checks are registered (two cycles stale), with that much margin
+        # space and row-count checks are registered (two cycles stale), with that much margin; a row's end is
+        # registered before it is counted or its length stored (a third cycle: rows_ok then admits at most
+        # ROWS_IN_FLIGHT rows, and each per-row FIFO holds ROWS_IN_FLIGHT + 1)
         m.d.sync += [occupancy.eq(wptr - rptr), space_ok.eq(occupancy < depth - 4),
                      rows_ok.eq(rows < ROWS_IN_FLIGHT - 2)]
-
-        lengths = reg_fifo(m, "lengths", width=len(cnt), depth=ROWS_IN_FLIGHT, w_en=row_end, w_data=cnt)  # length - 1
+        row_end_r, len_r = Signal(name="row_end_r"), Signal.like(cnt, name="len_r")
+        m.d.sync += [row_end_r.eq(row_end), len_r.eq(cnt)]
+        lengths = reg_fifo(m, "lengths", width=len(cnt), depth=ROWS_IN_FLIGHT, w_en=row_end_r, w_data=len_r)
 
         with m.If(accept & draining & self.i.payload.last):
             m.d.sync += draining.eq(0)
@@ -109,9 +112,9 @@ class Softmax(wiring.Component):
                          raddr=raddr, rptr=rptr)
         started_r = Signal(name="started_r")  # counted a cycle late (fewer LUT levels to the counter)
         m.d.sync += started_r.eq(started)
-        with m.If(row_end & ~started_r):
+        with m.If(row_end_r & ~started_r):
             m.d.sync += rows.eq(rows + 1)
-        with m.Elif(started_r & ~row_end):
+        with m.Elif(started_r & ~row_end_r):
             m.d.sync += rows.eq(rows - 1)
         return m
 
