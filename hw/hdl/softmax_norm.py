@@ -161,13 +161,13 @@ def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value,
     d_ext = d.as_unsigned()  # zero-extended to dw bits below
     operand = Cat(d_ext, Const(0, dw - len(d_ext))) ^ Cat(*([~neg] * dw))
     trial = (Cat(Const(1, 1), p.as_unsigned()) + Cat(~neg, operand))[1: dw + 1]
-    ge = ~trial[-1]
     m.d.sync += done.eq(0)
     with m.If(go):
         m.d.sync += [d.eq(dv), p.eq(1 << DIV_FRAC), q.eq(0), it.eq(0), last.eq(0), run.eq(1), kk.eq(k),
                      mm.eq(mx)]
     with m.Elif(run):
-        m.d.sync += [q.eq((q << 1) | ge), p.eq(trial << 1), it.eq(it + 1), last.eq(it == RECIP_FRAC - 1)]
+        # q collects the inverted quotient bits (the sign bits themselves: no LUT after the chain)
+        m.d.sync += [q.eq((q << 1) | trial[-1]), p.eq(trial << 1), it.eq(it + 1), last.eq(it == RECIP_FRAC - 1)]
         with m.If(last):
             m.d.sync += [run.eq(0), busy.eq(0), done.eq(1)]
     # r = q + 1 into a register of its own a cycle after the last step (a new division may start meanwhile)
@@ -175,5 +175,5 @@ def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value,
     word_done = Signal(name=f"div{j}_word_done")
     m.d.sync += word_done.eq(done)
     with m.If(done):
-        m.d.sync += word.eq(Cat((q + 1)[: RECIP_FRAC + 1], kk, mm))
+        m.d.sync += word.eq(Cat((~q + 1)[: RECIP_FRAC + 1], kk, mm))
     return _DivOut(busy=busy, done=word_done, word=word)
