@@ -7,7 +7,7 @@ element; `overflow` is a sticky flag (cleared by reset only). Three parts run co
   into the row's online max and four interleaved running sums;
 - once per row (`softmax_norm`): the sums are combined, normalised and divided (two dividers in turn);
 - pass 2 (`softmax_replay`): the stored scores are replayed through a second exponential pipeline and
-  multiplied by the reciprocal, behind a skid buffer.
+  multiplied by the reciprocal, free running into an output FIFO with credits (`credit.py`).
 A row longer than `max_len` is not emitted: its stored part is discarded, the rest of it is consumed up to its
 `last`, and `overflow` goes high (rows before and after it are unaffected). The datapath computes exactly what
 `softmax_model` computes (`softmax_stream_model` for the dropped rows).

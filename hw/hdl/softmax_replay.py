@@ -40,9 +40,9 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     issue, would_start = Signal(name="issue"), Signal(name="would_start")
     start, fetch = Signal(name="start"), Signal(name="fetch")
     # the next row's (length, m, r, shift) are fetched from the FIFOs into registers ahead of its start, so
-    # that the FIFOs' read side does not depend on `en` (the skid buffer's flip-flop, high fanout): that path
-    # set the clock. A row can start two cycles after the previous start (full rate for rows of 2 and more).
-    # `en` only enables flip-flops here; what they load is decided by flip-flops alone.
+    # that the FIFOs' read side does not depend on `en` (the credit check). A row can start two cycles after
+    # the previous start (full rate for rows of 2 and more). `en` only enables flip-flops here; what they load
+    # is decided by flip-flops alone.
     nxt_valid, nxt_rem = Signal(name="nxt_valid"), Signal.like(rem, name="nxt_rem")
     nxt_m, nxt_r = Signal.like(cur_m, name="nxt_m"), Signal.like(cur_r, name="nxt_r")
     nxt_sh = Signal.like(cur_sh, name="nxt_sh")
