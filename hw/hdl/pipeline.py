@@ -37,23 +37,28 @@ def rom_stages(depth: int) -> int:
 
 
 class Stages:
-    """Registers loaded under one enable; `reg(value)` returns the registered copy of `value`."""
+    """Registers loaded under one enable; `reg(value)` returns the registered copy of `value`.
 
-    def __init__(self, m: Module, en: Value):
+    `reset_less`: the registers ignore reset (datapath values whose meaning follows a valid bit that does reset;
+    no reset logic in front of every flip-flop). Pass `reset_less=False` to `reg`/`delay` for the valid bits."""
+
+    def __init__(self, m: Module, en: Value, reset_less: bool = False):
         self.m = m
         self.en = en
+        self.reset_less = reset_less
 
-    def reg(self, value: Value | int, name: str, shape: Shape | None = None) -> Signal:
+    def reg(self, value: Value | int, name: str, shape: Shape | None = None, reset_less: bool | None = None) -> Signal:
         value = Value.cast(value)
-        sig = Signal(shape if shape is not None else value.shape(), name=name)
+        sig = Signal(shape if shape is not None else value.shape(), name=name,
+                     reset_less=self.reset_less if reset_less is None else reset_less)
         with self.m.If(self.en):
             self.m.d.sync += sig.eq(value)
         return sig
 
-    def delay(self, value: Value, n: int, name: str) -> Value:
+    def delay(self, value: Value, n: int, name: str, reset_less: bool | None = None) -> Value:
         """`value` delayed by `n` register stages."""
         for k in range(n):
-            value = self.reg(value, f"{name}_d{k}")
+            value = self.reg(value, f"{name}_d{k}", reset_less=reset_less)
         return value
 
     def mul(self, a: Value, b: Value | int, name: str) -> tuple[Signal, int]:

@@ -4,10 +4,10 @@ sides at once, so that back-to-back rows stream at one element per cycle in and 
 Ports: `i` carries {data: score, last}, `o` carries {data: probability, last}; `last` marks a row's final
 element; `overflow` is a sticky flag (cleared by reset only). Three parts run concurrently:
 - pass 1 (this file): each score is written to a circular row buffer and, in a free-running pipeline, folded
-  into the row's online max and three interleaved running sums;
+  into the row's online max and four interleaved running sums;
 - once per row (`softmax_norm`): the sums are combined, normalised and divided (two dividers in turn);
 - pass 2 (`softmax_replay`): the stored scores are replayed through a second exponential pipeline and
-  multiplied by the reciprocal, behind a skid buffer.
+  multiplied by the reciprocal, free running into an output FIFO with credits (`credit.py`).
 A row longer than `max_len` is not emitted: its stored part is discarded, the rest of it is consumed up to its
 `last`, and `overflow` goes high (rows before and after it are unaffected). The datapath computes exactly what
 `softmax_model` computes (`softmax_stream_model` for the dropped rows).
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from hw.hdl.pipeline import Stages, mul_stages, rom_stages, rshift_round
+from hw.hdl.regfifo import reg_fifo
 from hw.hdl.rowbuffer import row_buffer
 from hw.hdl.softmax_model import (
     EXP_FRAC,
@@ -55,47 +55,52 @@ class Softmax(wiring.Component):
         abits = depth.bit_length() - 1
 
         # input side: row position flags kept as flip-flops (no comparator between a register and a wide enable)
-        cnt, cnt3 = Signal(range(n_max + 1)), Signal(range(INTERLEAVE))
-        at_first, early = Signal(init=1), Signal(init=1)  # cnt == 0, cnt < INTERLEAVE
-        cnt_end = Signal(init=int(n_max == 1))  # cnt == n_max - 1
+        cnt, cnt3 = Signal(range(n_max + 1), name="cnt"), Signal(range(INTERLEAVE), name="cnt3")
+        at_first, early = Signal(init=1, name="at_first"), Signal(init=1, name="early")  # cnt == 0, cnt < INTERLEAVE
+        # n_max - 2 - cnt: its sign bit is `cnt == n_max - 1` (no comparator)
+        cnt_left = Signal(signed(len(cnt) + 1), init=n_max - 2, name="cnt_left")
+        cnt_end = Signal(name="cnt_end")
+        m.d.comb += cnt_end.eq(cnt_left[-1])
         draining = Signal()  # consuming the rest of a row longer than max_len
-        wptr, row_start = Signal(abits + 1), Signal(abits + 1)
+        wptr, row_start = Signal(abits + 1, name="wptr"), Signal(abits + 1, name="row_start")
         rptr = Signal(abits + 1)
-        occupancy, space_ok = Signal(abits + 1), Signal()
-        rows, rows_ok = Signal(range(ROWS_IN_FLIGHT + 1)), Signal(init=1)
-        accept, row_end = Signal(), Signal()
+        occupancy, space_ok = Signal(abits + 1, name="occupancy"), Signal(name="space_ok")
+        rows, rows_ok = Signal(range(ROWS_IN_FLIGHT + 1), name="rows"), Signal(init=1, name="rows_ok")
+        accept, row_end = Signal(name="accept"), Signal(name="row_end")
         m.d.comb += [
             self.i.ready.eq(draining | (space_ok & rows_ok)),
             accept.eq(self.i.valid & self.i.ready),
             row_end.eq(accept & ~draining & self.i.payload.last),
         ]
-        # space and row-count checks are registered (two cycles stale), with that much margin
+        # space and row-count checks are registered (two cycles stale), with that much margin; a row's end is
+        # registered before it is counted or its length stored (a third cycle: rows_ok then admits at most
+        # ROWS_IN_FLIGHT rows, and each per-row FIFO holds ROWS_IN_FLIGHT + 1)
         m.d.sync += [occupancy.eq(wptr - rptr), space_ok.eq(occupancy < depth - 4),
                      rows_ok.eq(rows < ROWS_IN_FLIGHT - 2)]
-
-        lengths = SyncFIFOBuffered(width=len(cnt) + 1, depth=ROWS_IN_FLIGHT)  # (length - 1, length == 1) per row
-        m.submodules.lengths = lengths
-        m.d.comb += [lengths.w_en.eq(row_end), lengths.w_data.eq(cnt | (at_first << len(cnt)))]
+        row_end_r, len_r = Signal(name="row_end_r"), Signal.like(cnt, name="len_r")
+        m.d.sync += [row_end_r.eq(row_end), len_r.eq(cnt)]
+        lengths = reg_fifo(m, "lengths", width=len(cnt), depth=ROWS_IN_FLIGHT, w_en=row_end_r, w_data=len_r)
 
         with m.If(accept & draining & self.i.payload.last):
             m.d.sync += draining.eq(0)
         with m.If(accept & ~draining):
-            m.d.sync += [wptr.eq(wptr + 1), cnt.eq(cnt + 1), at_first.eq(0), early.eq(cnt < INTERLEAVE - 1),
-                         cnt_end.eq(cnt == n_max - 2), cnt3.eq(Mux(cnt3 == INTERLEAVE - 1, 0, cnt3 + 1))]
+            m.d.sync += [wptr.eq(wptr + 1), cnt.eq(cnt + 1), at_first.eq(0),
+                         early.eq(early & (cnt3 != INTERLEAVE - 1)), cnt_left.eq(cnt_left - 1),
+                         cnt3.eq(Mux(cnt3 == INTERLEAVE - 1, 0, cnt3 + 1))]
             with m.If(self.i.payload.last | cnt_end):
-                m.d.sync += [cnt.eq(0), cnt3.eq(0), at_first.eq(1), early.eq(1), cnt_end.eq(n_max == 1)]
+                m.d.sync += [cnt.eq(0), cnt3.eq(0), at_first.eq(1), early.eq(1), cnt_left.eq(n_max - 2)]
             with m.If(self.i.payload.last):
                 m.d.sync += row_start.eq(wptr + 1)
             with m.Elif(cnt_end):  # the row is longer than max_len: drop what is stored, consume the rest
                 m.d.sync += [wptr.eq(row_start), draining.eq(1), self.overflow.eq(1)]
 
-        replay_en, raddr = Signal(), Signal(abits)
-        rdata = row_buffer(m, width=plan.in_fmt.width, depth=depth, en=replay_en, waddr=wptr[:abits],
+        raddr = Signal(abits, name="raddr")
+        rdata = row_buffer(m, width=plan.in_fmt.width, depth=depth, en=Const(1), waddr=wptr[:abits],
                            wdata=self.i.payload.data, we=accept & ~draining, raddr=raddr, ecp5=self.ecp5_bram)
 
         # pass 1, free running: the stored elements of a dropped row are never `last`, so they end no row
-        st = Stages(m, Const(1))
-        tags = {"v": st.reg(accept & ~draining, "v0"), "first": st.reg(at_first, "first0"),
+        st = Stages(m, Const(1), reset_less=True)
+        tags = {"v": st.reg(accept & ~draining, "v0", reset_less=False), "first": st.reg(at_first, "first0"),
                 "last": st.reg(self.i.payload.last, "last0"), "early": st.reg(early, "early0"),
                 "par": st.reg(cnt3, "par0")}
         x = st.reg(self.i.payload.data, "x0")
@@ -103,54 +108,63 @@ class Softmax(wiring.Component):
 
         params = normaliser(m, plan, row_summed=row_summed, acc=acc, acc_max=acc_max, m_row=m_row,
                             has_par=has_par)
-        started = replay(m, plan, params=params, lengths=lengths, rdata=rdata, o=self.o, en=replay_en,
+        started = replay(m, plan, params=params, lengths=lengths, rdata=rdata, o=self.o,
                          raddr=raddr, rptr=rptr)
-        with m.If(row_end & ~started):
+        started_r = Signal(name="started_r")  # counted a cycle late (fewer LUT levels to the counter)
+        m.d.sync += started_r.eq(started)
+        with m.If(row_end_r & ~started_r):
             m.d.sync += rows.eq(rows + 1)
-        with m.Elif(started & ~row_end):
+        with m.Elif(started_r & ~row_end_r):
             m.d.sync += rows.eq(rows - 1)
         return m
 
 
 def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
-    """Online max and three interleaved sums; returns (sums, their maxima, row_summed, row max, has_par)."""
+    """Online max and INTERLEAVE interleaved sums; returns (sums, their maxima, row_summed, row max, has_par)."""
 
     def advance(n: int, name: str) -> None:
         for key in tags:
-            tags[key] = st.delay(tags[key], n, f"{key}_{name}")
+            tags[key] = st.delay(tags[key], n, f"{key}_{name}", reset_less=False if key == "v" else None)
 
     # x2 = x * log2(e), 16 fraction bits; c = ceil(x2)
     prod, n_l = st.mul(x, plan.log2e, "lmul")
     x2 = st.reg(rshift_round(prod, plan.in_fmt.frac_bits), "x2")
     advance(n_l + 1, "x2")
-    c = st.reg((x2 + (2**LOG2E_FRAC - 1)) >> LOG2E_FRAC, "c", signed(plan.max_int_bits))
+    w_max = plan.max_int_bits
+    flip = 1 << (w_max - 1)  # offset binary (sign bit inverted): a signed compare as an unsigned subtraction
+    c_val = (x2 + (2**LOG2E_FRAC - 1)) >> LOG2E_FRAC
+    c = st.reg(c_val, "c", signed(w_max))
+    c_ob = st.reg(c_val[:w_max].as_unsigned() ^ flip, "c_ob", unsigned(w_max))
     x2 = st.reg(x2, "x2c")
     advance(1, "c")
 
     # running integer max. The comparison is made one stage early against the max as it will be (the current
     # max, updated by the element one stage ahead), so that the loop itself is one LUT level.
     m_run = Signal(signed(plan.max_int_bits))
-    m_run2 = Signal(signed(plan.max_int_bits))  # the max two elements ago
-    m_run3 = Signal(signed(plan.max_int_bits))  # the max three elements ago (for the interleaved sums)
-    ahead_upd, ahead_first = Signal(), Signal()
-    ahead_c = Signal(signed(plan.max_int_bits))
-    flip = 1 << (plan.max_int_bits - 1)  # offset binary: a signed compare as a plain carry chain
+    # the max 1 .. INTERLEAVE elements ago (the last is the max the element's own sum was last scaled to)
+    m_hist = [m_run] + [Signal(signed(plan.max_int_bits), name=f"m_run{k + 1}") for k in PARS[1:]]
+    ahead_upd, ahead_first = Signal(name="ahead_upd"), Signal(name="ahead_first")
+    ahead_c_ob = Signal(unsigned(w_max), name="ahead_c_ob")
+    m_run_ob = Signal(unsigned(w_max), name="m_run_ob", init=flip)  # m_run in offset binary
 
-    def greater(a, b):
-        return (a.as_unsigned() ^ flip) > (b.as_unsigned() ^ flip)
+    def greater(a_ob, b_ob):
+        """a > b for offset-binary operands: the sign of b - a, a carry chain's last sum bit (no LUT after)."""
+        return (b_ob - a_ob)[-1]
 
     # the two comparisons go straight into flip-flops (a carry chain each); they are combined after the register,
     # in the LUT that selects the new max (combining them before it made this the unit's critical path)
-    gt_run, gt_ahead = st.reg(greater(c, m_run), "gt_run"), st.reg(greater(c, ahead_c), "gt_ahead")
+    gt_run, gt_ahead = st.reg(greater(c_ob, m_run_ob), "gt_run"), st.reg(greater(c_ob, ahead_c_ob), "gt_ahead")
     upd_r, first_r = st.reg(ahead_upd, "gt_upd"), st.reg(ahead_first, "gt_first")
     gt = Mux(upd_r, Mux(first_r, gt_ahead, gt_run & gt_ahead), gt_run)
-    c, x2 = st.reg(c, "c_m"), st.reg(x2, "x2g")
+    c, c_ob, x2 = st.reg(c, "c_m"), st.reg(c_ob, "c_ob_m"), st.reg(x2, "x2g")
     advance(1, "gt")
-    m.d.comb += [ahead_upd.eq(tags["v"]), ahead_first.eq(tags["first"]), ahead_c.eq(c)]
-    m_new = Mux(tags["first"] | gt, c, m_run)
+    m.d.comb += [ahead_upd.eq(tags["v"]), ahead_first.eq(tags["first"]), ahead_c_ob.eq(c_ob)]
+    take = tags["first"] | gt
+    m_new = Mux(take, c, m_run)
     with m.If(tags["v"]):
-        m.d.sync += [m_run.eq(m_new), m_run2.eq(m_run), m_run3.eq(m_run2)]
-    mb, mprev3, x2 = st.reg(m_new, "mb"), st.reg(m_run3, "mprev3"), st.reg(x2, "x2m")
+        m.d.sync += [m_run.eq(m_new), m_run_ob.eq(Mux(take, c_ob, m_run_ob))]
+        m.d.sync += [m_hist[k].eq(m_hist[k - 1]) for k in PARS[1:]]
+    mb, mprev3, x2 = st.reg(m_new, "mb"), st.reg(m_hist[-1], "mprev"), st.reg(x2, "x2m")
     advance(1, "m")
     tags["mb"] = mb
     step = st.reg(mb - mprev3, "step")
@@ -168,22 +182,35 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     d = st.delay(d, 3, "d_s")
     advance(3, "sh")
 
-    # three interleaved sums (element j into sum j mod 3), sum <- (sum >> d) + e in three cycles:
-    # select and shift by a multiple of 8, shift by 0..7, add (element j reads the sum j - 3 wrote)
+    # INTERLEAVE (4) interleaved sums (element j into sum j mod 4), sum <- (sum >> d) + e in four cycles, one
+    # step each: select the element's sum, shift by a multiple of 8, by 0..7, add (element j reads what j - 4
+    # wrote in the cycle before)
     acc = [Signal(plan.acc_width, name=f"acc_{par}") for par in PARS]
     acc_max = [Signal(signed(plan.max_int_bits), name=f"max_{par}") for par in PARS]
     older = acc[-1]
     for par in reversed(PARS[:-1]):
         older = Mux(tags["par"] == par, acc[par], older)
-    coarse = st.reg(older >> (d[3:] << 3), "acc_c", unsigned(plan.acc_width))
-    d_f, early_f = st.reg(d[:3], "acc_df"), st.reg(tags["early"], "acc_early")
-    e1 = st.reg(e_acc, "e1")
-    shifted = st.reg(Mux(early_f, 0, coarse >> d_f), "acc_sh", unsigned(plan.acc_width))
-    e1 = st.reg(e1, "e2")
-    advance(2, "acc")
+    older = st.reg(older, "acc_o", unsigned(plan.acc_width))
+    d_o, e1 = st.reg(d, "acc_d"), st.reg(e_acc, "e1")
+    advance(1, "acc_o")
+    coarse = st.reg(older >> (d_o[3:] << 3), "acc_c", unsigned(plan.acc_width))
+    d_f, e1 = st.reg(d_o[:3], "acc_df"), st.reg(e1, "e2")
+    advance(1, "acc_c")
+    # the add: one adder per sum, each fed by its own copy of the operands (loaded only for its elements), so
+    # that each adder sits beside its sum's flip-flops instead of one adder driving all four
+    new_tags = {key: st.delay(val, 1, f"{key}_acc_sh", reset_less=False if key == "v" else None)
+                for key, val in tags.items()}
+    # the first INTERLEAVE elements of a row (`early`) shift by SHIFT_MAX: 56 + 7 bits clear any sum, no mask
+    assert plan.acc_width <= SHIFT_MAX & ~7, "an early element's shift must clear the sum"
+    fine = coarse >> d_f
     for par in PARS:
-        with m.If(tags["v"] & (tags["par"] == par)):
-            m.d.sync += [acc[par].eq(shifted + e1), acc_max[par].eq(tags["mb"])]
+        sh_p = Signal(plan.acc_width, name=f"acc_sh_{par}", reset_less=True)
+        e_p = Signal(len(e1), name=f"e3_{par}", reset_less=True)
+        with m.If(tags["par"] == par):
+            m.d.sync += [sh_p.eq(fine), e_p.eq(e1)]
+        with m.If(new_tags["v"] & (new_tags["par"] == par)):
+            m.d.sync += [acc[par].eq(sh_p + e_p), acc_max[par].eq(new_tags["mb"])]
+    tags.update(new_tags)
     row_summed = Signal()
     m.d.comb += row_summed.eq(tags["v"] & tags["last"])
     has_par = [~tags["early"] | (tags["par"] >= par) for par in PARS]  # length > par

@@ -2,9 +2,9 @@
 
 Per row (Stevens et al., Softermax, DAC 2021; online normaliser as in Rabe & Staats 2021):
 1. x2 = x * log2(e) with 16 fraction bits; the running max m is kept as an integer, ceil(x2), so that rescaling
-   the running sum when the max grows is a right shift: s <- (s >> (m_new - m_old)) + 2^(x2 - m_new). Three
-   such sums are kept, over elements j = 0, 1, 2 (mod 3), so that each has three cycles per update (coarse
-   shift, fine shift, add); they are rescaled to the row's max and added once at the end.
+   the running sum when the max grows is a right shift: s <- (s >> (m_new - m_old)) + 2^(x2 - m_new). Four
+   such sums are kept, over elements j = 0, 1, 2, 3 (mod 4), so that each has four cycles per update (select,
+   coarse shift, fine shift, add); they are rescaled to the row's max and added once at the end.
 2. 2^(x2 - m) = 2^-f >> n with n, f the integer and fraction parts of m - x2 >= 0; 2^-f from a 256-entry table
    with linear interpolation on the 8 bits below (error < 2^-20).
 3. One reciprocal per row: s normalised to [1, 2) (exponent k), r = 1/s by restoring division (17 bits), plus one
@@ -36,7 +36,7 @@ BUFFER_SLACK = 128
 #: rows that may be between input and the end of their replay at once (depth of the per-row FIFOs)
 ROWS_IN_FLIGHT = 8
 SHIFT_MAX = 63  # shift amounts saturate here (every shifted value is narrower than this)
-INTERLEAVE = 3  # running sums kept in parallel (element j goes to sum j mod 3): three cycles per update
+INTERLEAVE = 4  # running sums kept in parallel (element j goes to sum j mod 4): four cycles per update
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def first_pass(plan: SoftmaxPlan, x: np.ndarray) -> RowState:
     e, n = _exp_parts(plan, x, running)
     e_acc = rshift_round_var(e << (plan.acc_frac - EXP_FRAC), n)
     # INTERLEAVE interleaved sums (element j into sum j mod INTERLEAVE), each rescaled by the max's growth since
-    # its last update: the hardware then has INTERLEAVE cycles per update of each (coarse shift, fine shift, add)
+    # its last update: the hardware then has INTERLEAVE cycles per update of each (select, shift, shift, add)
     sums, last_max = [0] * INTERLEAVE, [0] * INTERLEAVE
     for j, (e_j, m_j) in enumerate(zip(e_acc.tolist(), running.tolist(), strict=True)):
         par = j % INTERLEAVE

@@ -1,9 +1,10 @@
-"""Once per row, between the two passes of the softmax unit: rescale and add the three running sums, normalise
+"""Once per row, between the two passes of the softmax unit: rescale and add the four running sums, normalise
 the sum to [1, 2) and divide, while the next rows stream in. Computes what `softmax_model.first_pass` computes.
 
 Stages, each able to take a row at least every 16 cycles (so that rows of 16 and more stream at full rate):
-- combine: a six-stage pipeline (gap to the row's max, clamp, shift by multiples of 8, by 0..7, add, add);
-- a FIFO, then normalise: one bit per cycle, at most log2(row length) + 2 cycles;
+- combine: a six-stage pipeline (gap to the row's max, clamp, shift by multiples of 8, by 0..7, add pairs, add);
+- a FIFO, then normalise: a five-stage pipeline (leading one per four bits, the leading group, two shifts),
+  entered only when the divider whose turn it is is free;
 - divide: two restoring dividers (one quotient bit per cycle, 20 cycles) taking rows in turn;
 - a FIFO of (r, k, max) per row, read by the replay.
 No stage can overflow: the input side admits at most `ROWS_IN_FLIGHT` rows that have not started their replay.
@@ -13,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
+from hw.hdl.regfifo import reg_fifo
 from hw.hdl.softmax_model import DIV_FRAC, INTERLEAVE, RECIP_FRAC, ROWS_IN_FLIGHT, SHIFT_MAX, SoftmaxPlan
 
 PARS = range(INTERLEAVE)
@@ -36,7 +37,7 @@ class RowParams:
 def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Signal], acc_max: list[Signal],
                m_row: Value, has_par: list[Value]) -> RowParams:
     """Add the once-per-row datapath to `m`. `row_summed` is high (one cycle) when a row's last element has
-    been added to its sum; `acc`, `acc_max` then hold the three sums and the max each was scaled to (from the
+    been added to its sum; `acc`, `acc_max` then hold the four sums and the max each was scaled to (from the
     next cycle on), `m_row` the row's max and `has_par[p]` whether the row reached sum p (length > p)."""
     w_int = plan.max_int_bits
     aw = plan.acc_width
@@ -62,87 +63,117 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     # sums that no element of this row reached (row shorter than 3) hold an older row's value: masked
     s = [reg(Mux(has[p], c[p] >> fine[p], 0), f"comb_s5_{p}", aw) for p in PARS]
     v, mx = reg(v, "comb_v5"), reg(mx, "comb_m5")
-    s01, s2 = reg(s[0] + s[1], "comb_s01", aw + 1), reg(s[2], "comb_s2", aw)
+    # pairs, then the total (each sum < 2^(aw - 1) and so is the total: aw + 1 bits never overflow)
+    pairs = [reg(s[p] + s[p + 1] if p + 1 < len(s) else s[p], f"comb_s{p}", aw + 1) for p in range(0, len(s), 2)]
+    assert len(pairs) == 2, "the combine adds two pairs (INTERLEAVE = 4)"
     v, mx = reg(v, "comb_v6"), reg(mx, "comb_m6")
-    s_tot = reg(s01 + s2, "comb_sum", aw + 1)
+    s_tot = reg(pairs[0] + pairs[1], "comb_sum", aw + 1)
     sum_valid, sum_m = reg(v, "comb_v7"), reg(mx, "comb_m7")
 
-    sums = SyncFIFOBuffered(width=plan.acc_width + 1 + w_int, depth=ROWS_IN_FLIGHT)
-    m.submodules.sums = sums
-    m.d.comb += [sums.w_en.eq(sum_valid), sums.w_data.eq(Cat(s_tot, sum_m))]
+    sums = reg_fifo(m, "sums", width=plan.acc_width + 1 + w_int, depth=ROWS_IN_FLIGHT, w_en=sum_valid,
+                    w_data=Cat(s_tot, sum_m))
 
-    # normalise: sn to [1, 2) one bit per cycle; flags for the next step come from slices of the current value
+    # normalise and dispatch, a five-stage pipeline: a row's sum is read from the FIFO only when the divider
+    # whose turn it is is free (it is claimed then, and loaded when the row leaves this pipeline). The sum is at
+    # least 1/2 (the row's largest element contributes 2^-f > 1/2), so with t = k + 1 the position of its
+    # leading one above bit f - 1 (0 if none), the normalised sum is (s << 1) >> t: found per group of four
+    # bits, then the group, then shifted by a multiple of four and by 0..3.
     f = plan.acc_frac
-    sn, k = Signal(plan.acc_width + 1), Signal(signed(8))
-    sn_hi, sn_lo = Signal(), Signal()
-    norm_m = Signal(signed(w_int))
-    busy, flags_ok, done = Signal(), Signal(), Signal()
-    dv_out = Signal(DIV_FRAC + 1)
-    m.d.comb += sums.r_en.eq(~busy)
-    with m.If(~busy & sums.r_rdy):
-        m.d.sync += [sn.eq(sums.r_data[: plan.acc_width + 1]), norm_m.eq(sums.r_data[plan.acc_width + 1:]),
-                     k.eq(0), busy.eq(1), flags_ok.eq(0), done.eq(0)]
-    with m.Elif(busy & ~flags_ok):
-        m.d.sync += [sn_hi.eq(sn[f + 1:] != 0), sn_lo.eq(sn[f:] == 0), flags_ok.eq(1)]
-    with m.Elif(busy & ~done):
-        with m.If(sn_hi):
-            m.d.sync += [sn.eq(sn >> 1), k.eq(k + 1), sn_hi.eq(sn[f + 2:] != 0)]
-        with m.Elif(sn_lo):
-            m.d.sync += [sn.eq(sn << 1), k.eq(k - 1), sn_lo.eq(sn[f - 1:] == 0)]
-        with m.Else():
-            m.d.sync += done.eq(1)
+    sw = plan.acc_width + 1  # bits of the sum
+    busy = [Signal(name=f"div{j}_busy") for j in range(DIVIDERS)]
+    turn = Signal(range(DIVIDERS), name="div_turn")
+    take = Signal(name="norm_take")
+    m.d.comb += [take.eq(sums.r_rdy & ~Mux(turn == 0, busy[0], busy[1])), sums.r_en.eq(take)]
+    with m.If(take):
+        m.d.sync += turn.eq(turn + 1 if DIVIDERS > 2 else ~turn)
+    v = reg(take, "norm_v1")
+    s_a = reg(sums.r_data[:sw], "norm_s1", sw)
+    m_a, j_a = reg(sums.r_data[sw:], "norm_m1", signed(w_int)), reg(turn, "norm_j1")
+    top = s_a[f - 1:]  # t = index of the leading one in here, 0 if none
+    groups = [top[g: g + 4] for g in range(0, len(top), 4)]
+    g_any = [reg(grp != 0, f"norm_any{g}") for g, grp in enumerate(groups)]
+    g_idx = [reg(_leading_one(grp), f"norm_idx{g}", 2) for g, grp in enumerate(groups)]
+    v, s_b, m_b, j_b = reg(v, "norm_v2"), reg(s_a, "norm_s2"), reg(m_a, "norm_m2"), reg(j_a, "norm_j2")
+    t = 0
+    for g in range(len(groups)):  # the highest group with a one wins
+        t = Mux(g_any[g], 4 * g + g_idx[g], t)
+    t = reg(t, "norm_t", range(4 * len(groups)))
+    v, s_c, m_c, j_c = reg(v, "norm_v3"), reg(s_b << 1, "norm_s3", sw + 1), reg(m_b, "norm_m3"), reg(j_b, "norm_j3")
+    s_d = reg(s_c >> (t[2:] << 2), "norm_s4", sw + 1)
+    t_f, k_d = reg(t[:2], "norm_tf"), reg(t - 1, "norm_k4", signed(8))
+    v, m_d, j_d = reg(v, "norm_v4"), reg(m_c, "norm_m4"), reg(j_c, "norm_j4")
+    sn = reg(s_d >> t_f, "norm_sn", sw + 1)
+    v, k_e, m_e, j_e = reg(v, "norm_v5"), reg(k_d, "norm_k5"), reg(m_d, "norm_m5"), reg(j_d, "norm_j5")
     shift = f - DIV_FRAC
+    dv_out = Signal(DIV_FRAC + 1, name="norm_dv")
     m.d.comb += dv_out.eq(sn >> shift if shift >= 0 else sn << -shift)
 
     # two dividers taking rows in turn; all take the same number of cycles, so rows leave in order
-    params = SyncFIFOBuffered(width=RECIP_FRAC + 1 + 8 + w_int, depth=ROWS_IN_FLIGHT)
-    m.submodules.params = params
-    turn = Signal(range(DIVIDERS))
-    dispatch = Signal()
     finished = []
     for j in range(DIVIDERS):
         go = Signal(name=f"div{j}_go")
-        m.d.comb += go.eq(dispatch & (turn == j))
-        finished.append(_divider(m, j, go=go, dv=dv_out, k=k, mx=norm_m, w_int=w_int))
-    m.d.comb += dispatch.eq(busy & done & ~Mux(turn == 0, finished[0].busy, finished[1].busy))
-    with m.If(dispatch):
-        m.d.sync += [busy.eq(0), turn.eq(turn + 1 if DIVIDERS > 2 else ~turn)]
-    out_any = finished[0].done | finished[1].done
-    m.d.comb += [params.w_en.eq(out_any),
-                 params.w_data.eq(Mux(finished[0].done, finished[0].word, finished[1].word))]
-    r_pop = Signal()
-    m.d.comb += params.r_en.eq(r_pop)
+        m.d.comb += go.eq(v & (j_e == j))
+        with m.If(take & (turn == j)):
+            m.d.sync += busy[j].eq(1)
+        finished.append(_divider(m, j, busy=busy[j], go=go, dv=dv_out, k=k_e, mx=m_e, w_int=w_int))
+    # the finished word (each divider's own register) is selected into one more register before the FIFO
+    word = reg(Mux(finished[0].done, finished[0].word, finished[1].word), "div_word")
+    word_v = reg(finished[0].done | finished[1].done, "div_word_v")
+    params = reg_fifo(m, "params", width=RECIP_FRAC + 1 + 8 + w_int, depth=ROWS_IN_FLIGHT, w_en=word_v,
+                      w_data=word)
     rdata = params.r_data
-    return RowParams(valid=params.r_rdy, pop=r_pop, r=rdata[: RECIP_FRAC + 1],
+    return RowParams(valid=params.r_rdy, pop=params.r_en, r=rdata[: RECIP_FRAC + 1],
                      k=rdata[RECIP_FRAC + 1: RECIP_FRAC + 9].as_signed(), m=rdata[RECIP_FRAC + 9:].as_signed())
 
 
 @dataclass(frozen=True)
 class _DivOut:
     busy: Signal
-    done: Signal
-    word: Value
+    done: Signal  # `word` holds a new result (one cycle)
+    word: Signal
 
 
-def _divider(m: Module, j: int, *, go: Value, dv: Value, k: Value, mx: Value, w_int: int) -> _DivOut:
-    """Restoring division 2^(DIV_FRAC + RECIP_FRAC) / dv, one quotient bit per cycle; r = quotient + 1."""
-    busy, done = Signal(name=f"div{j}_busy"), Signal(name=f"div{j}_done")
-    d = Signal(DIV_FRAC + 1, name=f"div{j}_dv")
-    rem, q = Signal(DIV_FRAC + 2, name=f"div{j}_rem"), Signal(RECIP_FRAC + 1, name=f"div{j}_q")
+def _leading_one(bits: Value) -> Value:
+    """Index (0..3) of the highest one in up to four bits (0 if none)."""
+    out = Value.cast(0)
+    for k in range(1, len(bits)):
+        out = Mux(bits[k], k, out)
+    return out
+
+
+def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value, mx: Value, w_int: int) -> _DivOut:
+    """floor(2^(DIV_FRAC + RECIP_FRAC) / dv), one quotient bit per cycle, as `restoring_reciprocal` computes it
+    (non-restoring steps, same quotient); r = quotient + 1.
+    `busy` is set by the caller when it claims this divider, and cleared here when the division ends."""
+    run, done = Signal(name=f"div{j}_run"), Signal(name=f"div{j}_done")
+    dw = DIV_FRAC + 3  # the partial remainder p lies in [-2d, 2d)
+    d = Signal(DIV_FRAC + 1, name=f"div{j}_dv", reset_less=True)
+    p = Signal(signed(dw), name=f"div{j}_p", reset_less=True)
+    q = Signal(RECIP_FRAC + 1, name=f"div{j}_q", reset_less=True)
     kk, mm = Signal(signed(8), name=f"div{j}_k"), Signal(signed(w_int), name=f"div{j}_m")
     it = Signal(range(RECIP_FRAC + 2), name=f"div{j}_it")
     last = Signal(name=f"div{j}_last")
+    # non-restoring: p + d if p < 0 else p - d, as one adder (operand and carry in chosen by p's sign bit, a
+    # flip-flop; the carry in rides on an extra low bit), and the result shifted straight into p. It makes the
+    # same quotient bit decisions as the restoring division of the model (p is the restoring remainder, or that
+    # minus 2d after a step that did not fit), without a multiplexer after the carry chain.
+    neg = p[-1]
+    d_ext = d.as_unsigned()  # zero-extended to dw bits below
+    operand = Cat(d_ext, Const(0, dw - len(d_ext))) ^ Cat(*([~neg] * dw))
+    trial = (Cat(Const(1, 1), p.as_unsigned()) + Cat(~neg, operand))[1: dw + 1]
     m.d.sync += done.eq(0)
     with m.If(go):
-        m.d.sync += [d.eq(dv), rem.eq(1 << DIV_FRAC), q.eq(0), it.eq(0), last.eq(0), busy.eq(1), kk.eq(k),
+        m.d.sync += [d.eq(dv), p.eq(1 << DIV_FRAC), q.eq(0), it.eq(0), last.eq(0), run.eq(1), kk.eq(k),
                      mm.eq(mx)]
-    with m.Elif(busy):
-        trial = rem - d  # one carry chain; its sign says whether d fits
-        ge = ~trial[-1]
-        m.d.sync += [q.eq((q << 1) | ge), rem.eq(Mux(ge, trial, rem) << 1), it.eq(it + 1),
-                     last.eq(it == RECIP_FRAC - 1)]
+    with m.Elif(run):
+        # q collects the inverted quotient bits (the sign bits themselves: no LUT after the chain)
+        m.d.sync += [q.eq((q << 1) | trial[-1]), p.eq(trial << 1), it.eq(it + 1), last.eq(it == RECIP_FRAC - 1)]
         with m.If(last):
-            m.d.sync += [busy.eq(0), done.eq(1)]
-    r = Signal(RECIP_FRAC + 1, name=f"div{j}_r")
-    m.d.comb += r.eq(q + 1)
-    return _DivOut(busy=busy, done=done, word=Cat(r, kk, mm))
+            m.d.sync += [run.eq(0), busy.eq(0), done.eq(1)]
+    # r = q + 1 into a register of its own a cycle after the last step (a new division may start meanwhile)
+    word = Signal(RECIP_FRAC + 1 + 8 + w_int, name=f"div{j}_word")
+    word_done = Signal(name=f"div{j}_word_done")
+    m.d.sync += word_done.eq(done)
+    with m.If(done):
+        m.d.sync += word.eq(Cat((~q + 1)[: RECIP_FRAC + 1], kk, mm))
+    return _DivOut(busy=busy, done=word_done, word=word)

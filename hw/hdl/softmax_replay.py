@@ -1,6 +1,7 @@
 """Pass 2 of the softmax unit: replay each stored row through a second exponential pipeline against the row's
-max, multiply by its reciprocal and round, one element per cycle, rows back to back; a skid buffer at the
-output, so that the unit's pipeline advances on a flip-flop and never on the consumer's `o.ready`.
+max, multiply by its reciprocal and round, one element per cycle, rows back to back. The pipeline runs free and
+ends in an output FIFO with credits (`credit.py`): an element is issued only while the FIFO has room for all in
+flight, so nothing in it waits on the consumer's `o.ready` and no enable has to reach every stage at once.
 
 p = 2^(x2 - m) * r >> (2 RECIP_FRAC - out_frac + k), rounded and clipped to 1.0 (`softmax_model`). Each element
 carries its row's (m, r, shift) with it, so that rows of any length may follow each other in the pipeline.
@@ -8,58 +9,67 @@ carries its row's (m, r, shift) with it, so that rows of any length may follow e
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 
+from hw.hdl.credit import credit_fifo
 from hw.hdl.pipeline import Stages, rshift_round
-from hw.hdl.skid import skid_buffer
 from hw.hdl.softmax_model import EXP_FRAC, LOG2E_FRAC, RECIP_FRAC, SoftmaxPlan
 from hw.hdl.softmax_norm import RowParams
 
+#: output FIFO entries: more than the replay pipeline's latency plus the credit check's margin (full rate)
+OUT_FIFO_DEPTH = 64
 
-def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: Value, o, en: Signal,
-           raddr: Signal, rptr: Signal) -> Signal:
-    """Add pass 2 to `m`: drive `en` (the replay pipeline's enable, from the skid buffer), the buffer's read
-    address `raddr` and pointer `rptr`, and stream `o`. Returns a pulse when a row's replay starts."""
+
+def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: Value, o, raddr: Signal,
+           rptr: Signal) -> Signal:
+    """Add pass 2 to `m`: drive the buffer's read address `raddr` (data two cycles later) and pointer `rptr`,
+    and stream `o`. Returns a pulse when a row's replay starts."""
     from hw.hdl.softmax import exp2, exp2_stages
 
-    st = Stages(m, en)
+    # free running (elements enter only while the output FIFO has room for them); only valid bits reset
+    st = Stages(m, Const(1), reset_less=True)
+    en = Signal(name="issue_ok")  # the FIFO's credit check (a flip-flop): the replay may issue this cycle
     n_max = plan.max_len
-    issuing, left_zero = Signal(), Signal()
-    left = Signal(range(n_max + 1))
+    issuing, left_zero = Signal(name="issuing"), Signal(name="left_zero")
+    w = len(Signal(range(n_max + 1)))
+    # elements of the row still to issue after this one, minus one: its sign bit is `left_zero` (no comparator)
+    rem = Signal(signed(w + 1), name="rem")
     w_int = plan.max_int_bits
-    cur_m, cur_r = Signal(signed(w_int)), Signal(RECIP_FRAC + 1)
+    cur_m, cur_r = Signal(signed(w_int), name="cur_m"), Signal(RECIP_FRAC + 1, name="cur_r")
     cur_sh = Signal(range(2 * RECIP_FRAC + 64))
-    issue, can_load, start, fetch = Signal(), Signal(), Signal(), Signal()
-    w = len(left)
+    issue, would_start = Signal(name="issue"), Signal(name="would_start")
+    start, fetch = Signal(name="start"), Signal(name="fetch")
     # the next row's (length, m, r, shift) are fetched from the FIFOs into registers ahead of its start, so
-    # that the FIFOs' read side does not depend on `en` (the skid buffer's flip-flop, high fanout): that path
-    # set the clock. A row can start two cycles after the previous start (full rate for rows of 2 and more).
-    nxt_valid, nxt_one = Signal(), Signal()
-    nxt_len = Signal(w)
-    nxt_m, nxt_r, nxt_sh = Signal.like(cur_m), Signal.like(cur_r), Signal.like(cur_sh)
-    m.d.comb += [issue.eq(en & issuing), can_load.eq(en & (~issuing | left_zero)),
-                 fetch.eq(~nxt_valid & params.valid & lengths.r_rdy), start.eq(can_load & nxt_valid),
+    # that the FIFOs' read side does not depend on `en` (the credit check). A row can start two cycles after
+    # the previous start (full rate for rows of 2 and more). `en` only enables flip-flops here; what they load
+    # is decided by flip-flops alone.
+    nxt_valid, nxt_rem = Signal(name="nxt_valid"), Signal.like(rem, name="nxt_rem")
+    nxt_m, nxt_r = Signal.like(cur_m, name="nxt_m"), Signal.like(cur_r, name="nxt_r")
+    nxt_sh = Signal.like(cur_sh, name="nxt_sh")
+    m.d.comb += [left_zero.eq(rem[-1]), would_start.eq(nxt_valid & (~issuing | left_zero)), issue.eq(en & issuing),
+                 start.eq(en & would_start), fetch.eq(~nxt_valid & params.valid & lengths.r_rdy),
                  params.pop.eq(fetch), lengths.r_en.eq(fetch), raddr.eq(rptr[: len(raddr)])]
     with m.If(fetch):
-        m.d.sync += [nxt_valid.eq(1), nxt_len.eq(lengths.r_data[:w]), nxt_one.eq(lengths.r_data[w]),
+        m.d.sync += [nxt_valid.eq(1), nxt_rem.eq(lengths.r_data[:w] - 1),
                      nxt_m.eq(params.m), nxt_r.eq(params.r),
                      nxt_sh.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + params.k)]
     with m.Elif(start):
         m.d.sync += nxt_valid.eq(0)
     with m.If(issue):
-        m.d.sync += [rptr.eq(rptr + 1), left.eq(left - 1), left_zero.eq(left == 1)]
+        m.d.sync += rptr.eq(rptr + 1)
+    # the countdown and `issuing` load on `en` alone (one LUT level from flip-flops to their inputs); the
+    # countdown may run on while nothing is issued: it is reloaded before it is read again
+    with m.If(en):
+        m.d.sync += [rem.eq(Mux(would_start, nxt_rem, rem - 1)), issuing.eq(would_start | (issuing & ~left_zero))]
     with m.If(start):
-        m.d.sync += [issuing.eq(1), left.eq(nxt_len), left_zero.eq(nxt_one), cur_m.eq(nxt_m), cur_r.eq(nxt_r),
-                     cur_sh.eq(nxt_sh)]
-    with m.Elif(can_load):
-        m.d.sync += issuing.eq(0)
+        m.d.sync += [cur_m.eq(nxt_m), cur_r.eq(nxt_r), cur_sh.eq(nxt_sh)]
 
-    tags = {"v": st.reg(issue, "rv0"), "last": st.reg(left_zero, "rlast0"), "m": st.reg(cur_m, "rm0"),
+    tags = {"v": st.reg(issue, "rv0", reset_less=False), "last": st.reg(left_zero, "rlast0"), "m": st.reg(cur_m, "rm0"),
             "r": st.reg(cur_r, "rr0"), "sh": st.reg(cur_sh, "rsh0")}
 
     def advance(n: int, name: str) -> None:
         for key in tags:
-            tags[key] = st.delay(tags[key], n, f"r{key}_{name}")
+            tags[key] = st.delay(tags[key], n, f"r{key}_{name}", reset_less=False if key == "v" else None)
 
     advance(1, "buf")  # the buffer's data arrives two enabled edges after its address
     x = st.reg(rdata, "rx")
@@ -84,8 +94,15 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     tp = st.reg(tp_c >> tags["sh"][:3], "tp")
     advance(1, "tp")
     p_max = min(plan.out_fmt.max_raw, 1 << plan.out_fmt.frac_bits)
-    over = tp >= 2 * p_max + 1  # (tp + 1) >> 1 > p_max, compared in parallel with the rounding add
-    out = st.reg(Mux(over, p_max, (tp + 1) >> 1), "p", unsigned(plan.out_fmt.width))
+    # round, then clip at p_max: the rounding add on the low bits beside an OR of the high ones (any of which
+    # means far over p_max), then one short compare; one carry chain per stage
+    w_lo = plan.out_fmt.width + 2  # 2^(w_lo - 1) > p_max
+    rnd = st.reg((tp[:w_lo] + 1) >> 1, "p_rnd", unsigned(w_lo))
+    hi = st.reg(tp[w_lo:] != 0 if len(tp) > w_lo else 0, "p_hi", unsigned(1))
+    advance(1, "rnd")
+    out = st.reg(Mux(hi | (rnd > p_max), p_max, rnd), "p", unsigned(plan.out_fmt.width))
     advance(1, "out")
-    m.d.comb += en.eq(skid_buffer(m, tags["v"], Cat(out, tags["last"]), o))
+    fifo = credit_fifo(m, issue=issue, up_valid=tags["v"], up_payload=Cat(out, tags["last"]), o=o,
+                       depth=OUT_FIFO_DEPTH)
+    m.d.comb += en.eq(fifo.issue_ok)
     return start

@@ -4,6 +4,7 @@
 block-RAM (DP16KD) counts; nextpnr-ecp5 places and routes on an ECP5 (default LFE5U-25F, CABGA381, speed grade
 6) for a few seeds and reports the post-route maximum clock of the `clk` domain and the post-route logic cells
 (TRELLIS_COMB = LUT4 sites, TRELLIS_FF), which differ from Yosys's counts (packing adds pass-through LUTs).
+Each seed's critical path is written beside its report as text (`hw/hdl/timing.py`).
 A design that cannot fit the device is refused before place and route. Outputs already in the output directory
 for the same input bytes, options and tool version (a `.key` file beside each) are reused, not made again.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hw.errors import SpecError
+from hw.hdl.timing import critical_paths, format_paths
 
 #: ECP5 cells counted as each resource (Lattice FPGA-DS-02012, ECP5 family data sheet, Table 1.1 resources).
 FF_CELLS = ("TRELLIS_FF",)
@@ -152,6 +154,7 @@ def synth_ecp5(source: Path, top: str, out_dir: Path, *, device: str = "25k", pa
                 raise SpecError(f"nextpnr-ecp5 failed for {top} (seed {seed}); see {log_path.name} in {out_dir}")
             stamp.write_text(key)
         fmax.append(_fmax(report, log))
+        (out_dir / f"{top}_pnr_seed{seed}_critical.txt").write_text(format_paths(critical_paths(report)))
         used = _utilization(report)
         comb.append(used.get("TRELLIS_COMB", 0))
         ffs.append(used.get("TRELLIS_FF", 0))

@@ -62,6 +62,8 @@ def test_hdl_gelu_synth_ecp5_reports_resources(tmp_path):
     assert 100.0 < data["fmax_mhz"] < 500.0
     assert data["synth_verilog"] == data["verilog"]  # measured on exactly the file delivered
     assert (tmp_path / "synth" / "gelu_pnr_seed1.json").exists()
+    critical = (tmp_path / "synth" / "gelu_pnr_seed1_critical.txt").read_text()  # the path that sets the clock
+    assert "clk-to-q" in critical and " ns" in critical.splitlines()[0]
 
 
 @pytest.mark.slow

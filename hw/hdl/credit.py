@@ -1,0 +1,65 @@
+"""An output FIFO with credits, so that a long pipeline in front of it runs free (no stall enable at all).
+
+A stall-all pipeline needs one enable to reach every register of it in the same cycle: in the softmax replay
+that net had ~2,000 sinks, took 2 ns to route and sent nextpnr's router into long rip-up searches. Here the
+pipeline never stalls; instead an element is only issued into it while the FIFO at its end is sure to have room
+for everything in flight (`used` = issued and not yet taken by the consumer < `depth` - 2, registered).
+`issue_ok` is that flip-flop. Every control signal is a flip-flop or one LUT from flip-flops: the fill level of
+the memory is a thermometer code (`nonempty` is its bit 0), the memory is LUT RAM read through a register
+(`o.payload`), and `o.valid` is a flip-flop. `i.ready`-style independence holds: `issue_ok` depends on
+`o.ready` only through registers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Module, Signal, Value
+from amaranth.lib.memory import Memory
+
+
+@dataclass(frozen=True)
+class CreditFifo:
+    """`issue_ok`: the producer may issue an element this cycle (a flip-flop)."""
+
+    issue_ok: Signal
+
+
+def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, o, depth: int) -> CreditFifo:
+    """Connect the pipeline's last stage (`up_valid`, `up_payload`) to stream `o` through a `depth`-entry FIFO.
+
+    `issue` is high in a cycle the producer puts an element into the pipeline (only while `issue_ok`); the
+    pipeline's latency from issue to `up_valid` must stay below `depth` - 4 for one element per cycle."""
+    if depth < 8 or depth & (depth - 1):
+        raise ValueError(f"credit FIFO depth must be a power of two >= 8, not {depth}")
+    width = len(Value.cast(up_payload))
+    mem = Memory(shape=width, depth=depth, init=[])
+    m.submodules.out_fifo = mem
+    wp, rp = mem.write_port(), mem.read_port(domain="comb")
+    wptr, rptr = Signal(range(depth), name="ofifo_wptr"), Signal(range(depth), name="ofifo_rptr")
+    level = Signal(depth, name="ofifo_level")  # thermometer: bit k = more than k words in the memory
+    main_valid, main = Signal(name="ofifo_valid"), Signal(width, name="ofifo_main")
+    refill, pop = Signal(name="ofifo_refill"), Signal(name="ofifo_pop")
+    used = Signal(range(depth + 1), name="ofifo_used")
+    issue_ok = Signal(name="ofifo_issue_ok", init=1)
+    m.d.comb += [wp.addr.eq(wptr), wp.data.eq(up_payload), wp.en.eq(up_valid), rp.addr.eq(rptr),
+                 refill.eq(level[0] & (~main_valid | o.ready)), pop.eq(main_valid & o.ready),
+                 o.valid.eq(main_valid), o.payload.eq(main)]
+    with m.If(up_valid):
+        m.d.sync += wptr.eq(wptr + 1)  # wraps: depth is a power of two
+    with m.If(refill):
+        m.d.sync += [rptr.eq(rptr + 1), main.eq(rp.data), main_valid.eq(1)]
+    with m.Elif(o.ready):
+        m.d.sync += main_valid.eq(0)
+    with m.If(up_valid & ~refill):
+        m.d.sync += level.eq((level << 1) | 1)
+    with m.Elif(refill & ~up_valid):
+        m.d.sync += level.eq(level >> 1)
+    # credits: one taken per issue, one returned per element the consumer takes; the check is a cycle stale
+    # (one more issue may follow it), hence the margin
+    with m.If(issue & ~pop):
+        m.d.sync += used.eq(used + 1)
+    with m.Elif(pop & ~issue):
+        m.d.sync += used.eq(used - 1)
+    m.d.sync += issue_ok.eq(used < depth - 2)
+    return CreditFifo(issue_ok=issue_ok)
