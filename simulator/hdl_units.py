@@ -11,7 +11,7 @@ latency at its fmax; `elements_per_s` its streaming rate (elements out per cycle
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import PositiveInt
@@ -88,16 +88,10 @@ class HdlUnitsBackend:
         key = (o.unit, o.method, o.in_format, o.out_format, o.max_len if o.unit == "softmax" else None, t.synth,
                tuple(t.seeds), t.verify)
         result = memo("hdl_unit", key, lambda: _build_and_measure(plan), CODE)
-        return result if result.target == t.name else _renamed(result, t.name)
+        return result if result.target == t.name else replace(result, target=t.name)
 
 
 BACKEND = HdlUnitsBackend()
-
-
-def _renamed(result: HdlUnitResult, name: str) -> HdlUnitResult:
-    from dataclasses import replace
-
-    return replace(result, target=name)
 
 
 def _build_and_measure(plan: HdlUnitPlan) -> HdlUnitResult:
