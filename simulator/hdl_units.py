@@ -107,7 +107,7 @@ def _build_and_measure(plan: HdlUnitPlan) -> HdlUnitResult:
         target=t.name, unit=run.unit, method=run.method, in_format=run.in_format, out_format=run.out_format,
         max_len=run.max_len, latency_s=run.latency_cycles / fmax_hz, latency_cycles=run.latency_cycles,
         elements_per_s=ver.out_per_cycle * fmax_hz if ver else None, fmax_mhz=syn.fmax_mhz,
-        fmax_mhz_by_seed=tuple(syn.fmax_mhz_by_seed), luts=syn.luts + 2 * syn.carry_cells, lut4_cells=syn.luts,
+        fmax_mhz_by_seed=tuple(syn.fmax_mhz_by_seed), luts=syn.lut4_sites, lut4_cells=syn.luts,
         carry_cells=syn.carry_cells, ffs=syn.ffs, dsps=syn.dsps, brams=syn.brams, pnr_lut4_sites=syn.pnr_lut4_sites,
         pnr_ffs=syn.pnr_ffs, max_error_lsb=ver.max_error_lsb if ver else None,
         mean_error_lsb=ver.mean_error_lsb if ver else None, hw_mismatches=ver.hw_mismatches if ver else None,

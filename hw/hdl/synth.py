@@ -78,6 +78,11 @@ class SynthResult:
     source: Path | None = None  # the file synthesized
 
     @property
+    def lut4_sites(self) -> int:
+        """LUT4 sites the logic takes: LUT4 cells plus two per CCU2C carry cell (each packs two LUT4s)."""
+        return self.luts + 2 * self.carry_cells
+
+    @property
     def fmax_mhz(self) -> float | None:
         """The worst seed's fmax: what one can count on, not the lucky one."""
         return min(self.fmax_mhz_by_seed) if self.fmax_mhz_by_seed else None

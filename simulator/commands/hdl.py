@@ -43,7 +43,7 @@ def hdl_record(run) -> dict[str, Any]:
 def synth_record(syn) -> dict[str, Any]:
     """The JSON keys of one `SynthResult`: Yosys counts (luts = LUT4 cells + 2 per CCU2C carry), post-route
     counts, the worst seed's fmax and every seed's, the file synthesized and the device."""
-    return dict(luts=syn.luts + 2 * syn.carry_cells, lut4_cells=syn.luts, carry_cells=syn.carry_cells,
+    return dict(luts=syn.lut4_sites, lut4_cells=syn.luts, carry_cells=syn.carry_cells,
                 lutram_cells=syn.lutram_cells, ffs=syn.ffs, dsps=syn.dsps, brams=syn.brams,
                 pnr_lut4_sites=syn.pnr_lut4_sites, pnr_ffs=syn.pnr_ffs, fmax_mhz=syn.fmax_mhz,
                 fmax_mhz_by_seed=list(syn.fmax_mhz_by_seed), synth_verilog=str(syn.source) if syn.source else None,
