@@ -109,16 +109,16 @@ class DataflowOverlay(Frozen):
 class Dataflow:
     """The accounting the cost model applies: streamed tensors per Einsum (a DRAM tensor moved between DRAM and
     the array with no buffer access, its traffic the array's), forwarded operands (no buffer read), register
-    files of one PE (`rf_one_pe`), staged tiles filled once per group (`fill_once`), Timeloop's wrapped partition
-    sizes (`partition_overflow`). `rules` are the overlay's stream rules, bound by `for_params`; `params` and
-    `einsums` (a matched point's pinned params and Einsum mappings) are applied to the mapping by `overlay_mapping`;
-    `point` names the matched row."""
+    files of one PE (`rf_one_pe`), staged tiles filled once per group (`fill_once`, under both conventions: the
+    group reads the tile from DRAM once), Timeloop's wrapped partition sizes (`partition_overflow`). `rules` are the
+    overlay's stream rules, bound by `for_params`; `params` and `einsums` (a matched point's pinned params and
+    Einsum mappings) are applied to the mapping by `overlay_mapping`; `point` names the matched row."""
 
     convention: EnergyConvention = "physical"
     stream: dict[str, frozenset[str]] = field(default_factory=dict)
     forwarded: dict[str, frozenset[str]] = field(default_factory=dict)
     rf_one_pe: bool = False
-    fill_once: bool = False
+    fill_once: bool = True
     partition_overflow: bool = False
     rules: tuple[StreamRule, ...] = ()
     base_stream: dict[str, frozenset[str]] = field(default_factory=dict)
