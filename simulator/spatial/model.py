@@ -16,6 +16,10 @@ non-interleaved schedule exposes, a `lag`'s last iterations and the target's con
 time), with a double-buffered group's first-tile loads and last-tile stores added serially; DRAM time = traffic /
 bandwidth, or whole accesses per spatial tile (`dram.packing`). The total is the sum over groups. Energy = sum of
 actions x energy per action from the target's table.
+
+One implementation for one mapping and for a batch: where a mapping's tiles and spatial factors are numpy arrays of
+shape (B,) (candidates sharing one structure, `mappers.mapspace.build_groups`), every count below is an array too
+(`vec.py`), and a candidate that does not fit the buffer gets an infinite latency instead of an error.
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from hw.spatial import ComputeArray, Dram, EnergyTable, SpatialTarget
 from mappers import nestmath
 from mappers.errors import MappingError
 from mappers.mapping import EinsumMapping, Group, Mapping
 from simulator.spatial.convention import PHYSICAL, Dataflow, overflow_reads
 from simulator.spatial.problem import EinsumSpec, Problem
+from simulator.spatial.vec import any_true, ceil, ceil_log2, is_batch, max_of, maximum, minimum, prod, where
 
 
 @dataclass
@@ -73,6 +80,7 @@ class GroupCost:
     spilled_fraction: float
     latency_s: float
     dram_s: float = 0.0  # DRAM transfer time (bytes / bandwidth, or accesses under `dram.packing: spatial_tile`)
+    feasible: object = True  # a batch: which candidates fit the buffer (the others have latency_s = inf)
 
 
 def _err(file: str, where: str, msg: str) -> MappingError:
@@ -87,12 +95,21 @@ def tensor_level(mapping: Mapping, problem: Problem, tensor: str) -> str:
 
 
 def _accesses(tensor_ranks: tuple[str, ...], footprint: float, loops: list[tuple[str, int]]) -> float:
-    """Tile fetches: footprint times the trips of every loop up to the innermost one over a rank of the tensor."""
-    last = -1
-    for i, (rank, trips) in enumerate(loops):
-        if trips > 1 and rank in tensor_ranks:
-            last = i
-    return footprint * math.prod(trips for _, trips in loops[: last + 1])
+    """Tile fetches: footprint times the trips of every loop up to the innermost one over a rank of the tensor
+    that runs more than one trip (scanned from the innermost loop out, so trips may be per-candidate arrays)."""
+    if not any(is_batch(trips) for _, trips in loops):
+        last = -1
+        for i, (rank, trips) in enumerate(loops):
+            if trips > 1 and rank in tensor_ranks:
+                last = i
+        return footprint * math.prod(trips for _, trips in loops[: last + 1])
+    reached: object = False
+    fetches: object = 1
+    for rank, trips in reversed(loops):
+        if rank in tensor_ranks:
+            reached = reached | (trips > 1)
+        fetches = fetches * where(reached, trips, 1)
+    return footprint * fetches
 
 
 @dataclass(frozen=True)
@@ -113,21 +130,34 @@ def _nest(spec: EinsumSpec, em: EinsumMapping, group: Group, arr: ComputeArray, 
     bad = sorted(set(em.loop_order) - set(ranks))
     if bad:
         raise _err(file, f"{where}.loop_order", f"ranks {bad} are not iteration ranks of {spec.name} {list(ranks)}")
-    if math.prod(em.spatial.values()) > arr.pes:
-        raise _err(file, f"{where}.spatial", f"unrolls {math.prod(em.spatial.values())} PEs but array "
+    if any_true(prod(em.spatial.values()) > arr.pes):
+        raise _err(file, f"{where}.spatial", f"unrolls {np.max(prod(em.spatial.values()))} PEs but array "
                    f"{arr.name!r} has {arr.pes}; reduce the factors")
     tiles = em.buffer_tile if em.buffer_tile is not None else group.tile
     order = list(em.loop_order) + [r for r in ranks if r not in em.loop_order]
-    # the batch of one of the mapper's vectorised nest arithmetic (mappers/nestmath.py): one implementation
+    # the mapper's vectorised nest arithmetic (mappers/nestmath.py): one implementation
     sizes = [spec.sizes[r] for r in order]
-    tile_v, spatial_v = nestmath.clip_tiles(sizes, [tiles.get(r, spec.sizes[r]) for r in order],
-                                            [em.spatial.get(r, 1) for r in order])
+    tile_in = [tiles.get(r, spec.sizes[r]) for r in order]
+    spatial_in = [em.spatial.get(r, 1) for r in order]
+    if is_batch(*tile_in, *spatial_in):  # a batch of candidates: per rank an array of shape (B,)
+        n = max(np.size(v) for v in (*tile_in, *spatial_in))
+        tile_v, spatial_v = nestmath.clip_tiles(sizes, _columns(tile_in, n), _columns(spatial_in, n))
+        out_v, in_v = nestmath.trips(sizes, tile_v, spatial_v)
+        cols = list(zip(order, tile_v.T, spatial_v.T, out_v.T, in_v.T, strict=True))
+        return _Nest({r: t for r, t, *_ in cols}, {r: k for r, _, k, *_ in cols},
+                     [(r, o) for r, _, _, o, _ in cols], [(r, i) for r, *_, i in cols])
+    tile_v, spatial_v = nestmath.clip_tiles(sizes, tile_in, spatial_in)
     out_v, in_v = nestmath.trips(sizes, tile_v, spatial_v)
     tile = {r: int(v) for r, v in zip(order, tile_v, strict=True)}
     spatial = {r: int(v) for r, v in zip(order, spatial_v, strict=True)}
     outer = [(r, int(v)) for r, v in zip(order, out_v, strict=True)]
     inner = [(r, int(v)) for r, v in zip(order, in_v, strict=True)]
     return _Nest(tile, spatial, outer, inner)
+
+
+def _columns(values: list, n: int) -> np.ndarray:
+    """Per-rank values (numbers or (B,) arrays) as one (B, ranks) int64 array."""
+    return np.stack([np.broadcast_to(np.asarray(v, dtype=np.int64), (n,)) for v in values], axis=-1)
 
 
 def cycles_per_point(spec: EinsumSpec, arr: ComputeArray, file: str, target_name: str) -> float:
@@ -148,14 +178,17 @@ def cycles_per_point(spec: EinsumSpec, arr: ComputeArray, file: str, target_name
 
 def _output_tiles(spec: EinsumSpec, nest: _Nest) -> int:
     """Temporal iterations that each produce a new output tile (those over output ranks)."""
-    return math.prod(t for r, t in nest.outer + nest.inner if r in spec.output_ranks)
+    return prod(t for r, t in nest.outer + nest.inner if r in spec.output_ranks)
 
 
 def reduction_depth(spec: EinsumSpec, spatial: dict[str, int], arr: ComputeArray) -> int:
     """Cycles for one output of a reduction unrolled across PEs to drain out of the array: the product of the
     spatial factors of the reduced ranks, one hop per PE along a chain (`log2` of it for a tree)."""
     reduced = [r for r in spec.iteration_ranks if r not in spec.output_ranks]
-    pes = math.prod(spatial.get(r, 1) for r in reduced)
+    pes = prod(spatial.get(r, 1) for r in reduced)
+    if is_batch(pes):
+        hops = ceil_log2(pes) if arr.spatial_reduction == "tree" else pes
+        return np.where(pes <= 1, 0, hops * arr.reduction_hop_cycles)
     if pes <= 1:
         return 0
     hops = math.ceil(math.log2(pes)) if arr.spatial_reduction == "tree" else pes
@@ -174,18 +207,18 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
     nest = _nest(spec, em, group, arr, file)
     cpp = cycles_per_point(spec, arr, file, target.name)
     n = spec.instances
-    iterations = math.prod(t for _, t in nest.outer) * math.prod(t for _, t in nest.inner)
+    iterations = prod(t for _, t in nest.outer) * prod(t for _, t in nest.inner)
     cost = EinsumCost(spec.name, arr.name, group.name, compute_cycles=iterations * cpp * n,
                       work_cycles=spec.points * cpp * n / arr.pes,
                       drain_cycles=_output_tiles(spec, nest) * n * reduction_depth(spec, nest.spatial, arr),
-                      pes=math.prod(nest.spatial.values()))
+                      pes=prod(nest.spatial.values()))
     for op, count in spec.op_counts.items():
         for unit, k in arr.ops[op].action_counts().items():
             cost.compute_energy_pj += count * k * table.energy_pj(unit, "compute", f"arrays.{arr.name}.ops.{op}") * n
         cost.flops += count * (2 if op == "mac" else 1) * n
     cost.rf_reads, cost.rf_writes = register_file_accesses(spec, nest, em.array, mapping, problem)
     cost.rank_trips = {r: t * i for (r, t), (_, i) in zip(nest.outer, nest.inner, strict=True)}
-    cost.outer_iterations = math.prod(t for _, t in nest.outer)
+    cost.outer_iterations = prod(t for _, t in nest.outer)
 
     word = target.word_bytes
     loops = nest.outer + nest.inner
@@ -196,8 +229,8 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
             continue
         rs = tuple(r for r in ranks if r in spec.iteration_ranks)
         reads = writes = 0.0
-        spatial_fp = math.prod(nest.spatial[r] for r in rs)
-        tile_fp = math.prod(nest.tile[r] for r in rs)
+        spatial_fp = prod(nest.spatial[r] for r in rs)
+        tile_fp = prod(nest.tile[r] for r in rs)
         full_fp = math.prod(spec.sizes[r] for r in rs)
         if is_output:
             writes = _accesses(rs, spatial_fp, loops) * word * n
@@ -234,10 +267,15 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
 def access_padding(tile_bytes: float, dram: Dram) -> float:
     """Bytes the DRAM bus moves per byte of a tensor whose spatial tile is `tile_bytes`: 1 for `dense` packing;
     for `spatial_tile`, whole accesses of `width_bits` per spatial tile (a 4-byte tile on an 8-byte port: 2)."""
-    if dram.packing == "dense" or tile_bytes <= 0:
+    if dram.packing == "dense":
         return 1.0
     access = dram.width_bits / 8
-    return math.ceil(tile_bytes / access) * access / tile_bytes
+    if is_batch(tile_bytes):
+        safe = np.maximum(tile_bytes, 1e-300)
+        return np.where(tile_bytes <= 0, 1.0, np.ceil(safe / access) * access / safe)
+    if tile_bytes <= 0:
+        return 1.0
+    return ceil(tile_bytes / access) * access / tile_bytes
 
 
 def register_file_accesses(spec: EinsumSpec, nest: _Nest, array: str, mapping: Mapping,
@@ -255,7 +293,7 @@ def register_file_accesses(spec: EinsumSpec, nest: _Nest, array: str, mapping: M
     writes = points
     producer = {e.output: mapping.einsums[e.name].array for e in problem.einsums if e.name in mapping.einsums}
     loops = nest.outer + nest.inner
-    pes = math.prod(nest.spatial.values())  # every PE in use holds its own copy (a multicast fills each)
+    pes = prod(nest.spatial.values())  # every PE in use holds its own copy (a multicast fills each)
     for tensor, ranks in spec.operands:
         if tensor_level(mapping, problem, tensor) == "pe" and producer.get(tensor) == array:
             continue
@@ -273,7 +311,7 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
         while host in mapping.in_place and host not in need:  # follow chains: A over SN over QK
             host = mapping.in_place[host]
         if tensor in need and host in need:
-            need[host] = max(need[host], need.pop(tensor))
+            need[host] = maximum(need[host], need.pop(tensor))
     return need
 
 
@@ -300,13 +338,13 @@ def tensor_footprints(group: Group, specs: list[EinsumSpec], mapping: Mapping, p
             held = tiles
             if tensor in produced and level == "buffer":
                 written = writer_tile[tensor]
-                held = {r: max(min(group.tile.get(r, spec.sizes[r]), spec.sizes[r]),
-                               min(written.get(r, spec.sizes[r]) if written is not None else 0, spec.sizes[r]))
+                held = {r: maximum(minimum(group.tile.get(r, spec.sizes[r]), spec.sizes[r]),
+                                   minimum(written.get(r, spec.sizes[r]) if written is not None else 0, spec.sizes[r]))
                         for r in ranks}
             if tensor in escapes and level == "buffer":
                 held = {}
-            fp = math.prod(min(held.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
-            need[tensor] = max(need.get(tensor, 0.0), fp)
+            fp = prod(minimum(held.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
+            need[tensor] = maximum(need.get(tensor, 0.0), fp)
     return need
 
 
@@ -323,8 +361,11 @@ def add_overflow_reads(costs: dict[str, EinsumCost], group: Group, specs: dict[s
         if out not in held or (tensor_level(mapping, problem, out) == "dram"
                                and out in dataflow.stream.get(name, ())):
             continue
-        elements = math.prod(spec.sizes[r] for r in spec.output_ranks) * spec.instances
-        c.buffer_read_bytes += overflow_reads(int(elements), int(held[out] // word)) * word
+        elements = int(math.prod(spec.sizes[r] for r in spec.output_ranks) * spec.instances)
+        tile = held[out] // word
+        extra = (np.array([overflow_reads(elements, int(t)) for t in np.ravel(tile)], dtype=float)
+                 if is_batch(tile) else overflow_reads(elements, int(tile)))
+        c.buffer_read_bytes += extra * word
 
 
 def exposed_drain_cycles(group: Group, costs: dict[str, EinsumCost], specs: dict[str, EinsumSpec]) -> float:
@@ -367,8 +408,15 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
     capacity = target.global_buffer.capacity_bytes
     total = sum(need.values())
     spill_need = sum(v for t, v in need.items() if t in mapping.spill)
-    fraction = 0.0
-    if total > capacity:
+    fraction: object = 0.0
+    feasible: object = True
+    if is_batch(total):  # a batch: the candidates that do not fit get an infinite latency below
+        fixed = total - spill_need
+        over = total > capacity
+        feasible = ~(over & ((fixed > capacity) | (spill_need == 0)))
+        fraction = np.where(over & feasible, 1.0 - (capacity - fixed) / np.where(spill_need == 0, 1, spill_need),
+                            0.0)
+    elif total > capacity:
         fixed = total - spill_need
         if fixed > capacity or spill_need == 0:
             worst = max((t for t in need if t not in mapping.spill), key=need.get)
@@ -381,7 +429,7 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
     transfer = 0.0  # the DRAM bus's bytes (`dram.packing`)
     for c in costs.values():
         for tensor, dram in c.staged_reads.items():
-            staged[tensor] = max(staged.get(tensor, 0.0), dram)  # a staged tile is shared by the group
+            staged[tensor] = maximum(staged.get(tensor, 0.0), dram)  # a staged tile is shared by the group
         spilled = [b for t, b in c.tensor_buffer_bytes.items() if t in mapping.spill]
         c.dram_read_bytes += fraction * sum(r for r, _ in spilled)
         c.dram_write_bytes += fraction * sum(w for _, w in spilled)
@@ -392,10 +440,10 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
             c.dram_read_bytes += dram / len(readers)
             if dataflow.fill_once:  # the shared tile is filled into the buffer once, not once per reader
                 c.buffer_write_bytes += dram / len(readers) - c.staged_reads[tensor]
-        transfer += max(c.staged_transfer[tensor] for c in readers)
+        transfer += max_of(c.staged_transfer[tensor] for c in readers)
     if dataflow.partition_overflow:
         add_overflow_reads(costs, group, specs, mapping, problem, target.word_bytes, dataflow)
-    compute = sum(max(sum(costs[n].compute_cycles for n in lane) for lane in stage) for stage in group.stages)
+    compute = sum(max_of(sum(costs[n].compute_cycles for n in lane) for lane in stage) for stage in group.stages)
     compute += exposed_drain_cycles(group, costs, specs)
     compute += lag_cycles(group, costs, file) + control_cycles(group, costs, specs, target)
     dram = sum(c.dram_read_bytes + c.dram_write_bytes for c in costs.values())
@@ -408,10 +456,12 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
         for c in costs.values():
             for part, mine in ((first, c.first_tile_bytes), (last, c.last_tile_bytes)):
                 for tensor, b in mine.items():
-                    part[tensor] = max(part.get(tensor, 0.0), b)
-        exposed_io_s = min(dram_s, (sum(first.values()) + sum(last.values())) / bw)
-    latency = exposed_io_s + max(compute / target.clock_hz, dram_s - exposed_io_s)
-    return GroupCost(group.name, list(costs.values()), compute, dram, total, fraction, latency, dram_s)
+                    part[tensor] = maximum(part.get(tensor, 0.0), b)
+        exposed_io_s = minimum(dram_s, (sum(first.values()) + sum(last.values())) / bw)
+    latency = exposed_io_s + maximum(compute / target.clock_hz, dram_s - exposed_io_s)
+    if is_batch(feasible):
+        latency = np.where(feasible, latency, np.inf)
+    return GroupCost(group.name, list(costs.values()), compute, dram, total, fraction, latency, dram_s, feasible)
 
 
 def lag_cycles(group: Group, costs: dict[str, EinsumCost], file: str) -> float:
@@ -434,5 +484,5 @@ def control_cycles(group: Group, costs: dict[str, EinsumCost], specs: dict[str, 
     """`control_cycles_per_tile` of the target for every tile of the group's DRAM-level loop, every instance."""
     if not target.control_cycles_per_tile:
         return 0.0
-    tiles = max(c.outer_iterations * specs[n].instances for n, c in costs.items())
+    tiles = max_of(c.outer_iterations * specs[n].instances for n, c in costs.items())
     return target.control_cycles_per_tile * tiles
