@@ -43,6 +43,8 @@ BUILTIN_DIR = Path(__file__).parent / "builtin"
 MAPPINGS = Catalog("mapping", BUILTIN_DIR, MappingError, option="--mapping")
 
 Level = Literal["dram", "buffer", "pe"]
+#: level codes where a batch of candidate mappings gives a tensor's level per candidate (mappers.mapspace)
+TENSOR_LEVELS: tuple[str, ...] = ("pe", "buffer", "dram")
 #: `$name`: a reference to one of the mapping's `params`, bound before costing.
 ParamRef = Annotated[str, StringConstraints(pattern=r"^\$[A-Za-z_][A-Za-z0-9_]*$")]
 #: `rows`, `cols`, `pes` of the bound array, or `ARRAY.rows` etc. of a named one; resolved against the target.

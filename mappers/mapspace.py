@@ -24,7 +24,6 @@ The functions take duck-typed Einsum specs (`simulator.spatial.problem.EinsumSpe
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -35,7 +34,7 @@ import numpy as np
 
 from hw.spatial import ComputeArray, SpatialTarget
 from mappers import nestmath
-from mappers.mapping import EinsumMapping, Group
+from mappers.mapping import TENSOR_LEVELS, EinsumMapping, Group
 
 #: cycles per point of an Einsum on an array (the cost model's `cycles_per_point`, passed in: mappers do not
 #: import the simulator)
@@ -62,6 +61,11 @@ class GroupMapping:
     tensors: dict[str, str]
     spill: tuple[str, ...]
     in_place: dict[str, str]
+    #: a batch (`build_groups`): per Einsum the lane it runs in per candidate (the cost model's `lanes`), and the
+    #: target's array names (an Einsum's `array` is then an array of indices into them, a tensor's level an array
+    #: of codes into `TENSOR_LEVELS`, `in_place` tensor -> ((host, mask), ...), `loop_order` (B, ranks) positions)
+    lanes: dict[str, np.ndarray] | None = None
+    arrays: tuple[str, ...] = ()
 
 
 def eligible_arrays(spec: Any, target: SpatialTarget) -> tuple[str, ...]:
@@ -86,71 +90,6 @@ def tile_ladder(size: int, dims: Sequence[int]) -> tuple[int, ...]:
     for d in dims:
         values.update(d * k for k in (1, 2, 4) if d * k < size)
     return tuple(sorted(values))
-
-
-def spatial_options(ranks: Sequence[str], arr: ComputeArray, tile: dict[str, int]) -> list[dict[str, int]]:
-    """Unrollings of up to two ranks onto the array's rows and columns: one rank per dimension, and a rank smaller
-    than a dimension sharing it with another (mixed factors). A 1D array (rows = 1) unrolls onto its columns."""
-    return [dict(o) for o in _spatial_options(tuple(ranks), arr.rows, arr.cols, tuple(tile[r] for r in ranks))]
-
-
-@functools.lru_cache(maxsize=65536)
-def _spatial_options(ranks: tuple[str, ...], rows: int, cols: int,
-                     tile: tuple[int, ...]) -> tuple[tuple[tuple[str, int], ...], ...]:
-    size = dict(zip(ranks, tile, strict=True))
-    dims = [d for d in (rows, cols) if d > 1] or [1]
-    out: list[dict[str, int]] = [{}]
-
-    def fill(dim: int, r: str, other: str | None) -> dict[str, int]:
-        f = min(dim, size[r])
-        part = {r: f}
-        if other is not None and f < dim:
-            part[other] = max(1, dim // f)
-        return part
-
-    for r in ranks:
-        for dim in dims:
-            out.append(fill(dim, r, None))
-            for other in ranks:
-                if other != r:
-                    out.append(fill(dim, r, other))
-    if len(dims) == 2:
-        for r1, r2 in itertools.permutations(ranks, 2):
-            out.append({**fill(dims[0], r1, None), **fill(dims[1], r2, None)})
-    seen: list[tuple[tuple[str, int], ...]] = []
-    for o in out:
-        key = tuple(o.items())
-        if key not in seen and math.prod(o.values()) <= rows * cols:
-            seen.append(key)
-    return tuple(seen)
-
-
-def best_spatial(spec: Any, arr: ComputeArray, tile: dict[str, int],
-                 prefer: dict[str, int] | None = None) -> tuple[dict[str, int], int]:
-    """The unrolling with the fewest temporal iterations at `tile` (all options costed as one numpy batch); among
-    equals, the one that unrolls the ranks of `prefer` (the producer's unrolling) alike, then the first."""
-    ranks = tuple(spec.iteration_ranks)
-    pref = tuple(sorted((prefer or {}).items()))
-    choice, its = _best_spatial(ranks, tuple(spec.sizes[r] for r in ranks), arr.rows, arr.cols,
-                                tuple(tile[r] for r in ranks), pref)
-    return dict(choice), its
-
-
-@functools.lru_cache(maxsize=65536)
-def _best_spatial(ranks: tuple[str, ...], sizes: tuple[int, ...], rows: int, cols: int, tile: tuple[int, ...],
-                  prefer: tuple[tuple[str, int], ...]) -> tuple[tuple[tuple[str, int], ...], int]:
-    options = _spatial_options(ranks, rows, cols, tile)
-    spatial = np.array([[dict(o).get(r, 1) for r in ranks] for o in options])
-    its = nestmath.iterations(np.array(sizes), np.array(tile), spatial)
-    best = int(its.min())
-    ties = [i for i in range(len(options)) if its[i] == best]
-    pref = dict(prefer)
-    if pref:
-        for i in ties:
-            o = dict(options[i])
-            if all(o.get(r, 1) == pref.get(r, 1) for r in ranks if r in pref):
-                return options[i], best
-    return options[ties[0]], best
 
 
 def reduction_locked_ranks(specs: Sequence[Any]) -> set[str]:
@@ -187,124 +126,298 @@ def group_tiles(specs: Sequence[Any]) -> dict[str, int]:
 
 def build_group(name: str, specs: Sequence[Any], choice: GroupChoice, target: SpatialTarget,
                 cpp: CyclesPerPoint, outside_readers: set[str], cascade_io: set[str]) -> GroupMapping:
-    """The group's mapping entries for `choice` (see the module docstring); `outside_readers`: tensors produced
-    here and read by another group; `cascade_io`: the cascade's inputs and outputs."""
+    """The group's mapping entries for `choice` (see the module docstring): the batch of one of `build_groups`;
+    `outside_readers`: tensors produced here and read by another group; `cascade_io`: the cascade's inputs and
+    outputs."""
+    ((_, batch),) = build_groups(name, specs, [choice], target, cpp, outside_readers, cascade_io)
+    return batch_row(batch, 0, specs)
+
+
+def build_groups(name: str, specs: Sequence[Any], choices: Sequence[GroupChoice], target: SpatialTarget,
+                 cpp: CyclesPerPoint, outside_readers: set[str],
+                 cascade_io: set[str]) -> list[tuple[np.ndarray, GroupMapping]]:
+    """`build_group` for many choices at once, as numpy arrays: [(indices into `choices`, their GroupMapping)], one
+    entry per (onchip, stream, block) with every per-candidate derivation an array over the entry's candidates
+    (tiles, unrolling, array bound, tensor levels, in-place hosts, loop orders, lanes; see `GroupMapping`), ready
+    for the cost model's batch path. `batch_row` takes one candidate out as an ordinary GroupMapping."""
+    buckets: dict[tuple, list[int]] = {}
+    for i, c in enumerate(choices):
+        buckets.setdefault((c.onchip, c.stream, c.block), []).append(i)
+    out: list[tuple[np.ndarray, GroupMapping]] = []
+    for (onchip, stream, block), members in buckets.items():
+        picked = [choices[i] for i in members]
+        out.append((np.array(members, dtype=np.int64),
+                    _build_bucket(name, specs, onchip, stream, block, picked, target, cpp, outside_readers,
+                                  cascade_io)))
+    return out
+
+
+def _build_bucket(name: str, specs: Sequence[Any], onchip: bool, stream: str | None, block: tuple[str, int] | None,
+                  choices: list[GroupChoice], target: SpatialTarget, cpp: CyclesPerPoint, outside_readers: set[str],
+                  cascade_io: set[str]) -> GroupMapping:
+    """Choices that share (onchip, stream, block): one batch."""
+    n = len(choices)
     sizes = group_tiles(specs)
-    gtile = {r: sizes[r] for r in sizes} | dict(choice.tile)
+    tiles = [dict(c.tile) for c in choices]
+    gtile = {r: np.array([t.get(r, size) for t in tiles], dtype=np.int64) for r, size in sizes.items()}
+    tiled_any = tuple(r for r in sizes if np.any(gtile[r] < sizes[r]))
+    pipelined = np.zeros(n, dtype=bool)
+    for r in tiled_any:
+        pipelined |= gtile[r] < sizes[r]
     max_dim = max(max(a.rows, a.cols) for a in target.arrays)
     produced = {s.output for s in specs}
     staged = {t for s in specs for t, _ in s.operands if t not in produced}
-    tiles: dict[str, dict[str, int]] = {}
+    arrays = list(target.arrays)
+    einsum_tiles: dict[str, np.ndarray] = {}  # (n, ranks of the Einsum)
     for s in specs:
-        t = {r: gtile[r] for r in s.iteration_ranks}
+        cols = []
         reads_staged = any(tensor in staged for tensor, _ in s.operands)
-        if choice.block is not None and reads_staged and choice.block[0] in t:
-            t[choice.block[0]] = max(t[choice.block[0]], min(choice.block[1], sizes[choice.block[0]]))
-        if choice.stream in t and reads_staged and t[choice.stream] > max_dim:
-            t[choice.stream] = max_dim
-        tiles[s.name] = t
-    arrays = {a.name: a for a in target.arrays}
-    compute: dict[str, dict[str, float]] = {}
-    for s in specs:
-        compute[s.name] = {a: best_spatial(s, arrays[a], tiles[s.name])[1] * cpp(s, arrays[a])
-                           for a in eligible_arrays(s, target)}
-    pipelined = any(gtile[r] < sizes[r] for r in sizes)
-    assign = _assign_arrays(specs, compute, pipelined)
-    spatial: dict[str, dict[str, int]] = {}
-    out_of = {s.output: s.name for s in specs}
-    for s in specs:
-        prefer: dict[str, int] = {}
-        for tensor, _ in s.operands:
-            if tensor in out_of and out_of[tensor] in spatial:
-                prefer = {**spatial[out_of[tensor]], **prefer}
-        spatial[s.name] = best_spatial(s, arrays[assign[s.name]], tiles[s.name], prefer)[0]
-    tensors = _levels(specs, spatial, choice.onchip, outside_readers, cascade_io)
+        for r in s.iteration_ranks:
+            t = gtile[r]
+            if block is not None and reads_staged and block[0] == r:
+                t = np.maximum(t, min(block[1], sizes[r]))
+            if stream == r and reads_staged:
+                t = np.where(t > max_dim, max_dim, t)
+            cols.append(t)
+        einsum_tiles[s.name] = np.stack(cols, axis=-1)
+    eligible = {s.name: [k for k, a in enumerate(arrays) if all(op in a.ops for op in s.op_counts)] for s in specs}
+    compute = {s.name: np.stack([_best_spatial_batch(s, arrays[k], einsum_tiles[s.name])[1] * cpp(s, arrays[k])
+                                 for k in eligible[s.name]], axis=-1) for s in specs}
+    assign = _assign_batch([s.name for s in specs], eligible, compute, len(arrays), pipelined)  # (n, E) array ids
+    spatial: dict[str, np.ndarray] = {}
+    out_of = {s.output: s for s in specs}
+    for e, s in enumerate(specs):
+        ranks = list(s.iteration_ranks)
+        pref = np.ones((n, len(ranks)), dtype=np.int64)
+        have = np.zeros((n, len(ranks)), dtype=bool)
+        for tensor, _ in s.operands:  # the first producer's unrolling wins where two are read
+            p = out_of.get(tensor)
+            if p is None or p.name not in spatial:
+                continue
+            for j, r in enumerate(ranks):
+                if r in p.iteration_ranks:
+                    f = spatial[p.name][:, list(p.iteration_ranks).index(r)]
+                    new = ~have[:, j] & (f > 1)
+                    pref[:, j] = np.where(new, f, pref[:, j])
+                    have[:, j] |= new
+        chosen = np.ones((n, len(ranks)), dtype=np.int64)
+        for k in eligible[s.name]:
+            mine = assign[:, e] == k
+            if mine.any():
+                got, _ = _best_spatial_batch(s, arrays[k], einsum_tiles[s.name][mine], pref[mine], have[mine])
+                chosen[mine] = got
+        spatial[s.name] = chosen
+    levels = _levels_batch(specs, spatial, onchip, outside_readers, cascade_io, n)  # produced tensor -> codes
+    hosts = _in_place_batch(specs, levels, cascade_io, n)  # Einsum -> operand index overwritten, -1 none
+    tensors: dict[str, Any] = dict(levels)
     for s in specs:
         for tensor, _ in s.operands:
             tensors.setdefault(tensor, "dram")
-    in_place = _in_place(specs, tensors, cascade_io)
-    order = tuple(r for r in choice.order if gtile.get(r, 0) < sizes.get(r, 0))
+    in_place = {}
+    for s in specs:
+        entries = tuple((s.operands[k][0], hosts[s.name] == k) for k in sorted(set(hosts[s.name].tolist()) - {-1}))
+        if entries:
+            in_place[s.output] = entries
+    orders = _loop_orders(specs, choices)
+    einsums = {}
+    for e, s in enumerate(specs):
+        ranks = s.iteration_ranks
+        einsums[s.name] = EinsumMapping.model_construct(
+            array=assign[:, e], spatial={r: spatial[s.name][:, j] for j, r in enumerate(ranks)},
+            loop_order=orders[s.name], buffer_tile={r: einsum_tiles[s.name][:, j] for j, r in enumerate(ranks)})
+    lanes = {s.name: np.where(pipelined, assign[:, e], 0) for e, s in enumerate(specs)}
+    group = Group.model_construct(name=name, tile={r: gtile[r] for r in tiled_any},
+                                  stages=((tuple(s.name for s in specs),),), interleaved=False)
+    return GroupMapping(group, einsums, tensors, tuple(sorted(produced)), in_place, lanes,
+                        tuple(a.name for a in arrays))
+
+
+def _loop_orders(specs: Sequence[Any], choices: list[GroupChoice]) -> dict[str, np.ndarray]:
+    """Per Einsum and candidate, the loop order as positions in its iteration ranks (B, ranks): the tiled ranks
+    in the choice's DRAM-level order, then the others in rank order."""
+    sizes = group_tiles(specs)
+    distinct: dict[tuple[str, ...], list[int]] = {}
+    for i, c in enumerate(choices):
+        tiled = {r for r, v in c.tile if v < sizes.get(r, 0)}
+        distinct.setdefault(tuple(r for r in c.order if r in tiled), []).append(i)
+    out = {}
+    for s in specs:
+        ranks = list(s.iteration_ranks)
+        perm = np.empty((len(choices), len(ranks)), dtype=np.int64)
+        for order, members in distinct.items():
+            first = [r for r in order if r in ranks]
+            perm[members] = [ranks.index(r) for r in first + [r for r in ranks if r not in first]]
+        out[s.name] = perm
+    return out
+
+
+def batch_row(batch: GroupMapping, i: int, specs: Sequence[Any]) -> GroupMapping:
+    """Candidate `i` of a batch as an ordinary GroupMapping: plain values, only the spatial factors above 1, the
+    loop order's tiled ranks, and an Einsum's buffer tile listed only where it differs from the group's (a rank
+    the group tiles stays listed: the model holds a written tensor at its writer's listed tile)."""
+    sizes = group_tiles(specs)
+    gtile = {r: int(v[i]) for r, v in batch.group.tile.items() if int(v[i]) < sizes[r]}
     einsums = {}
     for s in specs:
-        # a rank the group tiles is listed even where the Einsum's block is the whole rank: the model holds a
-        # written tensor at its writer's listed tile (an unlisted rank would count as the group's tile)
-        own = {r: v for r, v in tiles[s.name].items() if v < s.sizes[r] or gtile[r] < sizes[r]}
-        group_own = {r: v for r, v in gtile.items() if r in s.iteration_ranks and v < sizes[r]}
+        em = batch.einsums[s.name]
+        tile = {r: int(v[i]) for r, v in em.buffer_tile.items()}
+        own = {r: v for r, v in tile.items() if v < s.sizes[r] or gtile.get(r, sizes[r]) < sizes[r]}
+        group_own = {r: v for r, v in gtile.items() if r in s.iteration_ranks}
+        order = tuple(s.iteration_ranks[j] for j in em.loop_order[i].tolist())
         einsums[s.name] = EinsumMapping.model_construct(
-            array=assign[s.name], spatial=spatial[s.name],
-            loop_order=tuple(r for r in order if r in s.iteration_ranks),
-            buffer_tile=own if own != group_own else None)
-    if pipelined:
-        lanes = [tuple(s.name for s in specs if assign[s.name] == a) for a in arrays]
+            array=batch.arrays[int(em.array[i])],
+            spatial={r: int(v[i]) for r, v in em.spatial.items() if int(v[i]) > 1},
+            loop_order=tuple(r for r in order if r in gtile), buffer_tile=own if own != group_own else None)
+    tensors = {t: v if isinstance(v, str) else TENSOR_LEVELS[int(v[i])] for t, v in batch.tensors.items()}
+    in_place = {t: host for t, entries in batch.in_place.items() for host, mask in entries if mask[i]}
+    names = [s.name for s in specs]
+    if gtile:
+        lanes = [tuple(n for n in names if batch.einsums[n].array[i] == k) for k in range(len(batch.arrays))]
         stages: tuple = (tuple(lane for lane in lanes if lane),)
     else:
-        stages = ((tuple(s.name for s in specs),),)
-    group = Group.model_construct(name=name, tile={r: v for r, v in gtile.items() if v < sizes[r]},
-                                  stages=stages, interleaved=False)
-    spill = tuple(t for t in produced if tensors.get(t) != "pe")
+        stages = ((tuple(names),),)
+    group = Group.model_construct(name=batch.group.name, tile=gtile, stages=stages, interleaved=False)
+    spill = tuple(t for t in batch.spill if tensors.get(t) != "pe")
     return GroupMapping(group, einsums, tensors, spill, in_place)
 
 
-def _assign_arrays(specs: Sequence[Any], compute: dict[str, dict[str, float]], pipelined: bool) -> dict[str, str]:
-    """The array per Einsum minimising the group's compute: with pipelining the busiest array's total, else the
-    sum; ties broken by the sum, then by the first. All assignments are costed as one numpy batch (up to 2^16)."""
-    names = tuple(s.name for s in specs)
-    table = tuple(tuple(sorted(compute[n].items(), key=lambda kv: kv[1])) for n in names)
-    return dict(zip(names, _assign(table, pipelined), strict=True))
+def _spatial_candidates(ranks: int, rows: int, cols: int, tile: np.ndarray) -> np.ndarray:
+    """Every unrolling of up to two ranks onto the array's rows and columns (one rank per dimension; a rank smaller
+    than a dimension sharing it with another), as factors (B, options, ranks) of the tiles (B, ranks). A 1D array
+    (rows = 1) unrolls onto its columns."""
+    dims = [d for d in (rows, cols) if d > 1] or [1]
+    b = tile.shape[0]
+    opts = [np.ones((b, ranks), dtype=np.int64)]
+    for i in range(ranks):
+        for dim in dims:
+            f = np.minimum(dim, tile[:, i])
+            one = np.ones((b, ranks), dtype=np.int64)
+            one[:, i] = f
+            opts.append(one)
+            for j in range(ranks):
+                if j != i:
+                    mixed = one.copy()
+                    mixed[:, j] = np.where(f < dim, np.maximum(1, dim // np.maximum(f, 1)), 1)
+                    opts.append(mixed)
+    if len(dims) == 2:
+        for i, j in itertools.permutations(range(ranks), 2):
+            two = np.ones((b, ranks), dtype=np.int64)
+            two[:, i] = np.minimum(dims[0], tile[:, i])
+            two[:, j] = np.minimum(dims[1], tile[:, j])
+            opts.append(two)
+    return np.stack(opts, axis=1)
 
 
-@functools.lru_cache(maxsize=16384)
-def _assign(table: tuple[tuple[tuple[str, float], ...], ...], pipelined: bool) -> tuple[str, ...]:
-    if math.prod(len(o) for o in table) > 1 << 16 or not pipelined:
-        return tuple(o[0][0] for o in table)
-    arrays = sorted({a for o in table for a, _ in o})
-    width = max(len(o) for o in table)
-    grid = np.array(list(itertools.product(*[range(len(o)) for o in table])), dtype=np.int64)
-    cost = np.array([[o[j][1] if j < len(o) else 0.0 for j in range(width)] for o in table])
-    which = np.array([[arrays.index(o[j][0]) if j < len(o) else 0 for j in range(width)] for o in table])
-    rows = np.arange(len(table))[None, :]
-    chosen, array_of = cost[rows, grid], which[rows, grid]  # (assignments, einsums)
-    loads = np.stack([np.where(array_of == k, chosen, 0.0).sum(axis=1) for k in range(len(arrays))], axis=1)
-    best = int(np.lexsort((chosen.sum(axis=1), loads.max(axis=1)))[0])
-    return tuple(o[int(j)][0] for o, j in zip(table, grid[best], strict=True))
+def _best_spatial_batch(spec: Any, arr: ComputeArray, tile: np.ndarray, prefer: np.ndarray | None = None,
+                        have: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate tile (B, ranks), the unrolling with the fewest temporal iterations (options within the
+    array's PEs); among equals the first that unrolls the ranks of `prefer` where `have` (the producer's factors)
+    alike, else the first. Returns (factors (B, ranks), iterations (B,)). Distinct rows are computed once."""
+    key = tile if prefer is None else np.concatenate([tile, prefer, have], axis=-1)
+    uniq, inverse = nestmath.unique_rows(key)
+    r = tile.shape[1]
+    t = uniq[:, :r]
+    options = _spatial_candidates(r, arr.rows, arr.cols, t)
+    sizes = np.array([spec.sizes[x] for x in spec.iteration_ranks], dtype=np.int64)
+    its = nestmath.iterations(sizes, t[:, None, :], options)
+    its = np.where(options.prod(axis=-1) <= arr.rows * arr.cols, its, np.iinfo(np.int64).max)
+    best = its.min(axis=1)
+    ties = its == best[:, None]
+    pick = np.argmax(ties, axis=1)
+    if prefer is not None:
+        pref, mask = uniq[:, None, r:2 * r], uniq[:, None, 2 * r:].astype(bool)
+        match = ties & np.all(~mask | (options == pref), axis=-1)
+        pick = np.where(match.any(axis=1), np.argmax(match, axis=1), pick)
+    chosen = options[np.arange(len(uniq)), pick]
+    return chosen[inverse], best[inverse]
 
 
-def _levels(specs: Sequence[Any], spatial: dict[str, dict[str, int]], onchip: bool, outside_readers: set[str],
-            cascade_io: set[str]) -> dict[str, str]:
-    """Where each tensor produced in the group lives (see the module docstring)."""
-    levels: dict[str, str] = {}
+def _assign_batch(names: list[str], eligible: dict[str, list[int]], compute: dict[str, np.ndarray], n_arrays: int,
+                  pipelined: np.ndarray) -> np.ndarray:
+    """The array per Einsum (B, E) minimising the group's compute: with pipelining the busiest array's total, else
+    each Einsum on its fastest array; ties broken by the sum, then by the first assignment (in the order of the
+    target's arrays). Every assignment of the Einsums that have a choice (up to 2^16 of them) is costed for every
+    distinct compute table at once, as matrix products."""
+    fastest = np.stack([np.array(eligible[nm])[np.argmin(compute[nm], axis=1)] for nm in names], axis=-1)
+    free = [e for e, nm in enumerate(names) if len(eligible[nm]) > 1]
+    grid_size = math.prod(len(eligible[names[e]]) for e in free)
+    if not pipelined.any() or not free or grid_size > 1 << 16:
+        return fastest
+    base = np.zeros((len(pipelined), n_arrays))  # the Einsums bound to their only array
+    for nm in names:
+        if len(eligible[nm]) == 1:
+            base[:, eligible[nm][0]] += compute[nm][:, 0]
+    options = np.concatenate([compute[names[e]] for e in free], axis=1)  # (B, options of the free Einsums)
+    table, inverse = nestmath.unique_rows(np.concatenate([base, options], axis=1))
+    base_u, options_u = table[:, :n_arrays], table[:, n_arrays:]
+    grid = np.array(list(itertools.product(*[range(len(eligible[names[e]])) for e in free])), dtype=np.int64)
+    column_array = np.array([eligible[names[e]][o] for e in free for o in range(len(eligible[names[e]]))])
+    offsets = np.cumsum([0] + [len(eligible[names[e]]) for e in free])[:-1]
+    chosen = np.zeros((grid_size, options.shape[1]))  # 1 where an assignment takes an option
+    chosen[np.arange(grid_size)[:, None], offsets[None, :] + grid] = 1.0
+    busiest = total = None  # (tables, assignments): the busiest array's load, and the sum over arrays
+    for k in range(n_arrays):
+        load = base_u[:, k:k + 1] + options_u[:, column_array == k] @ chosen[:, column_array == k].T
+        busiest = load if busiest is None else np.maximum(busiest, load)
+        total = load if total is None else total + load
+    best = np.argmin(np.where(busiest == busiest.min(axis=1, keepdims=True), total, np.inf), axis=1)
+    out = fastest.copy()
+    picked = grid[best[inverse]]  # (B, free)
+    for j, e in enumerate(free):
+        out[:, e] = np.array(eligible[names[e]])[picked[:, j]]
+    return np.where(pipelined[:, None], out, fastest)
+
+
+def _levels_batch(specs: Sequence[Any], spatial: dict[str, np.ndarray], onchip: bool, outside_readers: set[str],
+                  cascade_io: set[str], n: int) -> dict[str, np.ndarray]:
+    """Where each tensor produced in the group lives, per candidate (codes into `TENSOR_LEVELS`; see the module
+    docstring)."""
+    levels: dict[str, np.ndarray] = {}
+    off = TENSOR_LEVELS.index("buffer" if onchip else "dram")
     for s in specs:
         t = s.output
         if t in cascade_io or t in outside_readers:
-            levels[t] = "dram"
+            levels[t] = np.full(n, TENSOR_LEVELS.index("dram"), dtype=np.int64)
             continue
         readers = [c for c in specs if any(x == t for x, _ in c.operands)]
-        carried = any(c is s for c in readers)
-        ranks = set(s.output_ranks)
-        alike = all(all(spatial[c.name].get(r, 1) == spatial[s.name].get(r, 1) for r in ranks)
-                    for c in readers)
-        if readers and not carried and alike:
-            levels[t] = "pe"
-        else:
-            levels[t] = "buffer" if onchip else "dram"
+        if not readers or any(c is s for c in readers):
+            levels[t] = np.full(n, off, dtype=np.int64)
+            continue
+        alike = np.ones(n, dtype=bool)
+        mine = list(s.iteration_ranks)
+        for c in readers:
+            theirs = list(c.iteration_ranks)
+            for r in s.output_ranks:
+                f = spatial[s.name][:, mine.index(r)]
+                g = spatial[c.name][:, theirs.index(r)] if r in theirs else 1
+                alike &= f == g
+        levels[t] = np.where(alike, TENSOR_LEVELS.index("pe"), off)
     return levels
 
 
-def _in_place(specs: Sequence[Any], tensors: dict[str, str], cascade_io: set[str]) -> dict[str, str]:
-    """Element-wise Einsums that are the last reader of a same-shaped tensor overwrite its space."""
+def _in_place_batch(specs: Sequence[Any], levels: dict[str, np.ndarray], cascade_io: set[str],
+                    n: int) -> dict[str, np.ndarray]:
+    """Element-wise Einsums that are the last reader of a same-shaped tensor overwrite its space: per Einsum and
+    candidate, the index of the operand it overwrites, or -1."""
+    pe = TENSOR_LEVELS.index("pe")
     order = {s.name: i for i, s in enumerate(specs)}
-    out: dict[str, str] = {}
-    hosts: set[str] = set()
+    hosts: dict[str, np.ndarray] = {}
+    out: dict[str, np.ndarray] = {}
     for s in specs:
-        if tensors.get(s.output) == "pe" or s.output in cascade_io:
+        chosen = np.full(n, -1, dtype=np.int64)
+        out[s.name] = chosen
+        if s.output in cascade_io:
             continue
-        for tensor, ranks in s.operands:
-            if (tensor in cascade_io or tensor in hosts or tensors.get(tensor) == "pe" or tensor == s.output
-                    or set(ranks) != set(s.output_ranks)):
+        free = levels[s.output] != pe
+        for k, (tensor, ranks) in enumerate(s.operands):
+            if tensor in cascade_io or tensor == s.output or set(ranks) != set(s.output_ranks):
                 continue
-            later = [c for c in specs if order[c.name] > order[s.name] and any(x == tensor for x, _ in c.operands)]
-            if not later:
-                out[s.output] = tensor
-                hosts.add(tensor)
-                break
+            if any(order[c.name] > order[s.name] and any(x == tensor for x, _ in c.operands) for c in specs):
+                continue
+            level = levels.get(tensor)
+            ok = free & (chosen < 0) & ~hosts.get(tensor, np.zeros(n, dtype=bool))
+            if level is not None:
+                ok &= level != pe
+            chosen[ok] = k
+            hosts[tensor] = hosts.get(tensor, np.zeros(n, dtype=bool)) | ok
     return out

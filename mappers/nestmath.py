@@ -37,3 +37,23 @@ def iterations(sizes: ArrayLike, tiles: ArrayLike, spatial: ArrayLike) -> NDArra
     """Temporal iterations of the whole nest (all trips multiplied), shape (...)."""
     outer, inner = trips(sizes, tiles, spatial)
     return np.prod(outer, axis=-1) * np.prod(inner, axis=-1)
+
+
+def unique_rows(rows: NDArray) -> tuple[NDArray, NDArray[np.int64]]:
+    """(distinct rows, index of each row's distinct row): `np.unique(rows, axis=0, return_inverse=True)` through
+    one 1-D key per row (each column ranked, the ranks combined in mixed radix), which is several times faster;
+    the same result, rows in lexicographic order."""
+    if rows.shape[0] == 0 or rows.shape[1] == 0:
+        uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+    key = np.zeros(rows.shape[0], dtype=np.int64)
+    radix = 1
+    for j in range(rows.shape[1] - 1, -1, -1):
+        values, rank = np.unique(rows[:, j], return_inverse=True)
+        if radix * len(values) >= 1 << 62:  # too many combinations for one int64 key
+            uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
+            return uniq, inverse.reshape(-1)
+        key += rank.reshape(-1) * radix
+        radix *= len(values)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return rows[first], inverse.reshape(-1)

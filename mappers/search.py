@@ -28,6 +28,12 @@ Objective = Literal["latency", "energy", "edp"]
 OBJECTIVES: tuple[str, ...] = ("latency", "energy", "edp")
 #: a group whose space has at most this many points is enumerated exhaustively
 EXHAUSTIVE_LIMIT = 400
+#: a larger group first costs its grid of tiles (every ladder value per rank, intermediates on and off chip), or
+#: this many points of it drawn with the seed, before the descent starts from the best of them
+GRID_LIMIT = 4096
+#: candidates handed to the model in one batch, at most, and at first
+BATCH = 2048
+FIRST_BATCH = 128
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,16 @@ class SearchStats:
     on_progress: Callable[[SearchStats], None] | None = field(default_factory=lambda: _PROGRESS.get())
 
     def costed_one(self) -> None:
-        self.costed += 1
+        self.costed_many(1)
+
+    def costed_many(self, count: int) -> None:
+        self.costed += count
         if self.on_progress is not None:
             self.on_progress(self)
+
+    def room(self) -> int | None:
+        """Group mappings the budget still allows (None: no budget)."""
+        return None if self.budget is None else max(0, self.budget - self.costed)
 
     def offer(self, value: float) -> None:
         """A whole mapping whose score starts with `value` exists: keep the best as the incumbent."""
@@ -120,11 +133,11 @@ def pareto(points: Sequence[Point], keep: int = 8) -> list[Point]:
 
 
 def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
-                 evaluate: Callable[[GroupChoice], tuple[float, float] | None], objective: str,
+                 evaluate: Callable[[list[GroupChoice]], list[tuple[float, float] | None]], objective: str,
                  stats: SearchStats, seed: int, blocks: bool = False) -> list[Point]:
-    """Search one group's choices (see `GroupChoice`); `evaluate` returns (latency_s, energy_j) or None when the
-    choice does not fit; `blocks`: row blocks are part of the space (`mapspace.blockable`). Returns the Pareto
-    front of what it costed (empty when nothing fits)."""
+    """Search one group's choices (see `GroupChoice`); `evaluate` costs a list of choices as one batch and returns
+    per choice (latency_s, energy_j), or None when it does not fit; `blocks`: row blocks are part of the space
+    (`mapspace.blockable`). Returns the Pareto front of what it costed (empty when nothing fits)."""
     tileable = [r for r, s in ranks.items() if r not in locked and s > 1]
     ladders = {r: tile_ladder(ranks[r], dims) for r in tileable}
     streams: tuple[str | None, ...] = (None, *[r for r in ranks if ranks[r] > max(dims)])
@@ -140,26 +153,31 @@ def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
             block = (r, min(v, ranks[r])) if blocks and r in tiled and v > tiled[r] and r != stream else None
         return GroupChoice(tuple(sorted(tiled.items())), order, onchip, stream, block)
 
-    def cost(c: GroupChoice) -> tuple[float, float] | None:
-        if c not in seen:
-            if stats.exhausted():
-                return None
-            seen[c] = evaluate(c)
-            found[c] = stats.elapsed_s()
-            stats.costed_one()
-            if seen[c] is None:
-                stats.infeasible += 1
-        return seen[c]
-
-    def key(c: GroupChoice) -> tuple[float, float]:
-        v = cost(c)
-        return (math.inf, math.inf) if v is None else score(objective, *v)
+    def keys(choices: Sequence[GroupChoice]) -> list[tuple[float, float]]:
+        """The objective's key of each choice, costing (in batches) those not costed yet; inf where it does not
+        fit or the limits stopped the search first."""
+        todo = [c for c in dict.fromkeys(choices) if c not in seen]
+        room = stats.room()
+        if room is not None:
+            todo = todo[:room]
+        lo, size = 0, FIRST_BATCH
+        while lo < len(todo) and not stats.exhausted():
+            part = todo[lo:lo + size]
+            lo, size = lo + len(part), min(2 * size, BATCH)  # small first, so a short time limit is kept
+            got = evaluate(part)
+            now = stats.elapsed_s()
+            for c, v in zip(part, got, strict=True):
+                seen[c], found[c] = v, now
+                stats.infeasible += v is None
+            stats.costed_many(len(part))
+        return [(math.inf, math.inf) if seen.get(c) is None else score(objective, *seen[c]) for c in choices]
 
     size = math.prod(len(v) for v in ladders.values()) * 2 * len(streams) * math.factorial(min(len(tileable), 3))
     if blocks:
         size *= 1 + sum(len(v) for v in ladders.values())
     if size <= EXHAUSTIVE_LIMIT:
         stats.strategy.add("exhaustive")
+        every = []
         for values in itertools.product(*[ladders[r] for r in tileable]):
             tile = dict(zip(tileable, values, strict=True))
             tiled = [r for r in tileable if tile[r] < ranks[r]]
@@ -167,17 +185,24 @@ def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
                 for onchip in (True, False):
                     for stream in streams:
                         for block in _blocks(tile, tiled, ladders, blocks):
-                            key(canon(tile, order, onchip, stream, block))
+                            every.append(canon(tile, order, onchip, stream, block))
+        keys(every)
     else:
         stats.strategy.add("descent")
         rng = random.Random(seed)
-        starts = [({}, True), ({r: min(ranks[r], max(dims)) for r in tileable}, True)]
+        grid = [canon(dict(zip(tileable, values, strict=True)), (), onchip, None)
+                for values in itertools.product(*[ladders[r] for r in tileable]) for onchip in (True, False)]
+        if len(grid) > GRID_LIMIT:
+            grid = rng.sample(grid, GRID_LIMIT)
+        ranked = sorted(zip(keys(grid), range(len(grid)), strict=True))
+        starts = [(dict(grid[i].tile), grid[i].onchip) for k, i in ranked[:2] if math.isfinite(k[0])]
+        starts += [({}, True), ({r: min(ranks[r], max(dims)) for r in tileable}, True)]
         for _ in range(2):
             starts.append(({r: rng.choice(ladders[r]) for r in tileable}, rng.random() < 0.5))
         for tile, onchip in starts:
             if stats.exhausted():
                 break
-            _descend(ranks, dict(tile), onchip, tileable, ladders, streams, canon, key, stats, blocks)
+            _descend(ranks, dict(tile), onchip, tileable, ladders, streams, canon, keys, stats, blocks)
     stats.pruned += max(0, size - len(seen))
     return pareto([Point(v[0], v[1], c, found[c]) for c, v in seen.items() if v is not None])
 
@@ -192,39 +217,46 @@ def _blocks(tile: dict[str, int], tiled: Sequence[str], ladders: dict[str, tuple
 
 def _descend(sizes: dict[str, int], tile: dict[str, int], onchip: bool, tileable: list[str],
              ladders: dict[str, tuple[int, ...]], streams: tuple[str | None, ...], canon: Callable[..., GroupChoice],
-             key: Callable[[GroupChoice], tuple[float, float]], stats: SearchStats, blocks: bool = False) -> None:
-    """Coordinate descent: change one axis at a time to its best value, until a sweep improves nothing. With row
-    blocks, shrinking a rank's group tile is also tried keeping the old tile as the block (so the Einsums reading
-    staged inputs keep their blocks while the others walk finer: the move from a plain tiling to FLAT's)."""
+             keys: Callable[[Sequence[GroupChoice]], list[tuple[float, float]]], stats: SearchStats,
+             blocks: bool = False) -> None:
+    """Coordinate descent: change one axis at a time to its best value (all of an axis's values costed as one
+    batch), until a sweep improves nothing. With row blocks, shrinking a rank's group tile is also tried keeping
+    the old tile as the block (so the Einsums reading staged inputs keep their blocks while the others walk finer:
+    the move from a plain tiling to FLAT's)."""
     order: tuple[str, ...] = ()
     stream: str | None = None
     block: tuple[str, int] | None = None
     current = canon(tile, order, onchip, stream, block)
-    best = key(current)
+    best = keys([current])[0]
+
+    def take(moves: list[GroupChoice]) -> bool:
+        """Cost the moves as one batch; move to the best if it improves."""
+        nonlocal best, current
+        if not moves:
+            return False
+        got = keys(moves)
+        k = min(range(len(moves)), key=lambda i: got[i])
+        if got[k] < best:
+            best, current = got[k], moves[k]
+            return True
+        return False
+
     improved = True
     while improved and not stats.exhausted():
         improved = False
         for r in tileable:
-            for v in ladders[r]:
-                old = tile.get(r, sizes[r])
-                moves = [block] + ([(r, old)] if blocks and v < old else [])
-                for b in moves:
-                    c = canon({**tile, r: v}, order, onchip, stream, b)
-                    if key(c) < best:
-                        best, tile, block, current, improved = key(c), {**tile, r: v}, c.block, c, True
-        for perm in itertools.permutations(current.order):
-            c = canon(tile, perm, onchip, stream, block)
-            if key(c) < best:
-                best, order, current, improved = key(c), perm, c, True
-        for flag in (True, False):
-            for s in streams:
-                c = canon(tile, order, flag, s, block)
-                if key(c) < best:
-                    best, onchip, stream, block, current, improved = key(c), flag, s, c.block, c, True
-        for b in _blocks(dict(current.tile), [r for r, _ in current.tile], ladders, blocks):
-            c = canon(tile, order, onchip, stream, b)
-            if key(c) < best:
-                best, block, current, improved = key(c), c.block, c, True
+            old = tile.get(r, sizes[r])
+            if take([canon({**tile, r: v}, order, onchip, stream, b)
+                     for v in ladders[r] for b in [block] + ([(r, old)] if blocks and v < old else [])]):
+                tile = {q: dict(current.tile).get(q, sizes[q]) for q in tileable}
+                block, improved = current.block, True
+        if take([canon(tile, perm, onchip, stream, block) for perm in itertools.permutations(current.order)]):
+            order, improved = current.order, True
+        if take([canon(tile, order, flag, s, block) for flag in (True, False) for s in streams]):
+            onchip, stream, block, improved = current.onchip, current.stream, current.block, True
+        if take([canon(tile, order, onchip, stream, b)
+                 for b in _blocks(dict(current.tile), [r for r, _ in current.tile], ladders, blocks)]):
+            block, improved = current.block, True
 
 
 def search_partition(n: int, segment: Callable[[int, int], list[Point]], bound: Callable[[int, int], float],

@@ -33,7 +33,7 @@ import numpy as np
 from hw.spatial import ComputeArray, Dram, EnergyTable, SpatialTarget
 from mappers import nestmath
 from mappers.errors import MappingError
-from mappers.mapping import EinsumMapping, Group, Mapping
+from mappers.mapping import TENSOR_LEVELS, EinsumMapping, Group, Mapping
 from simulator.spatial.convention import PHYSICAL, Dataflow, overflow_reads
 from simulator.spatial.problem import EinsumSpec, Problem
 from simulator.spatial.vec import any_true, ceil, ceil_log2, is_batch, max_of, maximum, minimum, prod, where
@@ -94,9 +94,11 @@ def tensor_level(mapping: Mapping, problem: Problem, tensor: str) -> str:
     return "dram" if tensor in problem.inputs or tensor in problem.outputs else "buffer"
 
 
-def _accesses(tensor_ranks: tuple[str, ...], footprint: float, loops: list[tuple[str, int]]) -> float:
+def _accesses(tensor_ranks: tuple[str, ...], footprint: float, loops: list[tuple[str, int]],
+              index: dict[str, int] | None = None) -> float:
     """Tile fetches: footprint times the trips of every loop up to the innermost one over a rank of the tensor
-    that runs more than one trip (scanned from the innermost loop out, so trips may be per-candidate arrays)."""
+    that runs more than one trip (scanned from the innermost loop out, so trips may be per-candidate arrays). In a
+    batch whose loop order is per candidate, a loop's rank is an array of rank positions (`index`)."""
     if not any(is_batch(trips) for _, trips in loops):
         last = -1
         for i, (rank, trips) in enumerate(loops):
@@ -105,9 +107,15 @@ def _accesses(tensor_ranks: tuple[str, ...], footprint: float, loops: list[tuple
         return footprint * math.prod(trips for _, trips in loops[: last + 1])
     reached: object = False
     fetches: object = 1
+    ids = [index[r] for r in tensor_ranks] if index is not None else []
     for rank, trips in reversed(loops):
-        if rank in tensor_ranks:
-            reached = reached | (trips > 1)
+        if isinstance(rank, str):
+            hit = rank in tensor_ranks
+        else:
+            hit = False
+            for i in ids:
+                hit = hit | (rank == i)
+        reached = reached | (hit & (trips > 1))
         fetches = fetches * where(reached, trips, 1)
     return footprint * fetches
 
@@ -116,8 +124,11 @@ def _accesses(tensor_ranks: tuple[str, ...], footprint: float, loops: list[tuple
 class _Nest:
     tile: dict[str, int]
     spatial: dict[str, int]
-    outer: list[tuple[str, int]]
-    inner: list[tuple[str, int]]
+    outer: list[tuple[str, int]]  # (rank, trips) outer -> inner; in a batch with per-candidate orders the rank is
+    inner: list[tuple[str, int]]  # an array of positions in the Einsum's iteration ranks (`index`)
+    outer_of: dict[str, int] = field(default_factory=dict)  # trips per rank, whatever the order
+    inner_of: dict[str, int] = field(default_factory=dict)
+    index: dict[str, int] = field(default_factory=dict)
 
 
 def _nest(spec: EinsumSpec, em: EinsumMapping, group: Group, arr: ComputeArray, file: str) -> _Nest:
@@ -127,14 +138,15 @@ def _nest(spec: EinsumSpec, em: EinsumMapping, group: Group, arr: ComputeArray, 
         bad = sorted(set(value) - set(ranks))
         if bad:
             raise _err(file, f"{where}.{key}", f"ranks {bad} are not iteration ranks of {spec.name} {list(ranks)}")
-    bad = sorted(set(em.loop_order) - set(ranks))
+    per_candidate_order = isinstance(em.loop_order, np.ndarray)  # a batch: (B, ranks) positions, outer -> inner
+    bad = [] if per_candidate_order else sorted(set(em.loop_order) - set(ranks))
     if bad:
         raise _err(file, f"{where}.loop_order", f"ranks {bad} are not iteration ranks of {spec.name} {list(ranks)}")
     if any_true(prod(em.spatial.values()) > arr.pes):
         raise _err(file, f"{where}.spatial", f"unrolls {np.max(prod(em.spatial.values()))} PEs but array "
                    f"{arr.name!r} has {arr.pes}; reduce the factors")
     tiles = em.buffer_tile if em.buffer_tile is not None else group.tile
-    order = list(em.loop_order) + [r for r in ranks if r not in em.loop_order]
+    order = list(ranks) if per_candidate_order else list(em.loop_order) + [r for r in ranks if r not in em.loop_order]
     # the mapper's vectorised nest arithmetic (mappers/nestmath.py): one implementation
     sizes = [spec.sizes[r] for r in order]
     tile_in = [tiles.get(r, spec.sizes[r]) for r in order]
@@ -144,15 +156,23 @@ def _nest(spec: EinsumSpec, em: EinsumMapping, group: Group, arr: ComputeArray, 
         tile_v, spatial_v = nestmath.clip_tiles(sizes, _columns(tile_in, n), _columns(spatial_in, n))
         out_v, in_v = nestmath.trips(sizes, tile_v, spatial_v)
         cols = list(zip(order, tile_v.T, spatial_v.T, out_v.T, in_v.T, strict=True))
-        return _Nest({r: t for r, t, *_ in cols}, {r: k for r, _, k, *_ in cols},
-                     [(r, o) for r, _, _, o, _ in cols], [(r, i) for r, *_, i in cols])
+        outer_of, inner_of = {r: o for r, _, _, o, _ in cols}, {r: i for r, *_, i in cols}
+        if per_candidate_order:
+            perm = em.loop_order
+            outer_p, inner_p = np.take_along_axis(out_v, perm, 1), np.take_along_axis(in_v, perm, 1)
+            loops_out = [(perm[:, j], outer_p[:, j]) for j in range(len(order))]
+            loops_in = [(perm[:, j], inner_p[:, j]) for j in range(len(order))]
+        else:
+            loops_out, loops_in = list(outer_of.items()), list(inner_of.items())
+        return _Nest({r: t for r, t, *_ in cols}, {r: k for r, _, k, *_ in cols}, loops_out, loops_in,
+                     outer_of, inner_of, {r: j for j, r in enumerate(order)})
     tile_v, spatial_v = nestmath.clip_tiles(sizes, tile_in, spatial_in)
     out_v, in_v = nestmath.trips(sizes, tile_v, spatial_v)
     tile = {r: int(v) for r, v in zip(order, tile_v, strict=True)}
     spatial = {r: int(v) for r, v in zip(order, spatial_v, strict=True)}
     outer = [(r, int(v)) for r, v in zip(order, out_v, strict=True)]
     inner = [(r, int(v)) for r, v in zip(order, in_v, strict=True)]
-    return _Nest(tile, spatial, outer, inner)
+    return _Nest(tile, spatial, outer, inner, dict(outer), dict(inner))
 
 
 def _columns(values: list, n: int) -> np.ndarray:
@@ -178,7 +198,7 @@ def cycles_per_point(spec: EinsumSpec, arr: ComputeArray, file: str, target_name
 
 def _output_tiles(spec: EinsumSpec, nest: _Nest) -> int:
     """Temporal iterations that each produce a new output tile (those over output ranks)."""
-    return prod(t for r, t in nest.outer + nest.inner if r in spec.output_ranks)
+    return prod(nest.outer_of[r] * nest.inner_of[r] for r in nest.outer_of if r in spec.output_ranks)
 
 
 def reduction_depth(spec: EinsumSpec, spatial: dict[str, int], arr: ComputeArray) -> int:
@@ -198,7 +218,114 @@ def reduction_depth(spec: EinsumSpec, spatial: dict[str, int], arr: ComputeArray
 def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapping, problem: Problem,
                 target: SpatialTarget, table: EnergyTable, file: str, dataflow: Dataflow = PHYSICAL) -> EinsumCost:
     """Cycles, accesses and compute energy of one Einsum under its mapping (see the module docstring); a
-    `dataflow` of the artifact convention streams some DRAM tensors past the buffer and forwards some operands."""
+    `dataflow` of the artifact convention streams some DRAM tensors past the buffer and forwards some operands.
+    In a batch whose candidates differ in this Einsum's structure (its array, the levels of its tensors, the arrays
+    of its operands' producers: arrays of per-candidate values), each distinct structure is costed as one batch
+    and the results are merged back in candidate order."""
+    local = _local_structure(spec, em, mapping, problem, target)
+    if local is None:
+        return _cost_einsum(spec, em, group, mapping, problem, target, table, file, dataflow)
+    keys, decode = local
+    uniq, inverse = nestmath.unique_rows(keys)
+    parts = []
+    for u, row in enumerate(uniq):
+        sub = np.flatnonzero(inverse == u)
+        em_u, mapping_u = decode(row, sub)
+        group_u = group.model_copy(update={"tile": {r: _rows(v, sub) for r, v in group.tile.items()}})
+        parts.append((sub, _cost_einsum(spec, em_u, group_u, mapping_u, problem, target, table, file, dataflow)))
+    return _merge(parts, len(inverse))
+
+
+def _level_and_mask(level: object) -> tuple[str, object]:
+    """A tensor's level, and for a batch where it is `pe` for some candidates and one other level for the rest,
+    that other level and a 0/1 mask of the candidates holding it there (None: no mask)."""
+    if isinstance(level, str):
+        return level, None
+    others = set(np.unique(level).tolist()) - {TENSOR_LEVELS.index("pe")}
+    if not others:
+        return "pe", None
+    if len(others) > 1:
+        raise ValueError("a batch gives one tensor two levels besides pe; split it (cost_einsum does)")
+    return TENSOR_LEVELS[others.pop()], (level != TENSOR_LEVELS.index("pe")).astype(float)
+
+
+def _rows(value: object, sub: np.ndarray) -> object:
+    return value[sub] if is_batch(value) else value
+
+
+def _local_structure(spec: EinsumSpec, em: EinsumMapping, mapping: Mapping, problem: Problem,
+                     target: SpatialTarget) -> tuple | None:
+    """Per candidate, the codes of this Einsum's structure where a batch gives it per candidate, and how to
+    decode one code row into a fixed-structure (Einsum mapping, mapping) for a subset; None where it is fixed."""
+    tensors = [t for t, _ in spec.operands] + [spec.output]
+    producers = {e.output: e.name for e in problem.einsums if e.name in mapping.einsums}
+    columns: list[np.ndarray] = []
+    fields: list[tuple[str, str]] = []  # (kind, name) per column
+    if is_batch(em.array):
+        columns.append(em.array)
+        fields.append(("array", spec.name))
+    for t in dict.fromkeys(tensors):  # a level that is pe or one other is a mask inside `_cost_einsum`
+        level = mapping.tensors.get(t)
+        if is_batch(level) and len(set(np.unique(level).tolist()) - {TENSOR_LEVELS.index("pe")}) > 1:
+            columns.append(level)
+            fields.append(("level", t))
+    if not columns:
+        return None
+
+    def decode(row: np.ndarray, sub: np.ndarray) -> tuple[EinsumMapping, Mapping]:
+        fixed = dict(zip(fields, row.tolist(), strict=True))
+        names = [a.name for a in target.arrays]  # a batch binds arrays by their index in the target
+        own = EinsumMapping.model_construct(
+            array=names[fixed[("array", spec.name)]] if ("array", spec.name) in fixed else em.array,
+            spatial={r: _rows(v, sub) for r, v in em.spatial.items()},
+            loop_order=em.loop_order[sub] if is_batch(em.loop_order) else em.loop_order,
+            buffer_tile=None if em.buffer_tile is None else {r: _rows(v, sub) for r, v in em.buffer_tile.items()})
+        einsums = {spec.name: own}
+        for t, _ in spec.operands:  # the producers' arrays, for operands forwarded within an array
+            p = producers.get(t)
+            if p is not None and p != spec.name:
+                einsums[p] = EinsumMapping.model_construct(array=_rows(mapping.einsums[p].array, sub))
+        levels = {t: _rows(v, sub) for t, v in mapping.tensors.items()}
+        levels.update({name: TENSOR_LEVELS[code] for (kind, name), code in fixed.items() if kind == "level"})
+        view = mapping.model_copy(update={"tensors": levels, "einsums": einsums})
+        return own, view
+
+    return np.stack(columns, axis=-1), decode
+
+
+def _merge(parts: list[tuple[np.ndarray, EinsumCost]], n: int) -> EinsumCost:
+    """Per-structure costs of subsets of a batch, as one cost over the whole batch (arrays in candidate order)."""
+    first = parts[0][1]
+
+    def scatter(get: Callable[[EinsumCost], object]) -> np.ndarray:
+        out = np.zeros(n)
+        for sub, c in parts:
+            out[sub] = get(c)
+        return out
+
+    def scatter_dict(get: Callable[[EinsumCost], dict]) -> dict:
+        keys = dict.fromkeys(k for _, c in parts for k in get(c))
+        return {k: scatter(lambda c, k=k: get(c).get(k, 0.0)) for k in keys}
+
+    arrays = np.empty(n, dtype=object)
+    for sub, c in parts:
+        arrays[sub] = c.array
+    numbers = ("compute_cycles", "work_cycles", "drain_cycles", "dram_read_bytes", "dram_write_bytes",
+               "buffer_read_bytes", "buffer_write_bytes", "rf_reads", "rf_writes", "compute_energy_pj", "flops",
+               "pes", "dram_transfer_bytes", "outer_iterations")
+    merged = EinsumCost(first.name, arrays, first.group, **{f: scatter(lambda c, f=f: getattr(c, f))
+                                                            for f in numbers})
+    reads = scatter_dict(lambda c: {t: r for t, (r, _) in c.tensor_buffer_bytes.items()})
+    writes = scatter_dict(lambda c: {t: w for t, (_, w) in c.tensor_buffer_bytes.items()})
+    merged.tensor_buffer_bytes = {t: (reads[t], writes[t]) for t in reads}
+    for f in ("staged_reads", "staged_transfer", "first_tile_bytes", "last_tile_bytes", "rank_trips"):
+        setattr(merged, f, scatter_dict(lambda c, f=f: getattr(c, f)))
+    return merged
+
+
+def _cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapping, problem: Problem,
+                 target: SpatialTarget, table: EnergyTable, file: str, dataflow: Dataflow = PHYSICAL) -> EinsumCost:
+    """`cost_einsum` for one structure (every candidate of a batch bound alike)."""
     try:
         arr = target.array(em.array)
     except KeyError:
@@ -216,15 +343,16 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
         for unit, k in arr.ops[op].action_counts().items():
             cost.compute_energy_pj += count * k * table.energy_pj(unit, "compute", f"arrays.{arr.name}.ops.{op}") * n
         cost.flops += count * (2 if op == "mac" else 1) * n
-    cost.rf_reads, cost.rf_writes = register_file_accesses(spec, nest, em.array, mapping, problem)
-    cost.rank_trips = {r: t * i for (r, t), (_, i) in zip(nest.outer, nest.inner, strict=True)}
+    cost.rf_reads, cost.rf_writes = register_file_accesses(spec, nest, em.array, mapping, problem,
+                                                           [a.name for a in target.arrays].index(arr.name))
+    cost.rank_trips = {r: nest.outer_of[r] * nest.inner_of[r] for r in nest.outer_of}
     cost.outer_iterations = prod(t for _, t in nest.outer)
 
     word = target.word_bytes
     loops = nest.outer + nest.inner
     tensors = [(t, rs, False) for t, rs in spec.operands] + [(spec.output, spec.output_ranks, True)]
     for tensor, ranks, is_output in tensors:
-        level = tensor_level(mapping, problem, tensor)
+        level, held = _level_and_mask(tensor_level(mapping, problem, tensor))
         if level == "pe" or (not is_output and tensor in dataflow.forwarded.get(spec.name, ())):
             continue
         rs = tuple(r for r in ranks if r in spec.iteration_ranks)
@@ -233,10 +361,13 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
         tile_fp = prod(nest.tile[r] for r in rs)
         full_fp = math.prod(spec.sizes[r] for r in rs)
         if is_output:
-            writes = _accesses(rs, spatial_fp, loops) * word * n
+            writes = _accesses(rs, spatial_fp, loops, nest.index) * word * n
             reads = writes - full_fp * word * n  # partial sums re-read when a reduction loop is outside
         else:
-            reads = _accesses(rs, spatial_fp, loops) * word * n
+            reads = _accesses(rs, spatial_fp, loops, nest.index) * word * n
+        if held is not None:  # a batch where the tensor stays in the PEs for some candidates: none of this there
+            reads, writes = reads * held, writes * held
+            tile_fp = tile_fp * held
         pad = access_padding(spatial_fp * word, target.dram)
         if level == "dram" and tensor in dataflow.stream.get(spec.name, ()):
             # the array reads (writes) it straight from (to) DRAM: its array-level accesses are DRAM traffic
@@ -245,11 +376,12 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
             cost.dram_transfer_bytes += (reads + writes) * pad
             continue
         if level == "dram":
-            dram = _accesses(rs, tile_fp, nest.outer) * word * n
+            dram = _accesses(rs, tile_fp, nest.outer, nest.index) * word * n
             if is_output:
+                reread = dram - full_fp * word * n if held is None else (dram - full_fp * word * n) * held
                 cost.dram_write_bytes += dram
-                cost.dram_read_bytes += dram - full_fp * word * n
-                cost.dram_transfer_bytes += (2 * dram - full_fp * word * n) * pad
+                cost.dram_read_bytes += reread
+                cost.dram_transfer_bytes += (dram + reread) * pad
                 cost.last_tile_bytes[tensor] = tile_fp * word * n * pad
                 reads += dram  # drained from the buffer to DRAM
             else:
@@ -279,7 +411,7 @@ def access_padding(tile_bytes: float, dram: Dram) -> float:
 
 
 def register_file_accesses(spec: EinsumSpec, nest: _Nest, array: str, mapping: Mapping,
-                           problem: Problem) -> tuple[float, float]:
+                           problem: Problem, array_index: int = -1) -> tuple[float, float]:
     """Register-file (reads, writes) of one Einsum over all PEs and instances, following its loop nest as
     Timeloop counts them: each op reads its operands, and the partial sum it accumulates into when the Einsum
     reduces; each op writes (updates) its result. An operand is written (filled) into a PE's registers each time
@@ -295,10 +427,16 @@ def register_file_accesses(spec: EinsumSpec, nest: _Nest, array: str, mapping: M
     loops = nest.outer + nest.inner
     pes = prod(nest.spatial.values())  # every PE in use holds its own copy (a multicast fills each)
     for tensor, ranks in spec.operands:
-        if tensor_level(mapping, problem, tensor) == "pe" and producer.get(tensor) == array:
-            continue
+        level = tensor_level(mapping, problem, tensor)
         rs = tuple(r for r in ranks if r in spec.iteration_ranks)
-        writes += _accesses(rs, pes, loops) * density * spec.instances
+        if is_batch(level) or is_batch(producer.get(tensor)):  # a batch (array = its index in the target)
+            forwarded = (np.asarray(level) == TENSOR_LEVELS.index("pe")) & (producer.get(tensor) == array_index)
+            fills = _accesses(rs, pes, loops, nest.index) * density * spec.instances
+            writes = writes + np.where(forwarded, 0.0, fills)
+            continue
+        if level == "pe" and producer.get(tensor) == array:
+            continue
+        writes += _accesses(rs, pes, loops, nest.index) * density * spec.instances
     return reads, writes
 
 
@@ -306,6 +444,14 @@ def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, pr
                      word: int, dataflow: Dataflow = PHYSICAL) -> dict[str, float]:
     """Bytes each buffered tensor needs in the buffer while the group runs (in-place tensors share space)."""
     need = tensor_footprints(group, specs, mapping, problem, word, dataflow)
+    if any(not isinstance(h, str) for h in mapping.in_place.values()):
+        # a batch: tensor -> ((host, mask), ...); from the last writer back, so chains (A over SN over QK) fold
+        for tensor in reversed(list(mapping.in_place)):
+            for host, mask in mapping.in_place[tensor]:
+                if tensor in need and host in need:
+                    need[host] = np.where(mask, np.maximum(need[host], need[tensor]), need[host])
+                    need[tensor] = np.where(mask, 0.0, need[tensor])
+        return need
     for tensor in list(mapping.in_place):
         host = mapping.in_place[tensor]
         while host in mapping.in_place and host not in need:  # follow chains: A over SN over QK
@@ -333,6 +479,11 @@ def tensor_footprints(group: Group, specs: list[EinsumSpec], mapping: Mapping, p
         tiles = em.buffer_tile if em.buffer_tile is not None else group.tile
         for tensor, ranks in (*spec.operands, (spec.output, spec.output_ranks)):
             level = tensor_level(mapping, problem, tensor)
+            if not isinstance(level, str):  # a batch: level codes per candidate
+                fp = _batch_footprint(spec, tensor, ranks, level, tiles, group, writer_tile, produced, escapes,
+                                      word, dataflow)
+                need[tensor] = maximum(need.get(tensor, 0.0), fp)
+                continue
             if level == "pe" or (level == "dram" and tensor in dataflow.stream.get(spec.name, ())):
                 continue
             held = tiles
@@ -346,6 +497,29 @@ def tensor_footprints(group: Group, specs: list[EinsumSpec], mapping: Mapping, p
             fp = prod(minimum(held.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
             need[tensor] = maximum(need.get(tensor, 0.0), fp)
     return need
+
+
+def _batch_footprint(spec: EinsumSpec, tensor: str, ranks: tuple[str, ...], level: np.ndarray, tiles: dict,
+                     group: Group, writer_tile: dict, produced: set[str], escapes: set[str], word: int,
+                     dataflow: Dataflow) -> np.ndarray:
+    """`tensor_footprints` for one tensor whose level is given per candidate (codes into `TENSOR_LEVELS`)."""
+    pe, buffer, dram = (TENSOR_LEVELS.index(x) for x in ("pe", "buffer", "dram"))
+    size = spec.sizes
+
+    def footprint(held: dict) -> object:
+        return prod(minimum(held.get(r, size[r]), size[r]) for r in ranks) * word
+
+    fp = footprint(tiles)
+    buffered = level == buffer
+    if tensor in produced:
+        written = writer_tile[tensor]
+        held = {r: maximum(minimum(group.tile.get(r, size[r]), size[r]),
+                           minimum(written.get(r, size[r]) if written is not None else 0, size[r])) for r in ranks}
+        fp = np.where(buffered, footprint(held), fp)
+    if tensor in escapes:
+        fp = np.where(buffered, footprint({}), fp)
+    skip = (level == pe) | ((level == dram) & (tensor in dataflow.stream.get(spec.name, ())))
+    return np.where(skip, 0.0, fp)
 
 
 def add_overflow_reads(costs: dict[str, EinsumCost], group: Group, specs: dict[str, EinsumSpec], mapping: Mapping,
@@ -385,9 +559,12 @@ def exposed_drain_cycles(group: Group, costs: dict[str, EinsumCost], specs: dict
 
 def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, problem: Problem,
                target: SpatialTarget, table: EnergyTable, file: str, dataflow: Dataflow = PHYSICAL,
-               einsum_cost: Callable[..., EinsumCost] | None = None) -> GroupCost:
+               einsum_cost: Callable[..., EinsumCost] | None = None,
+               lanes: dict[str, np.ndarray] | None = None) -> GroupCost:
     """Cost every Einsum of a group, apply spills, pipeline the stages, and bound by DRAM bandwidth.
-    `einsum_cost` (default `cost_einsum`) lets the mapper pass a memoised `cost_einsum`: the same model."""
+    `einsum_cost` (default `cost_einsum`) lets the mapper pass a memoised `cost_einsum`: the same model. `lanes`
+    (a batch of a one-stage group): per Einsum, the lane it runs in for each candidate (lanes run concurrently,
+    the Einsums of a lane one after another), in place of the stage's listed lanes."""
     einsum_cost = einsum_cost or cost_einsum
     names = group.einsum_names()
     missing = [n for n in names if n not in specs]
@@ -396,7 +573,7 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
                    f"{problem.name!r} (its Einsums: {', '.join(specs)})")
     costs = {n: einsum_cost(specs[n], mapping.einsums[n], group, mapping, problem, target, table, file, dataflow)
              for n in names}
-    for i, stage in enumerate(group.stages):
+    for i, stage in enumerate(group.stages if lanes is None else ()):
         owner: dict[str, int] = {}
         for j, lane in enumerate(stage):
             for n in lane:
@@ -441,9 +618,15 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
             if dataflow.fill_once:  # the shared tile is filled into the buffer once, not once per reader
                 c.buffer_write_bytes += dram / len(readers) - c.staged_reads[tensor]
         transfer += max_of(c.staged_transfer[tensor] for c in readers)
-    if dataflow.partition_overflow:
+    if dataflow.partition_overflow and lanes is None:
         add_overflow_reads(costs, group, specs, mapping, problem, target.word_bytes, dataflow)
-    compute = sum(max_of(sum(costs[n].compute_cycles for n in lane) for lane in stage) for stage in group.stages)
+    if lanes is None:
+        compute = sum(max_of(sum(costs[n].compute_cycles for n in lane) for lane in stage)
+                      for stage in group.stages)
+    else:
+        count = int(max(np.max(v) for v in lanes.values())) + 1
+        compute = max_of(sum(np.where(lanes[n] == j, costs[n].compute_cycles, 0.0) for n in names)
+                         for j in range(count))
     compute += exposed_drain_cycles(group, costs, specs)
     compute += lag_cycles(group, costs, file) + control_cycles(group, costs, specs, target)
     dram = sum(c.dram_read_bytes + c.dram_write_bytes for c in costs.values())

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from cascade_base.spec import validate_model
 from hw.spatial import EnergyTable, SpatialTarget
 from mappers import nestmath
@@ -27,6 +29,7 @@ from mappers.mapspace import (
     GroupMapping,
     blockable,
     build_group,
+    build_groups,
     eligible_arrays,
     group_tiles,
     missing_op_message,
@@ -116,7 +119,6 @@ def _search_problem(problem: Problem, split_sizes: dict[str, int], target: Spati
     by_name = {s.name: s for s in specs}
     io = set(problem.inputs | problem.outputs)
     dims = sorted({d for a in target.arrays for d in (a.rows, a.cols) if d > 1})
-    einsum_cost = _memoised_einsum_cost()
     errors: list[str] = []
 
     def group_mapping(i: int, j: int, choice: GroupChoice) -> GroupMapping:
@@ -127,18 +129,28 @@ def _search_problem(problem: Problem, split_sizes: dict[str, int], target: Spati
 
     def segment(i: int, j: int) -> list:
         seg = specs[i:j]
+        inside = {s.name for s in seg}
+        outside = {t for s in specs if s.name not in inside for t, _ in s.operands} & {s.output for s in seg}
 
-        def evaluate(choice: GroupChoice) -> tuple[float, float] | None:
-            gm = group_mapping(i, j, choice)
-            mapping = _mapping(problem.name, split_sizes, [gm])
-            try:
-                cost = cost_group(gm.group, by_name, mapping, problem, target, table, SEARCH_FILE,
-                                  einsum_cost=einsum_cost)
-            except MappingError as exc:
-                if len(errors) < 1:
-                    errors.append(str(exc).removeprefix(f"{SEARCH_FILE}: "))
-                return None
-            return cost.latency_s, energy_pj(cost.einsums) * 1e-12
+        def evaluate(choices: list[GroupChoice]) -> list[tuple[float, float] | None]:
+            """The choices built and costed as batches, one per structure (`build_groups`, the model's batch
+            path)."""
+            out: list[tuple[float, float] | None] = [None] * len(choices)
+            for idx, gm in build_groups(f"g{i}", seg, choices, target, cycles_per_point_of(target), outside, io):
+                mapping = _mapping(problem.name, split_sizes, [gm])
+                try:
+                    cost = cost_group(gm.group, by_name, mapping, problem, target, table, SEARCH_FILE,
+                                      lanes=gm.lanes)
+                except MappingError as exc:
+                    if len(errors) < 1:
+                        errors.append(str(exc).removeprefix(f"{SEARCH_FILE}: "))
+                    continue
+                latency = np.broadcast_to(cost.latency_s, idx.shape)
+                energy = np.broadcast_to(energy_pj(cost.einsums) * 1e-12, idx.shape)
+                for k, c in enumerate(idx.tolist()):
+                    if math.isfinite(latency[k]):
+                        out[c] = (float(latency[k]), float(energy[k]))
+            return out
 
         return search_group(group_tiles(seg), reduction_locked_ranks(seg), dims, evaluate, settings.objective,
                             stats, settings.seed * 1000 + seed * 100 + i * 10 + j, blocks=blockable(seg))
