@@ -24,6 +24,7 @@ The functions take duck-typed Einsum specs (`simulator.spatial.problem.EinsumSpe
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -136,30 +137,25 @@ def build_group(name: str, specs: Sequence[Any], choice: GroupChoice, target: Sp
 def build_groups(name: str, specs: Sequence[Any], choices: Sequence[GroupChoice], target: SpatialTarget,
                  cpp: CyclesPerPoint, outside_readers: set[str],
                  cascade_io: set[str]) -> list[tuple[np.ndarray, GroupMapping]]:
-    """`build_group` for many choices at once, as numpy arrays: [(indices into `choices`, their GroupMapping)], one
-    entry per (onchip, stream, block) with every per-candidate derivation an array over the entry's candidates
-    (tiles, unrolling, array bound, tensor levels, in-place hosts, loop orders, lanes; see `GroupMapping`), ready
-    for the cost model's batch path. `batch_row` takes one candidate out as an ordinary GroupMapping."""
-    buckets: dict[tuple, list[int]] = {}
-    for i, c in enumerate(choices):
-        buckets.setdefault((c.onchip, c.stream, c.block), []).append(i)
-    out: list[tuple[np.ndarray, GroupMapping]] = []
-    for (onchip, stream, block), members in buckets.items():
-        picked = [choices[i] for i in members]
-        out.append((np.array(members, dtype=np.int64),
-                    _build_bucket(name, specs, onchip, stream, block, picked, target, cpp, outside_readers,
-                                  cascade_io)))
-    return out
+    """`build_group` for many choices at once, as numpy arrays: [(indices into `choices`, their GroupMapping)] with
+    every per-candidate derivation an array over the candidates (tiles, unrolling, array bound, tensor levels,
+    in-place hosts, loop orders, lanes; see `GroupMapping`), ready for the cost model's batch path (one entry: the
+    list is kept for callers that split batches). `batch_row` takes one candidate out as an ordinary
+    GroupMapping."""
+    batch = _build_batch(name, specs, list(choices), target, cpp, outside_readers, cascade_io)
+    return [(np.arange(len(choices), dtype=np.int64), batch)]
 
 
-def _build_bucket(name: str, specs: Sequence[Any], onchip: bool, stream: str | None, block: tuple[str, int] | None,
-                  choices: list[GroupChoice], target: SpatialTarget, cpp: CyclesPerPoint, outside_readers: set[str],
-                  cascade_io: set[str]) -> GroupMapping:
-    """Choices that share (onchip, stream, block): one batch."""
+def _build_batch(name: str, specs: Sequence[Any], choices: list[GroupChoice], target: SpatialTarget,
+                 cpp: CyclesPerPoint, outside_readers: set[str], cascade_io: set[str]) -> GroupMapping:
     n = len(choices)
     sizes = group_tiles(specs)
     tiles = [dict(c.tile) for c in choices]
     gtile = {r: np.array([t.get(r, size) for t in tiles], dtype=np.int64) for r, size in sizes.items()}
+    onchip = np.array([c.onchip for c in choices], dtype=bool)
+    stream = np.array([c.stream or "" for c in choices], dtype=object)
+    block_rank = np.array([c.block[0] if c.block is not None else "" for c in choices], dtype=object)
+    block_tile = np.array([c.block[1] if c.block is not None else 0 for c in choices], dtype=np.int64)
     tiled_any = tuple(r for r in sizes if np.any(gtile[r] < sizes[r]))
     pipelined = np.zeros(n, dtype=bool)
     for r in tiled_any:
@@ -174,14 +170,14 @@ def _build_bucket(name: str, specs: Sequence[Any], onchip: bool, stream: str | N
         reads_staged = any(tensor in staged for tensor, _ in s.operands)
         for r in s.iteration_ranks:
             t = gtile[r]
-            if block is not None and reads_staged and block[0] == r:
-                t = np.maximum(t, min(block[1], sizes[r]))
-            if stream == r and reads_staged:
-                t = np.where(t > max_dim, max_dim, t)
+            if reads_staged:
+                t = np.where(block_rank == r, np.maximum(t, np.minimum(block_tile, sizes[r])), t)
+                t = np.where((stream == r) & (t > max_dim), max_dim, t)
             cols.append(t)
         einsum_tiles[s.name] = np.stack(cols, axis=-1)
     eligible = {s.name: [k for k, a in enumerate(arrays) if all(op in a.ops for op in s.op_counts)] for s in specs}
-    compute = {s.name: np.stack([_best_spatial_batch(s, arrays[k], einsum_tiles[s.name])[1] * cpp(s, arrays[k])
+    tables = {(s.name, k): _spatial_table(s, arrays[k], einsum_tiles[s.name]) for s in specs for k in eligible[s.name]}
+    compute = {s.name: np.stack([tables[s.name, k].best[tables[s.name, k].row] * cpp(s, arrays[k])
                                  for k in eligible[s.name]], axis=-1) for s in specs}
     assign = _assign_batch([s.name for s in specs], eligible, compute, len(arrays), pipelined)  # (n, E) array ids
     spatial: dict[str, np.ndarray] = {}
@@ -204,7 +200,7 @@ def _build_bucket(name: str, specs: Sequence[Any], onchip: bool, stream: str | N
         for k in eligible[s.name]:
             mine = assign[:, e] == k
             if mine.any():
-                got, _ = _best_spatial_batch(s, arrays[k], einsum_tiles[s.name][mine], pref[mine], have[mine])
+                got, _ = _best_spatial_batch(tables[s.name, k], mine, pref[mine], have[mine])
                 chosen[mine] = got
         spatial[s.name] = chosen
     levels = _levels_batch(specs, spatial, onchip, outside_readers, cascade_io, n)  # produced tensor -> codes
@@ -308,28 +304,39 @@ def _spatial_candidates(ranks: int, rows: int, cols: int, tile: np.ndarray) -> n
     return np.stack(opts, axis=1)
 
 
-def _best_spatial_batch(spec: Any, arr: ComputeArray, tile: np.ndarray, prefer: np.ndarray | None = None,
-                        have: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per candidate tile (B, ranks), the unrolling with the fewest temporal iterations (options within the
-    array's PEs); among equals the first that unrolls the ranks of `prefer` where `have` (the producer's factors)
-    alike, else the first. Returns (factors (B, ranks), iterations (B,)). Distinct rows are computed once."""
-    key = tile if prefer is None else np.concatenate([tile, prefer, have], axis=-1)
-    uniq, inverse = nestmath.unique_rows(key)
-    r = tile.shape[1]
-    t = uniq[:, :r]
-    options = _spatial_candidates(r, arr.rows, arr.cols, t)
+@dataclass(frozen=True)
+class _SpatialTable:
+    """Every unrolling option of one Einsum on one array for each distinct tile of a batch."""
+
+    options: np.ndarray  # (distinct tiles, options, ranks) factors
+    iterations: np.ndarray  # (distinct tiles, options) temporal iterations (int64 max where over the PEs)
+    best: np.ndarray  # (distinct tiles,) the fewest
+    row: np.ndarray  # (B,) each candidate's distinct tile
+
+
+def _spatial_table(spec: Any, arr: ComputeArray, tile: np.ndarray) -> _SpatialTable:
+    uniq, inverse = nestmath.unique_rows(tile)
+    options = _spatial_candidates(tile.shape[1], arr.rows, arr.cols, uniq)
     sizes = np.array([spec.sizes[x] for x in spec.iteration_ranks], dtype=np.int64)
-    its = nestmath.iterations(sizes, t[:, None, :], options)
+    its = nestmath.iterations(sizes, uniq[:, None, :], options)
     its = np.where(options.prod(axis=-1) <= arr.rows * arr.cols, its, np.iinfo(np.int64).max)
-    best = its.min(axis=1)
-    ties = its == best[:, None]
+    return _SpatialTable(options, its, its.min(axis=1), inverse)
+
+
+def _best_spatial_batch(table: _SpatialTable, rows: np.ndarray | None = None, prefer: np.ndarray | None = None,
+                        have: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For the candidates `rows` (all: None), the unrolling with the fewest temporal iterations (options within
+    the array's PEs); among equals the first that unrolls the ranks of `prefer` where `have` (the producer's
+    factors) alike, else the first. Returns (factors (B, ranks), iterations (B,))."""
+    u = table.row if rows is None else table.row[rows]
+    best = table.best[u]
+    ties = table.iterations[u] == best[:, None]
     pick = np.argmax(ties, axis=1)
+    options = table.options[u]
     if prefer is not None:
-        pref, mask = uniq[:, None, r:2 * r], uniq[:, None, 2 * r:].astype(bool)
-        match = ties & np.all(~mask | (options == pref), axis=-1)
+        match = ties & np.all(~have[:, None, :] | (options == prefer[:, None, :]), axis=-1)
         pick = np.where(match.any(axis=1), np.argmax(match, axis=1), pick)
-    chosen = options[np.arange(len(uniq)), pick]
-    return chosen[inverse], best[inverse]
+    return options[np.arange(len(u)), pick], best
 
 
 def _assign_batch(names: list[str], eligible: dict[str, list[int]], compute: dict[str, np.ndarray], n_arrays: int,
@@ -350,17 +357,17 @@ def _assign_batch(names: list[str], eligible: dict[str, list[int]], compute: dic
     options = np.concatenate([compute[names[e]] for e in free], axis=1)  # (B, options of the free Einsums)
     table, inverse = nestmath.unique_rows(np.concatenate([base, options], axis=1))
     base_u, options_u = table[:, :n_arrays], table[:, n_arrays:]
-    grid = np.array(list(itertools.product(*[range(len(eligible[names[e]])) for e in free])), dtype=np.int64)
-    column_array = np.array([eligible[names[e]][o] for e in free for o in range(len(eligible[names[e]]))])
-    offsets = np.cumsum([0] + [len(eligible[names[e]]) for e in free])[:-1]
-    chosen = np.zeros((grid_size, options.shape[1]))  # 1 where an assignment takes an option
-    chosen[np.arange(grid_size)[:, None], offsets[None, :] + grid] = 1.0
-    busiest = total = None  # (tables, assignments): the busiest array's load, and the sum over arrays
-    for k in range(n_arrays):
-        load = base_u[:, k:k + 1] + options_u[:, column_array == k] @ chosen[:, column_array == k].T
-        busiest = load if busiest is None else np.maximum(busiest, load)
-        total = load if total is None else total + load
-    best = np.argmin(np.where(busiest == busiest.min(axis=1, keepdims=True), total, np.inf), axis=1)
+    grid, chosen, column_array = _assignment_grid(tuple(tuple(eligible[names[e]]) for e in free))
+    best = np.empty(len(table), dtype=np.int64)
+    step = max(1, (1 << 18) // grid_size)  # distinct tables per chunk, so the (tables, assignments) arrays stay small
+    for lo in range(0, len(table), step):
+        hi = min(len(table), lo + step)
+        busiest = total = None  # (tables, assignments): the busiest array's load, and the sum over arrays
+        for k in range(n_arrays):
+            load = base_u[lo:hi, k:k + 1] + options_u[lo:hi, column_array == k] @ chosen[:, column_array == k].T
+            busiest = load if busiest is None else np.maximum(busiest, load)
+            total = load if total is None else total + load
+        best[lo:hi] = np.argmin(np.where(busiest == busiest.min(axis=1, keepdims=True), total, np.inf), axis=1)
     out = fastest.copy()
     picked = grid[best[inverse]]  # (B, free)
     for j, e in enumerate(free):
@@ -368,12 +375,24 @@ def _assign_batch(names: list[str], eligible: dict[str, list[int]], compute: dic
     return np.where(pipelined[:, None], out, fastest)
 
 
-def _levels_batch(specs: Sequence[Any], spatial: dict[str, np.ndarray], onchip: bool, outside_readers: set[str],
-                  cascade_io: set[str], n: int) -> dict[str, np.ndarray]:
+@functools.lru_cache(maxsize=256)
+def _assignment_grid(options: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every assignment of Einsums to their eligible arrays (`options`: the arrays of each): (assignments x Einsums
+    option indices, assignments x options 0/1 matrix of the options taken, the array of each option)."""
+    grid = np.array(list(itertools.product(*[range(len(o)) for o in options])), dtype=np.int64)
+    column_array = np.array([k for o in options for k in o])
+    offsets = np.cumsum([0] + [len(o) for o in options])[:-1]
+    chosen = np.zeros((len(grid), len(column_array)))
+    chosen[np.arange(len(grid))[:, None], offsets[None, :] + grid] = 1.0
+    return grid, chosen, column_array
+
+
+def _levels_batch(specs: Sequence[Any], spatial: dict[str, np.ndarray], onchip: np.ndarray,
+                  outside_readers: set[str], cascade_io: set[str], n: int) -> dict[str, np.ndarray]:
     """Where each tensor produced in the group lives, per candidate (codes into `TENSOR_LEVELS`; see the module
     docstring)."""
     levels: dict[str, np.ndarray] = {}
-    off = TENSOR_LEVELS.index("buffer" if onchip else "dram")
+    off = np.where(onchip, TENSOR_LEVELS.index("buffer"), TENSOR_LEVELS.index("dram"))
     for s in specs:
         t = s.output
         if t in cascade_io or t in outside_readers:
@@ -381,7 +400,7 @@ def _levels_batch(specs: Sequence[Any], spatial: dict[str, np.ndarray], onchip: 
             continue
         readers = [c for c in specs if any(x == t for x, _ in c.operands)]
         if not readers or any(c is s for c in readers):
-            levels[t] = np.full(n, off, dtype=np.int64)
+            levels[t] = off.astype(np.int64)
             continue
         alike = np.ones(n, dtype=bool)
         mine = list(s.iteration_ranks)

@@ -31,6 +31,8 @@ EXHAUSTIVE_LIMIT = 400
 #: a larger group first costs its grid of tiles (every ladder value per rank, intermediates on and off chip), or
 #: this many points of it drawn with the seed, before the descent starts from the best of them
 GRID_LIMIT = 4096
+#: grid points costed before the descents start (the rest of the grid after them)
+FIRST_GRID = 256
 #: candidates handed to the model in one batch, at most, and at first
 BATCH = 2048
 FIRST_BATCH = 128
@@ -190,19 +192,31 @@ def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
     else:
         stats.strategy.add("descent")
         rng = random.Random(seed)
-        grid = [canon(dict(zip(tileable, values, strict=True)), (), onchip, None)
-                for values in itertools.product(*[ladders[r] for r in tileable]) for onchip in (True, False)]
-        if len(grid) > GRID_LIMIT:
-            grid = rng.sample(grid, GRID_LIMIT)
-        ranked = sorted(zip(keys(grid), range(len(grid)), strict=True))
-        starts = [(dict(grid[i].tile), grid[i].onchip) for k, i in ranked[:2] if math.isfinite(k[0])]
-        starts += [({}, True), ({r: min(ranks[r], max(dims)) for r in tileable}, True)]
-        for _ in range(2):
-            starts.append(({r: rng.choice(ladders[r]) for r in tileable}, rng.random() < 0.5))
-        for tile, onchip in starts:
-            if stats.exhausted():
-                break
-            _descend(ranks, dict(tile), onchip, tileable, ladders, streams, canon, keys, stats, blocks)
+        radix = [len(ladders[r]) for r in tileable] + [2]
+        drawn = rng.sample(range(math.prod(radix)), min(GRID_LIMIT, math.prod(radix)))
+
+        def grid_point(index: int) -> GroupChoice:
+            digits = []
+            for base in reversed(radix):
+                index, digit = divmod(index, base)
+                digits.append(digit)
+            *values, onchip = reversed(digits)
+            return canon({r: ladders[r][v] for r, v in zip(tileable, values, strict=True)}, (), onchip == 0, None)
+
+        def neighbours(c: GroupChoice) -> list[GroupChoice]:
+            return _neighbours(c, ranks, tileable, ladders, streams, canon, blocks)
+
+        first = [grid_point(i) for i in drawn[:FIRST_GRID]]
+        ranked = sorted(zip(keys(first), range(len(first)), strict=True))
+        starts = [first[i] for k, i in ranked[:2] if math.isfinite(k[0])]
+        starts += [canon({}, (), True, None), canon({r: min(ranks[r], max(dims)) for r in tileable}, (), True, None)]
+        starts += [canon({r: rng.choice(ladders[r]) for r in tileable}, (), rng.random() < 0.5, None) for _ in range(2)]
+        done = _descend_together(starts, neighbours, keys, stats)
+        rest = [grid_point(i) for i in drawn[FIRST_GRID:]]
+        if rest and not stats.exhausted():
+            ranked = sorted(zip(keys(rest), range(len(rest)), strict=True))
+            _descend_together([rest[i] for k, i in ranked[:2] if math.isfinite(k[0]) and rest[i] not in done],
+                              neighbours, keys, stats)
     stats.pruned += max(0, size - len(seen))
     return pareto([Point(v[0], v[1], c, found[c]) for c, v in seen.items() if v is not None])
 
@@ -215,48 +229,50 @@ def _blocks(tile: dict[str, int], tiled: Sequence[str], ladders: dict[str, tuple
     return [None, *[(r, v) for r in tiled for v in ladders[r] if v > tile[r]]]
 
 
-def _descend(sizes: dict[str, int], tile: dict[str, int], onchip: bool, tileable: list[str],
-             ladders: dict[str, tuple[int, ...]], streams: tuple[str | None, ...], canon: Callable[..., GroupChoice],
-             keys: Callable[[Sequence[GroupChoice]], list[tuple[float, float]]], stats: SearchStats,
-             blocks: bool = False) -> None:
-    """Coordinate descent: change one axis at a time to its best value (all of an axis's values costed as one
-    batch), until a sweep improves nothing. With row blocks, shrinking a rank's group tile is also tried keeping
-    the old tile as the block (so the Einsums reading staged inputs keep their blocks while the others walk finer:
-    the move from a plain tiling to FLAT's)."""
-    order: tuple[str, ...] = ()
-    stream: str | None = None
-    block: tuple[str, int] | None = None
-    current = canon(tile, order, onchip, stream, block)
-    best = keys([current])[0]
+def _neighbours(c: GroupChoice, sizes: dict[str, int], tileable: list[str], ladders: dict[str, tuple[int, ...]],
+                streams: tuple[str | None, ...], canon: Callable[..., GroupChoice], blocks: bool) -> list[GroupChoice]:
+    """Every choice one axis away from `c`: a rank's tile to another ladder value (with row blocks, also keeping
+    the old tile as the block: the move from a plain tiling to FLAT's), another DRAM-level order, on or off chip
+    and another stream, another row block."""
+    tile = {r: dict(c.tile).get(r, sizes[r]) for r in tileable}
+    out = []
+    for r in tileable:
+        old = tile[r]
+        for v in ladders[r]:
+            for b in [c.block] + ([(r, old)] if blocks and v < old else []):
+                out.append(canon({**tile, r: v}, c.order, c.onchip, c.stream, b))
+    out += [canon(tile, perm, c.onchip, c.stream, c.block) for perm in itertools.permutations(c.order)]
+    out += [canon(tile, c.order, flag, s, c.block) for flag in (True, False) for s in streams]
+    out += [canon(tile, c.order, c.onchip, c.stream, b)
+            for b in _blocks(tile, [r for r, _ in c.tile], ladders, blocks)]
+    return [m for m in dict.fromkeys(out) if m != c]
 
-    def take(moves: list[GroupChoice]) -> bool:
-        """Cost the moves as one batch; move to the best if it improves."""
-        nonlocal best, current
-        if not moves:
-            return False
-        got = keys(moves)
-        k = min(range(len(moves)), key=lambda i: got[i])
-        if got[k] < best:
-            best, current = got[k], moves[k]
-            return True
-        return False
 
-    improved = True
-    while improved and not stats.exhausted():
-        improved = False
-        for r in tileable:
-            old = tile.get(r, sizes[r])
-            if take([canon({**tile, r: v}, order, onchip, stream, b)
-                     for v in ladders[r] for b in [block] + ([(r, old)] if blocks and v < old else [])]):
-                tile = {q: dict(current.tile).get(q, sizes[q]) for q in tileable}
-                block, improved = current.block, True
-        if take([canon(tile, perm, onchip, stream, block) for perm in itertools.permutations(current.order)]):
-            order, improved = current.order, True
-        if take([canon(tile, order, flag, s, block) for flag in (True, False) for s in streams]):
-            onchip, stream, block, improved = current.onchip, current.stream, current.block, True
-        if take([canon(tile, order, onchip, stream, b)
-                 for b in _blocks(dict(current.tile), [r for r, _ in current.tile], ladders, blocks)]):
-            block, improved = current.block, True
+def _descend_together(starts: list[GroupChoice], neighbours: Callable[[GroupChoice], list[GroupChoice]],
+                      keys: Callable[[Sequence[GroupChoice]], list[tuple[float, float]]],
+                      stats: SearchStats) -> set[GroupChoice]:
+    """Steepest descent from every start at once: each step costs the whole neighbourhood of every start still
+    improving as one batch and moves each to its best neighbour, until none improves. Returns the points it
+    passed through."""
+    current = list(dict.fromkeys(starts))
+    best = keys(current)
+    passed = set(current)
+    active = list(range(len(current)))
+    while active and not stats.exhausted():
+        moves = {i: neighbours(current[i]) for i in active}
+        flat = list(dict.fromkeys(m for i in active for m in moves[i]))
+        got = dict(zip(flat, keys(flat), strict=True))
+        still = []
+        for i in active:
+            if not moves[i]:
+                continue
+            m = min(moves[i], key=lambda c: got[c])
+            if got[m] < best[i] and m not in passed:
+                current[i], best[i] = m, got[m]
+                passed.add(m)
+                still.append(i)
+        active = still
+    return passed
 
 
 def search_partition(n: int, segment: Callable[[int, int], list[Point]], bound: Callable[[int, int], float],

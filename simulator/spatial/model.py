@@ -99,6 +99,8 @@ def _accesses(tensor_ranks: tuple[str, ...], footprint: float, loops: list[tuple
     """Tile fetches: footprint times the trips of every loop up to the innermost one over a rank of the tensor
     that runs more than one trip (scanned from the innermost loop out, so trips may be per-candidate arrays). In a
     batch whose loop order is per candidate, a loop's rank is an array of rank positions (`index`)."""
+    if isinstance(loops, _Loops):
+        return footprint * loops.fetches([index[r] for r in tensor_ranks])
     if not any(is_batch(trips) for _, trips in loops):
         last = -1
         for i, (rank, trips) in enumerate(loops):
@@ -118,6 +120,28 @@ def _accesses(tensor_ranks: tuple[str, ...], footprint: float, loops: list[tuple
         reached = reached | (hit & (trips > 1))
         fetches = fetches * where(reached, trips, 1)
     return footprint * fetches
+
+
+@dataclass(frozen=True)
+class _Loops:
+    """A batch's loops, outer -> inner, as arrays: trips (B, loops) and the rank position of each (B, loops), or
+    (loops,) where the order is the same for every candidate."""
+
+    trips: np.ndarray
+    ranks: np.ndarray
+
+    def fetches(self, ids: list[int]) -> np.ndarray:
+        """Trips of every loop up to the innermost one over a rank in `ids` that runs more than one trip."""
+        hit = np.zeros(self.trips.shape, dtype=bool)
+        for i in ids:
+            hit |= self.ranks == i
+        hit &= self.trips > 1
+        reached = np.flip(np.logical_or.accumulate(np.flip(hit, 1), axis=1), 1)
+        return np.prod(np.where(reached, self.trips, 1), axis=1)
+
+    def __add__(self, other: _Loops) -> _Loops:
+        ranks = np.broadcast_to(self.ranks, self.trips.shape), np.broadcast_to(other.ranks, other.trips.shape)
+        return _Loops(np.concatenate([self.trips, other.trips], axis=1), np.concatenate(ranks, axis=1))
 
 
 @dataclass(frozen=True)
@@ -159,11 +183,11 @@ def _nest(spec: EinsumSpec, em: EinsumMapping, group: Group, arr: ComputeArray, 
         outer_of, inner_of = {r: o for r, _, _, o, _ in cols}, {r: i for r, *_, i in cols}
         if per_candidate_order:
             perm = em.loop_order
-            outer_p, inner_p = np.take_along_axis(out_v, perm, 1), np.take_along_axis(in_v, perm, 1)
-            loops_out = [(perm[:, j], outer_p[:, j]) for j in range(len(order))]
-            loops_in = [(perm[:, j], inner_p[:, j]) for j in range(len(order))]
+            loops_out = _Loops(np.take_along_axis(out_v, perm, 1), perm)
+            loops_in = _Loops(np.take_along_axis(in_v, perm, 1), perm)
         else:
-            loops_out, loops_in = list(outer_of.items()), list(inner_of.items())
+            positions = np.arange(len(order))
+            loops_out, loops_in = _Loops(out_v, positions), _Loops(in_v, positions)
         return _Nest({r: t for r, t, *_ in cols}, {r: k for r, _, k, *_ in cols}, loops_out, loops_in,
                      outer_of, inner_of, {r: j for j, r in enumerate(order)})
     tile_v, spatial_v = nestmath.clip_tiles(sizes, tile_in, spatial_in)
@@ -334,7 +358,7 @@ def _cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Map
     nest = _nest(spec, em, group, arr, file)
     cpp = cycles_per_point(spec, arr, file, target.name)
     n = spec.instances
-    iterations = prod(t for _, t in nest.outer) * prod(t for _, t in nest.inner)
+    iterations = prod(nest.outer_of.values()) * prod(nest.inner_of.values())
     cost = EinsumCost(spec.name, arr.name, group.name, compute_cycles=iterations * cpp * n,
                       work_cycles=spec.points * cpp * n / arr.pes,
                       drain_cycles=_output_tiles(spec, nest) * n * reduction_depth(spec, nest.spatial, arr),
@@ -346,7 +370,7 @@ def _cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Map
     cost.rf_reads, cost.rf_writes = register_file_accesses(spec, nest, em.array, mapping, problem,
                                                            [a.name for a in target.arrays].index(arr.name))
     cost.rank_trips = {r: nest.outer_of[r] * nest.inner_of[r] for r in nest.outer_of}
-    cost.outer_iterations = prod(t for _, t in nest.outer)
+    cost.outer_iterations = prod(nest.outer_of.values())
 
     word = target.word_bytes
     loops = nest.outer + nest.inner
@@ -430,7 +454,10 @@ def register_file_accesses(spec: EinsumSpec, nest: _Nest, array: str, mapping: M
         level = tensor_level(mapping, problem, tensor)
         rs = tuple(r for r in ranks if r in spec.iteration_ranks)
         if is_batch(level) or is_batch(producer.get(tensor)):  # a batch (array = its index in the target)
-            forwarded = (np.asarray(level) == TENSOR_LEVELS.index("pe")) & (producer.get(tensor) == array_index)
+            maker = producer.get(tensor)
+            same = maker == array if isinstance(maker, str) or maker is None else maker == array_index
+            in_pe = level == "pe" if isinstance(level, str) else level == TENSOR_LEVELS.index("pe")
+            forwarded = in_pe & same
             fills = _accesses(rs, pes, loops, nest.index) * density * spec.instances
             writes = writes + np.where(forwarded, 0.0, fills)
             continue
