@@ -67,7 +67,7 @@ class SearchStats:
     segments_total: int = 0
     #: the first term of the best whole mapping's score found so far (latency_s, energy_j or edp), None before one
     incumbent: float | None = None
-    #: called after each group mapping costed (the CLI's progress bar); see `search_progress`
+    #: called after each batch of group mappings costed (the CLI's progress bar); see `search_progress`
     on_progress: Callable[[SearchStats], None] | None = field(default_factory=lambda: _PROGRESS.get())
 
     def costed_one(self) -> None:
@@ -104,8 +104,8 @@ _PROGRESS: contextvars.ContextVar[Callable[[SearchStats], None] | None] = contex
 
 @contextlib.contextmanager
 def search_progress(callback: Callable[[SearchStats], None]) -> Iterator[None]:
-    """Within the block, every search calls `callback(stats)` after each group mapping it costs (a live display;
-    the callback should rate-limit itself)."""
+    """Within the block, every search calls `callback(stats)` after each batch of group mappings it costs (a live
+    display; the callback should rate-limit itself)."""
     token = _PROGRESS.set(callback)
     try:
         yield
