@@ -5,6 +5,13 @@ Prints (or with --json, one object with at least `mappings_per_s`, `time_to_best
   vectorised nest arithmetic (`mappers/nestmath.py`, the model's trip counts), beside the same count done one
   candidate at a time through the same function (the ratio is the speed-up of the batch);
 - `mappings_per_s.cascade`: whole-group mappings of FuseMax's 1-pass cascade costed per second by the search;
+- `mappings_per_s.cascade_batch`: the same model on a steady stream of whole-cascade candidates: 8192 random points
+  of the tile grid of the whole fused 1-pass cascade (12 Einsums, FuseMax, BERT 4K) built and costed in batches of
+  2048 (`build_groups` + `cost_group`), beside 200 of them built and costed one at a time (`build_group` +
+  `cost_group`, the batch of one) in the same run (`cascade_one_at_a_time`, and the ratio);
+- `mappings_per_s.gemm_model`: a single GEMM's whole mapspace (BERT 1K QK, 1024 x 1024 x 64 x 768 instances, on
+  FuseMax's 2D array: every tile of the ladder per rank, every DRAM-level order, on and off chip) built and costed
+  through the same model in batches, beside 200 of its mappings one at a time (`gemm_model_one_at_a_time`);
 - `time_to_best_s`: one FuseMax-study point (FuseMax, BERT, 4K) searched from the cascade and target alone;
   `after_1s`: the same point searched with `--time-limit 1`, its latency over the full search's (goal: within 1 %);
 - `study` (with --study): the 24 workload x length points for fusemax/attention-1pass, flat/attention-3pass and
@@ -50,6 +57,106 @@ def gemm_nest_rate(n: int = 200_000) -> dict[str, float]:
     return {"batch": n / batch_s, "one_at_a_time": n / single_s, "speedup": single_s / batch_s}
 
 
+QK = """
+name: gemm-qk
+ranks: {e: 64, m: 1024, p: 1024}
+inputs: {Q: [e, p], K: [e, m]}
+einsums: |
+  QK[m,p] = Q[e,p] * K[e,m]
+outputs: [QK]
+"""
+
+
+def model_rates(seed: int = 0) -> dict[str, float]:
+    """Mappings built and costed per second through the cost model: in batches, and one at a time (same run)."""
+    import contextlib
+    import copy
+    import itertools
+    import random
+
+    from einsum_cascades import load_cascade
+    from einsum_cascades.loader import parse_cascade
+    from hw.registry import load_target, load_target_data, validate_target
+    from hw.spatial import check_against_table
+    from mappers.errors import MappingError
+    from mappers.mapspace import (
+        GroupChoice,
+        build_group,
+        build_groups,
+        group_tiles,
+        reduction_locked_ranks,
+        tile_ladder,
+    )
+    from simulator.spatial.energy import energy_by_component_pj
+    from simulator.spatial.model import cost_group
+    from simulator.spatial.problem import cascade_problem
+    from simulator.spatial.search import SEARCH_FILE, _mapping, cycles_per_point_of
+
+    def rates(target, problem, choices, batch=2048, one=200):
+        specs = list(problem.einsums)
+        by_name = {x.name: x for x in specs}
+        io = set(problem.inputs | problem.outputs)
+        table = check_against_table(target)
+        cpp = cycles_per_point_of(target)
+
+        def energy(costs):
+            return sum(energy_by_component_pj(target, table, costs).values())
+
+        start = time.perf_counter()
+        fits = 0
+        for lo in range(0, len(choices), batch):
+            for _, gm in build_groups("g", specs, choices[lo:lo + batch], target, cpp, set(), io):
+                cost = cost_group(gm.group, by_name, _mapping(problem.name, {}, [gm]), problem, target, table,
+                                  SEARCH_FILE, lanes=gm.lanes)
+                energy(cost.einsums)
+                fits += int(np.isfinite(cost.latency_s).sum())
+        batch_rate = len(choices) / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for c in choices[:one]:
+            gm = build_group("g", specs, c, target, cpp, set(), io)
+            with contextlib.suppress(MappingError):  # a tile that does not fit: costed all the same
+                energy(cost_group(gm.group, by_name, _mapping(problem.name, {}, [gm]), problem, target, table,
+                                  SEARCH_FILE).einsums)
+        single_rate = min(one, len(choices)) / (time.perf_counter() - start)
+        return batch_rate, single_rate, len(choices), fits
+
+    rng = random.Random(seed)
+    fusemax = load_target("fusemax")
+    problem = cascade_problem(load_cascade("attention-1pass"), {"P": 4096, "M": 4096, "E": 64, "F": 64, "M0": 256},
+                              768)
+    specs = list(problem.einsums)
+    ranks = group_tiles(specs)
+    dims = sorted({d for a in fusemax.arrays for d in (a.rows, a.cols) if d > 1})
+    locked = reduction_locked_ranks(specs)
+    tileable = [r for r, v in ranks.items() if r not in locked and v > 1]
+    choices = []
+    for _ in range(8192):
+        tile = {r: rng.choice(tile_ladder(ranks[r], dims)) for r in tileable}
+        tiled = tuple(r for r in tileable if tile[r] < ranks[r])
+        choices.append(GroupChoice(tuple(sorted((r, tile[r]) for r in tiled)), tiled, rng.random() < 0.5))
+    cascade = rates(fusemax, problem, choices)
+
+    data, path = load_target_data("fusemax")
+    data = copy.deepcopy(data)
+    data["arrays"] = [a for a in data["arrays"] if a["name"] == "pe2d"]
+    pe2d = validate_target(data, f"{path} (pe2d only)")
+    gemm = cascade_problem(parse_cascade(QK), {}, 768)
+    ranks = group_tiles(gemm.einsums)
+    dims = sorted({d for a in pe2d.arrays for d in (a.rows, a.cols) if d > 1})
+    space = []
+    for values in itertools.product(*[tile_ladder(ranks[r], dims) for r in ranks]):
+        tile = dict(zip(ranks, values, strict=True))
+        tiled = [r for r in ranks if tile[r] < ranks[r]]
+        for order in itertools.permutations(tiled):
+            for onchip in (True, False):
+                space.append(GroupChoice(tuple(sorted((r, tile[r]) for r in tiled)), order, onchip))
+    gemm_rates = rates(pe2d, gemm, space, batch=8192)
+    return {"cascade_batch": cascade[0], "cascade_one_at_a_time": cascade[1], "cascade_batch_speedup":
+            cascade[0] / cascade[1], "cascade_batch_points": cascade[2], "cascade_batch_fit": cascade[3],
+            "gemm_model": gemm_rates[0], "gemm_model_one_at_a_time": gemm_rates[1],
+            "gemm_model_speedup": gemm_rates[0] / gemm_rates[1], "gemm_mapspace_points": gemm_rates[2]}
+
+
 def searched(target: str, cascade: str, workload: str, seq: int, time_limit: float | None) -> dict:
     return evaluate_record(EvaluateRequest(target=target, workload=workload, seq=seq, cascade=cascade, search=True,
                                            time_limit=time_limit))
@@ -88,12 +195,13 @@ def zigzag() -> dict:
 def main(argv: list[str]) -> int:
     limit = float(argv[argv.index("--time-limit") + 1]) if "--time-limit" in argv else None
     gemm = gemm_nest_rate()
+    model = model_rates()
     point = searched("fusemax", "attention-1pass", "BERT", 4096, limit)
     built = evaluate_record(EvaluateRequest(target="fusemax", workload="BERT", seq=4096))
     short = searched("fusemax", "attention-1pass", "BERT", 4096, 1.0)
     report = {
         "mappings_per_s": {"gemm_nest": gemm["batch"], "gemm_nest_one_at_a_time": gemm["one_at_a_time"],
-                           "gemm_batch_speedup": gemm["speedup"],
+                           "gemm_batch_speedup": gemm["speedup"], **model,
                            "cascade": point["search"]["mappings_costed"] / point["search"]["search_s"]},
         "time_to_best_s": point["search"]["time_to_best_s"],
         "search_s": point["search"]["search_s"],
@@ -111,7 +219,11 @@ def main(argv: list[str]) -> int:
     m = report["mappings_per_s"]
     print(f"GEMM tilings costed: {m['gemm_nest']:.3g}/s batched, {m['gemm_nest_one_at_a_time']:.3g}/s one at a "
           f"time ({m['gemm_batch_speedup']:.0f}x)")
-    print(f"whole-cascade group mappings costed: {m['cascade']:.3g}/s")
+    print(f"whole-cascade group mappings costed: {m['cascade']:.3g}/s in the search; "
+          f"{m['cascade_batch']:.3g}/s in batches, {m['cascade_one_at_a_time']:.3g}/s one at a time "
+          f"({m['cascade_batch_speedup']:.0f}x)")
+    print(f"a GEMM's mapspace ({m['gemm_mapspace_points']} mappings) through the model: {m['gemm_model']:.3g}/s in "
+          f"batches, {m['gemm_model_one_at_a_time']:.3g}/s one at a time ({m['gemm_model_speedup']:.0f}x)")
     fm = report["fusemax_bert_4k"]
     print(f"FuseMax BERT 4K: searched / built-in latency {fm['searched_over_builtin']:.4f}, gap to bound "
           f"{fm['bound_gap']:.3%}, best after {report['time_to_best_s']:.1f} s of {report['search_s']:.1f} s")

@@ -359,15 +359,21 @@ def _assign_batch(names: list[str], eligible: dict[str, list[int]], compute: dic
     base_u, options_u = table[:, :n_arrays], table[:, n_arrays:]
     grid, chosen, column_array = _assignment_grid(tuple(tuple(eligible[names[e]]) for e in free))
     best = np.empty(len(table), dtype=np.int64)
+    per_array = [(k, options_u[:, column_array == k], np.ascontiguousarray(chosen[:, column_array == k].T))
+                 for k in range(n_arrays) if np.any(column_array == k)]
+    fixed = base_u[:, [k for k in range(n_arrays) if not np.any(column_array == k)]].max(axis=1, initial=0.0)
     step = max(1, (1 << 18) // grid_size)  # distinct tables per chunk, so the (tables, assignments) arrays stay small
     for lo in range(0, len(table), step):
         hi = min(len(table), lo + step)
-        busiest = total = None  # (tables, assignments): the busiest array's load, and the sum over arrays
-        for k in range(n_arrays):
-            load = base_u[lo:hi, k:k + 1] + options_u[lo:hi, column_array == k] @ chosen[:, column_array == k].T
-            busiest = load if busiest is None else np.maximum(busiest, load)
-            total = load if total is None else total + load
-        best[lo:hi] = np.argmin(np.where(busiest == busiest.min(axis=1, keepdims=True), total, np.inf), axis=1)
+        busiest = np.broadcast_to(fixed[lo:hi, None], (hi - lo, grid_size))
+        total = np.zeros((hi - lo, grid_size))  # (the arrays no free Einsum can use add the same to every one)
+        for k, opts, taken in per_array:  # the load of each array under every assignment
+            load = opts[lo:hi] @ taken
+            load += base_u[lo:hi, k:k + 1]
+            busiest = np.maximum(busiest, load)
+            total += load
+        total[busiest != busiest.min(axis=1, keepdims=True)] = np.inf
+        best[lo:hi] = np.argmin(total, axis=1)
     out = fastest.copy()
     picked = grid[best[inverse]]  # (B, free)
     for j, e in enumerate(free):

@@ -246,7 +246,7 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
     In a batch whose candidates differ in this Einsum's structure (its array, the levels of its tensors, the arrays
     of its operands' producers: arrays of per-candidate values), each distinct structure is costed as one batch
     and the results are merged back in candidate order."""
-    local = _local_structure(spec, em, mapping, problem, target)
+    local = _local_structure(spec, em, mapping, problem, target, set(dataflow.stream.get(spec.name, ())))
     if local is None:
         return _cost_einsum(spec, em, group, mapping, problem, target, table, file, dataflow)
     keys, decode = local
@@ -260,17 +260,20 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
     return _merge(parts, len(inverse))
 
 
-def _level_and_mask(level: object) -> tuple[str, object]:
-    """A tensor's level, and for a batch where it is `pe` for some candidates and one other level for the rest,
-    that other level and a 0/1 mask of the candidates holding it there (None: no mask)."""
+def _level_and_mask(level: object) -> tuple[str, object, object]:
+    """A tensor's level, as (level, held, to_dram): for one mapping the level and None, None; for a batch the
+    level of the candidates that do not keep it in the PEs ("dram" where some of them put it in DRAM) with a 0/1
+    mask of those not in the PEs (`held`, None: all) and of those in DRAM among them (`to_dram`, None: all)."""
     if isinstance(level, str):
-        return level, None
-    others = set(np.unique(level).tolist()) - {TENSOR_LEVELS.index("pe")}
-    if not others:
-        return "pe", None
-    if len(others) > 1:
-        raise ValueError("a batch gives one tensor two levels besides pe; split it (cost_einsum does)")
-    return TENSOR_LEVELS[others.pop()], (level != TENSOR_LEVELS.index("pe")).astype(float)
+        return level, None, None
+    pe, dram = TENSOR_LEVELS.index("pe"), TENSOR_LEVELS.index("dram")
+    codes = set(np.unique(level).tolist())
+    if codes == {pe}:
+        return "pe", None, None
+    held = (level != pe).astype(float) if pe in codes else None
+    if dram not in codes:
+        return TENSOR_LEVELS[(codes - {pe}).pop()], held, None
+    return "dram", held, None if codes - {pe} == {dram} else (level == dram).astype(float)
 
 
 def _rows(value: object, sub: np.ndarray) -> object:
@@ -278,7 +281,7 @@ def _rows(value: object, sub: np.ndarray) -> object:
 
 
 def _local_structure(spec: EinsumSpec, em: EinsumMapping, mapping: Mapping, problem: Problem,
-                     target: SpatialTarget) -> tuple | None:
+                     target: SpatialTarget, streamed: set[str]) -> tuple | None:
     """Per candidate, the codes of this Einsum's structure where a batch gives it per candidate, and how to
     decode one code row into a fixed-structure (Einsum mapping, mapping) for a subset; None where it is fixed."""
     tensors = [t for t, _ in spec.operands] + [spec.output]
@@ -288,9 +291,9 @@ def _local_structure(spec: EinsumSpec, em: EinsumMapping, mapping: Mapping, prob
     if is_batch(em.array):
         columns.append(em.array)
         fields.append(("array", spec.name))
-    for t in dict.fromkeys(tensors):  # a level that is pe or one other is a mask inside `_cost_einsum`
-        level = mapping.tensors.get(t)
-        if is_batch(level) and len(set(np.unique(level).tolist()) - {TENSOR_LEVELS.index("pe")}) > 1:
+    for t in dict.fromkeys(tensors):  # levels are masks inside `_cost_einsum`, but for a tensor streamed past
+        level = mapping.tensors.get(t)  # the buffer (the artifact convention's `stream`) on some candidates only
+        if is_batch(level) and t in streamed and len(set(np.unique(level).tolist())) > 1:
             columns.append(level)
             fields.append(("level", t))
     if not columns:
@@ -376,7 +379,7 @@ def _cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Map
     loops = nest.outer + nest.inner
     tensors = [(t, rs, False) for t, rs in spec.operands] + [(spec.output, spec.output_ranks, True)]
     for tensor, ranks, is_output in tensors:
-        level, held = _level_and_mask(tensor_level(mapping, problem, tensor))
+        level, held, to_dram = _level_and_mask(tensor_level(mapping, problem, tensor))
         if level == "pe" or (not is_output and tensor in dataflow.forwarded.get(spec.name, ())):
             continue
         rs = tuple(r for r in ranks if r in spec.iteration_ranks)
@@ -401,18 +404,21 @@ def _cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Map
             continue
         if level == "dram":
             dram = _accesses(rs, tile_fp, nest.outer, nest.index) * word * n
+            if to_dram is not None:  # a batch where the others keep it in the buffer
+                dram, tile_fp = dram * to_dram, tile_fp * to_dram
             if is_output:
-                reread = dram - full_fp * word * n if held is None else (dram - full_fp * word * n) * held
+                mask = held if to_dram is None else to_dram if held is None else held * to_dram
+                reread = dram - full_fp * word * n if mask is None else dram - full_fp * word * n * mask
                 cost.dram_write_bytes += dram
                 cost.dram_read_bytes += reread
                 cost.dram_transfer_bytes += (dram + reread) * pad
                 cost.last_tile_bytes[tensor] = tile_fp * word * n * pad
-                reads += dram  # drained from the buffer to DRAM
+                reads = reads + dram  # drained from the buffer to DRAM
             else:
                 cost.staged_reads[tensor] = dram
                 cost.staged_transfer[tensor] = dram * pad
                 cost.first_tile_bytes[tensor] = tile_fp * word * n * pad
-                writes += dram  # filled into the buffer from DRAM
+                writes = writes + dram  # filled into the buffer from DRAM
         cost.buffer_read_bytes += reads
         cost.buffer_write_bytes += writes
         old = cost.tensor_buffer_bytes.get(tensor, (0.0, 0.0))
