@@ -11,7 +11,8 @@ against the forward's two: FLOPs by the FlashAttention convention are 2.5x the f
 
 Per key tile the GEMMs run at the kernel's MMA-class rate times the forward's sustained efficiency times
 `bwd_mma_efficiency` (the one backward constant, fitted on its own data, `simulator/gpu/data/backward_fit.yaml`);
-the elementwise work overlaps with the GEMMs as the `sync` schedule (FA2) does, for every kernel.
+the elementwise work overlaps with the GEMMs as FA2's warps do (the `sync` schedule) in FA2's backward, and only
+the exp under the dP GEMM in the warp-specialised ones (FA3's `bwd_step`; `backward_times`).
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ PASSES = ("fwd", "bwd", "fwd+bwd")
 #: Kernels with a backward kernel (FlashInfer and FlashMLA are inference libraries: forward only).
 BACKWARD_KERNELS = ("fa2", "fa3", "fa4", "cudnn", "cutlass")
 
-#: FP32-pipe instructions per score in the backward's elementwise work: scale-and-subtract LSE before the exp,
-#: dP - D, times P, and the packed 16-bit conversion of P and dS. ASSUMPTION (counted from Alg. 2 of FA2).
+#: FP32-pipe instructions per score in the backward's elementwise work, counted from FA3's sm90 `bwd_step`
+#: (hopper/mainloop_bwd_sm90_tma_gmma_ws.hpp): one FFMA for exp2(S * scale - LSE), an FADD and an FMUL for
+#: dS = P (dP - D), and two packed 16-bit conversions (P and dS, half an instruction per score each).
 BWD_FP32_OPS_PER_SCORE = 4.0
 
 
@@ -141,16 +143,32 @@ def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_
     # FA2's compute warps issue the dQ atomicAdds (one per element); warp-specialised kernels hand them to a warp.
     atomics = 0.0 if k.warp_specialized else k.block_q * d_qk
     fp32 = (BWD_FP32_OPS_PER_SCORE * scores + atomics) / fp32_sm
-    # The backward kernels have no ping-pong or intra-warpgroup softmax pipelining (FlashAttention-3 Sec. 3.1-3.2
-    # describe those for the forward pass): their warp(group)s overlap elementwise work and GEMMs only as FA2's warps
-    # do, so every backward kernel uses the `sync` schedule's overlap.
-    hidden = c.softmax_overlap
+    mask_fp32 = scores / fp32_sm
+    if k.warp_specialized:
+        # FA3's sm90 backward step (hopper/mainloop_bwd_sm90_tma_gmma_ws.hpp, `bwd_step`): the S and dP GEMMs are
+        # issued back to back, P = exp2(S * scale - LSE) is computed while the dP GEMM runs (`warpgroup_wait<1>`),
+        # then, after `warpgroup_wait<0>`, dS = P (dP - D), the 16-bit conversions of P and dS and the dS store run
+        # with the tensor cores idle, and both MMA warpgroups meet at named barriers (`NumMmaThreads`) before the
+        # dV, dQ and dK GEMMs: no ping-pong between warpgroups. So only the exp and its one FFMA hide, under the dP
+        # GEMM (d_v / (3 d_qk + 2 d_v) of the step's MMA time); the other elementwise ops run in series. cuDNN and
+        # the Blackwell kernels: ASSUMPTION, the same structure.
+        dp_mma = mma * d_v / (3.0 * d_qk + 2.0 * d_v)
+        under_dp = exp + scores / fp32_sm
+        serial = fp32 - scores / fp32_sm
 
-    def combine(soft: float) -> float:
-        return max(mma, soft) + (1.0 - hidden) * min(mma, soft)
+        def combine(extra: float) -> float:
+            return mma + max(under_dp - dp_mma, 0.0) + serial + extra
+    else:
+        # FA2's backward warps issue mma.sync and the elementwise work themselves: they overlap only across warps,
+        # as its forward does (the `sync` schedule's fitted overlap).
+        hidden = c.softmax_overlap
 
-    tile = combine(exp + fp32)
-    mask = combine(exp + fp32 + scores / fp32_sm) - tile
+        def combine(extra: float) -> float:
+            soft = exp + fp32 + extra
+            return max(mma, soft) + (1.0 - hidden) * min(mma, soft)
+
+    tile = combine(0.0)
+    mask = combine(mask_fp32) - tile
     fill = c.async_pipeline_fill * min(mma, exp + fp32) if k.warp_specialized else 0.0
     return BackwardTimes(tile=tile, mma=mma, exp=exp, fp32=fp32, mask=mask, fill=fill)
 
