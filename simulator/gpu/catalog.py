@@ -38,6 +38,9 @@ class KernelSpec:
     source: str = ""
     #: a V head dim other than the Q-K one only as listed in `extra_dims` (FlashAttention-2 has one head dim)
     equal_dims_only: bool = False
+    #: one wave of CTAs whose query tiles of a KV head walk the same key range at the same time (FlashMLA's decode
+    #: grid): K/V leave HBM once whatever the L2 holds, and the work is balanced over the SMs (no wave quantisation)
+    coscheduled_query_tiles: bool = False
 
     def supports_dims(self, d_qk: int, d_v: int) -> bool:
         if (d_qk, d_v) in self.extra_dims:
@@ -80,7 +83,11 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                source="Ye et al. 2025, FlashInfer (MLSys 2025), arXiv 2501.01005 (head_dim_qk 192 / head_dim_vo 128)"),
     KernelSpec("flashmla", "flashmla", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
                ("fp16", "bf16"), 0, extra_dims=((576, 512),), only_extra_dims=True,
-               source="deepseek-ai/FlashMLA (MLA decode, latent 512 + RoPE 64)"),
+               source="deepseek-ai/FlashMLA (MLA decode, latent 512 + RoPE 64)",
+               # csrc/api/dense_decode.h: num_sm_parts = num_sms / h_k / num_m_blocks; csrc/sm90/decode/dense/
+               # splitkv_mla.cuh launches dim3(num_m_block, h_k, num_sm_parts), one CTA per SM, and every m block of
+               # a partition walks the key range that partition's scheduler metadata (get_mla_metadata) gives it.
+               coscheduled_query_tiles=True),
 )}
 
 #: Kernels tried in order when `--kernel` is not given: the first that runs the dtype and head dims is used.

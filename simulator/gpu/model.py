@@ -18,6 +18,7 @@ import numpy as np
 
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.gpu.blockmask import GpuBlockMask
+from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.pipeline import tile_times
@@ -162,6 +163,9 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     sm_total = sm_tiles + sm_epilogue + sm_edge
     waves = np.ceil(ctas / slots)
     quantisation = waves / (ctas / slots)
+    coscheduled = KERNELS[k.name].coscheduled_query_tiles if k.name in KERNELS else False
+    if coscheduled:  # one wave of persistent CTAs over work the kernel's scheduler balanced (FlashMLA)
+        waves, quantisation = np.ones_like(waves), np.ones_like(quantisation)
     compute_s = sm_total / sms * quantisation
 
     # HBM traffic.
@@ -173,6 +177,8 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     working_set = concurrent_groups * kv_group
     miss = np.clip(1.0 - target.l2_bytes / working_set, 0.0, 1.0)
     reload = 1.0 + (np.minimum(sharers, nq * np.where(pack, 1, group)) - 1) * miss
+    if coscheduled:  # the query tiles sharing a KV head read each key block together: L2 serves the repeats
+        reload = np.ones_like(reload)
     extra_pass_k = (w.passes - 1) * shapes.seq_kv * d_qk * elem
     kv_bytes = kv_units * (kv_group * reload + extra_pass_k * reload)
     combine = np.where(splits > 1, 2.0 * units * rows * splits * (d_v + 1) * 4.0, 0.0)

@@ -1,5 +1,6 @@
 """Behaviour of the fused-attention kernel model: bounds, masks, waves, GQA, dtypes, speed."""
 
+import json
 import time
 
 import numpy as np
@@ -139,3 +140,18 @@ def test_clock_scales_sm_rates_but_not_hbm():
     decode = one(slow, 16, 32, 8, 1, 8192)["latency_s"] / one(H100, 16, 32, 8, 1, 8192)["latency_s"]
     assert prefill == pytest.approx(2.0, rel=0.05)  # compute-bound: half the clock, twice the time
     assert decode < 1.2  # HBM-bound: the clock barely matters
+
+
+def test_flashmla_query_tiles_read_each_key_block_together(capsys):
+    """FlashMLA's decode grid (num_m_block, h_k, num_sm_parts) gives every m block of a partition the same key range:
+    the cache leaves HBM once however little of it the L2 holds, and the work runs as one balanced wave."""
+    from simulator.cli import main
+
+    args = ["evaluate", "--target", "h800", "--cascade", "mla-absorbed", "--batch", "128", "--heads", "128",
+            "--kv-heads", "1", "--seq", "2", "--kv-seq", "4096", "--head-dim", "512", "--dtype", "bf16", "--json"]
+    assert main(args + ["--kernel", "flashmla"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["grid"]["kv_reload"] == 1.0 and out["grid"]["waves"] == 1.0
+    cache = 128 * 4096 * 576 * 2  # latent 512 + RoPE 64, bf16, once per sequence
+    q_o_lse = 128 * 256 * (576 * 2 + 512 * 2 + 4)  # 128 heads x 2 tokens per sequence
+    assert out["bytes_by_level"]["hbm"] == pytest.approx(cache + q_o_lse)
