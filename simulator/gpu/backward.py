@@ -28,6 +28,7 @@ from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.model import Shapes, _bound, _causal_tiles, fa_flops
+from simulator.gpu.pipeline import sync_hidden
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
 from simulator.gpu.window import window_tile_counts
 from simulator.gpu.work import TileWork
@@ -159,9 +160,9 @@ def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_
         def combine(extra: float) -> float:
             return mma + max(under_dp - dp_mma, 0.0) + serial + extra
     else:
-        # FA2's backward warps issue mma.sync and the elementwise work themselves: they overlap only across warps,
-        # as its forward does (the `sync` schedule's fitted overlap).
-        hidden = c.softmax_overlap
+        # FA2's backward warps issue mma.sync and the elementwise work themselves and sync between the phases: they
+        # overlap only across CTAs, as its forward does (`pipeline.sync_hidden`; none at one CTA per SM).
+        hidden = sync_hidden(k, c)
 
         def combine(extra: float) -> float:
             soft = exp + fp32 + extra

@@ -3,7 +3,8 @@ its schedule, and the dtypes and head dims it supports. `--kernel` names one (`f
 `cutlass`, `flashinfer`, `flashmla`); without it each architecture's best-known kernel that supports the shape runs.
 
 Schedules (how a kernel overlaps its pipelines, `simulator.gpu.pipeline`):
-- `sync`: FlashAttention-2 (Dao 2023): each warp issues mma.sync and its own softmax; overlap only across warps.
+- `sync`: FlashAttention-2 (Dao 2023): each warp issues mma.sync and its own softmax, and a CTA's warps sync before
+  each key tile's GEMM and softmax phases: overlap only across the CTAs sharing an SM.
 - `pingpong`: FlashAttention-3 (Shah et al. 2024, Sec. 3.1-3.2): two consumer warpgroups alternate GEMMs and
   softmax, plus intra-warpgroup GEMM-softmax pipelining; also cuDNN, the CUTLASS Blackwell FMHA, FlashInfer's
   Hopper/Blackwell paths and FlashMLA's "seesaw" variant (deepseek-ai/FlashMLA, docs/20250422-new-kernel-deep-dive.md).

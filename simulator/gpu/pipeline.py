@@ -3,11 +3,11 @@
 Per key tile the cascade gives MACs, SFU ops and FP32 ops (`simulator.gpu.work`). Tensor time uses the rate of the
 kernel's MMA instruction class (`GpuTarget.tensor_rate`); softmax time is SFU plus FP32 issue by the same warps.
 How much of the shorter of (GEMMs, softmax) hides under the longer depends on the schedule, one fitted constant
-each (`simulator.gpu.constants`): `sync` (FlashAttention-2: overlap only across warps), `pingpong` (FlashAttention-3
-and kin: two warpgroups alternate GEMM and softmax), `fa4` (FlashAttention-4: dedicated softmax and correction
-warps; part of the exp2 emulated by a polynomial on the FMA units, split so that MUFU and FMA finish together;
-the output rescale runs on correction warps off the critical path). Masked key tiles (causal diagonal, ragged last
-tile) run before the pipeline fills and overlap nothing.
+each (`simulator.gpu.constants`): `sync` (FlashAttention-2: overlap only across the CTAs on an SM, none with one),
+`pingpong` (FlashAttention-3 and kin: two warpgroups alternate GEMM and softmax), `fa4` (FlashAttention-4:
+dedicated softmax and correction warps; part of the exp2 emulated by a polynomial on the FMA units, split so that
+MUFU and FMA finish together; the output rescale runs on correction warps off the critical path). Masked key
+tiles (causal diagonal, ragged last tile) run before the pipeline fills and overlap nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +42,14 @@ class TileTimes:
 def overlap_of(schedule: str, c: Constants) -> float:
     """The fraction of the shorter of (GEMMs, softmax) a schedule hides under the longer."""
     return {"sync": c.softmax_overlap, "pingpong": c.pingpong_overlap, "fa4": c.fa4_overlap}[schedule]
+
+
+def sync_hidden(k: KernelConfig, c: Constants) -> float:
+    """What the `sync` schedule hides: FA2's loop (flash_fwd_kernel.h, compute_attn_1rowblock; likewise its backward)
+    puts `cp_async_wait<0>(); __syncthreads();` before each key tile's Q K^T GEMM and again before its softmax, so
+    a CTA's warps run their GEMMs and their softmax in step; only another CTA on the same SM can run one while they
+    run the other. With one CTA per SM nothing overlaps."""
+    return c.softmax_overlap if k.ctas_per_sm > 1 else 0.0
 
 
 def _emulated_fraction(exp_ops: float, fp32_ops: float, exp_rate: float, fp32_rate: float, c: Constants) -> float:
@@ -80,7 +88,7 @@ def tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk
     else:
         exp, fp32 = exp_ops / exp_sm, fp32_ops / fp32_sm
         softmax = exp + fp32
-    hidden = overlap_of(k.schedule, c)
+    hidden = sync_hidden(k, c) if k.schedule == "sync" else overlap_of(k.schedule, c)
 
     def combine(soft: float) -> float:
         return max(mma, soft) + (1.0 - hidden) * min(mma, soft)

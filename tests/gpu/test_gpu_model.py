@@ -155,3 +155,19 @@ def test_flashmla_query_tiles_read_each_key_block_together(capsys):
     cache = 128 * 4096 * 576 * 2  # latent 512 + RoPE 64, bf16, once per sequence
     q_o_lse = 128 * 256 * (576 * 2 + 512 * 2 + 4)  # 128 heads x 2 tokens per sequence
     assert out["bytes_by_level"]["hbm"] == pytest.approx(cache + q_o_lse)
+
+
+def test_fa2_overlaps_softmax_only_across_ctas():
+    """FA2 syncs its CTA's warps before each key tile's two phases: at head dim 256 (128 KB of shared memory, one
+    CTA per SM on an H100) GEMMs and softmax add up; at 128 (two CTAs per SM) the sync overlap hides part."""
+    from simulator.gpu.constants import FITTED
+    from simulator.gpu.pipeline import tile_times
+    from simulator.gpu.work import tile_work
+
+    for d, ctas, hidden in ((256, 1, 0.0), (128, 2, FITTED.softmax_overlap)):
+        k = choose_kernel(H100, d, d, False, "fp16", family="fa2")
+        assert k.ctas_per_sm == ctas
+        t = tile_times(H100, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", d), ("F", d))),
+                       "fp16", d, d, FITTED)
+        soft = t.exp + t.fp32
+        assert t.tile == pytest.approx(max(t.mma, soft) + (1 - hidden) * min(t.mma, soft))
