@@ -75,8 +75,9 @@ def _bwd_tiles(mma_class: str, d: int, causal: bool, smem_bytes: int = 1 << 30) 
     FA2 sm80 (flash-attention csrc/flash_attn/src/flash_bwd_launch_template.h, run_mha_bwd_hdim64/128): head dim
     64: 128 x 128, 8 warps; 128: 64 x 128, 8 warps. FA3 sm90 (hopper/flash_bwd_launch_template.h,
     run_mha_bwd_hdim96/128): 96: 64 x 128; 128: 80 x 128 non-causal, 64 x 128 causal; 2 MMA warpgroups + producer.
-    run_mha_bwd_hdim64: 128 x 128, 2 MMA warpgroups. Others ASSUMPTION: FA2 256: 64 x 64; FA3 192/256: 64 x 96 /
-    64 x 64; Blackwell 128 x 128.
+    run_mha_bwd_hdim64: 128 x 128, 2 MMA warpgroups. Blackwell (the CUTLASS sm100 FMHA backward, FlashMLA
+    csrc/sm100/prefill/dense/fmha_cutlass_bwd_sm100.cu: TileShape 128 x 128 x 128 x 128): 128 x 128 at head dim 128.
+    Others ASSUMPTION: FA2 256: 64 x 64; FA3 192/256: 64 x 96 / 64 x 64; Blackwell at other head dims 128 x 128.
     """
     if mma_class == "mma_sync" and smem_bytes < FA2_LARGE_TILE_SMEM_BYTES:
         return (64, 128, 8, "") if d <= 64 else (64, 64, 8, "" if d <= 128 else "ASSUMPTION: 64x64 backward tiles")
@@ -94,7 +95,7 @@ def _bwd_tiles(mma_class: str, d: int, causal: bool, smem_bytes: int = 1 << 30) 
         if d <= 128:
             return (64 if causal else 80), 128, 12, ""
         return 64, (96 if d <= 192 else 64), 12, "ASSUMPTION: backward tiles"
-    return 128, 128, 16, "ASSUMPTION: 128x128 backward tiles (Blackwell)"
+    return 128, 128, 16, ("" if d == 128 else "ASSUMPTION: the 128x128 backward tiles at another head dim (Blackwell)")
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,12 @@ def backward_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype:
     small = fwd.mma_class == "mma_sync" and target.sm.smem_bytes < FA2_LARGE_TILE_SMEM_BYTES
     q_do = 2 * bq * d_qk + bq * d_v if small else 2 * bq * (d_qk + d_v)
     smem = int(elem * (q_do + bkv * (d_qk + d_v) + 2 * bq * bkv))
+    if fwd.mma_class == "tcgen05":
+        # The CUTLASS sm100 FMHA backward (FlashMLA csrc/sm100/prefill/dense/kernel/
+        # sm100_fmha_bwd_kernel_tma_warpspecialized.hpp, SharedStorage): Q in 2 stages, dO in 1, K and V, dS in 1
+        # (S/P and dP stay in tensor memory), and an fp32 dQ staging buffer of 2 x block_q x 32 for its TMA
+        # reduce-add.
+        smem = int(elem * (2 * bq * d_qk + bq * d_v + bkv * (d_qk + d_v) + bq * bkv) + 4 * 2 * bq * 32)
     if smem > target.sm.smem_bytes:
         raise SimulatorError(f"--pass bwd: the {fwd.family} backward tile ({bq} x {bkv}) needs {smem} B of shared "
                              f"memory but {target.name} has {target.sm.smem_bytes} B per SM; use a smaller "

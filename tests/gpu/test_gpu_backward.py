@@ -47,11 +47,21 @@ def test_backward_constant_is_fitted_on_its_own_data():
 
 
 def test_held_out_backward_error():
-    rows = [r for r in compare(load_points("validation")) if r["pass"] == "bwd"]
-    assert len(rows) == 30
+    rows = [r for r in compare(load_points("validation")) if r["pass"] == "bwd" and not r["approximate"]]
+    assert len(rows) == 30  # the FA3 paper's H100 backward figure (the B200 point has an assumed shape)
     default = [r for r in rows if r["kernel"] != "flashattention-2"]
     assert mean_abs_error(default) < 0.12  # documented: FA3 hd64 7.9%, cuDNN 11.2% (docs/gpu.md)
-    assert mean_abs_error(rows) < 0.12
+    assert mean_abs_error(rows) < 0.10  # FA2 6.3%
+
+
+def test_blackwell_backward_tile_fits_shared_memory():
+    """The CUTLASS sm100 backward keeps S/P and dP in tensor memory and stages Q twice, dO and dS once: its
+    128 x 128 tile at head dim 128 fits a B200's 228 KB (the Hopper-style count, P and dS both staged, does not)."""
+    t = load_target("b200")
+    k = backward_kernel(t, 128, 128, False, "bf16", "cutlass")
+    assert (k.block_q, k.block_kv) == (128, 128) and k.smem_bytes_per_cta <= t.sm.smem_bytes
+    hopper_style = 2 * (2 * 128 * 256 + 128 * 256 + 2 * 128 * 128)
+    assert hopper_style > t.sm.smem_bytes
 
 
 def test_warp_specialised_backward_hides_only_the_exp():
