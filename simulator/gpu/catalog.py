@@ -42,6 +42,8 @@ class KernelSpec:
     #: one wave of CTAs whose query tiles of a KV head walk the same key range at the same time (FlashMLA's decode
     #: grid): K/V leave HBM once whatever the L2 holds, and the work is balanced over the SMs (no wave quantisation)
     coscheduled_query_tiles: bool = False
+    #: under the `fa4` schedule, computes part of the exps with a polynomial on the FMA units (FlashAttention-4)
+    emulates_exp: bool = True
 
     def supports_dims(self, d_qk: int, d_v: int) -> bool:
         if (d_qk, d_v) in self.extra_dims:
@@ -75,8 +77,13 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                equal_dims_only=True),
     KernelSpec("cudnn", "cudnn", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
                ("fp16", "bf16", "fp8"), 256, source="NVIDIA cuDNN fused flash attention (SDPA) graphs"),
-    KernelSpec("cutlass", "blackwell-fmha", {"blackwell": ("tcgen05", "pingpong")}, ("fp16", "bf16", "fp8"), 512,
-               extra_dims=((576, 512),), source="CUTLASS example 77_blackwell_fmha; Hassani et al. 2025 (GNA)"),
+    # The CUTLASS sm100 FMHA (FlashMLA's copy: csrc/sm100/prefill/dense/collective/
+    # sm100_fmha_fwd_mainloop_tma_warpspecialized.hpp) has FA4's warp roles - two softmax warpgroups, one per
+    # 128-row query tile, and a correction warpgroup that rescales O in tensor memory (`correction_rescale`) - but
+    # computes every exp with ::exp2f on MUFU: the `fa4` schedule without the polynomial.
+    KernelSpec("cutlass", "blackwell-fmha", {"blackwell": ("tcgen05", "fa4")}, ("fp16", "bf16", "fp8"), 512,
+               extra_dims=((576, 512),), source="CUTLASS example 77_blackwell_fmha; Hassani et al. 2025 (GNA)",
+               emulates_exp=False),
     KernelSpec("flashinfer", "flashinfer", {"ampere": ("mma_sync", "sync"), "ada": ("mma_sync", "sync"),
                                             "hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong"),
                                             "rtx_blackwell": ("mma_sync", "sync")},

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hw.gpu import GpuTarget
+from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import Constants
 from simulator.gpu.kernels import KernelConfig
 from simulator.gpu.work import TileWork
@@ -80,7 +81,8 @@ def tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk
     if k.schedule == "fa4":
         # Correction warps rescale O (one multiply and one add per output element) off the softmax path.
         fp32_ops = max(fp32_ops - 2.0 * k.block_q * d_v, 0.0)
-        emulated = _emulated_fraction(exp_ops, fp32_ops, exp_sm, fp32_sm, c)
+        emulates = KERNELS[k.name].emulates_exp if k.name in KERNELS else True
+        emulated = _emulated_fraction(exp_ops, fp32_ops, exp_sm, fp32_sm, c) if emulates else 0.0
         sfu_s = (1.0 - emulated) * exp_ops / exp_sm
         fma_s = (fp32_ops + emulated * exp_ops * c.fa4_poly_ops_per_exp) / fp32_sm
         exp, fp32 = sfu_s, fma_s

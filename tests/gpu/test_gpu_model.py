@@ -129,7 +129,9 @@ def test_fa4_emulates_part_of_the_exps_and_beats_the_mufu_only_schedule_on_b200(
     fa4 = one(B200, 1, 16, 16, 32768, 32768, dtype="bf16", kernel="fa4")
     cutlass = one(B200, 1, 16, 16, 32768, 32768, dtype="bf16", kernel="cutlass")
     assert 0 < fa4["emulated_exp_fraction"] <= 0.5
-    assert fa4["tflops"] > 1.1 * cutlass["tflops"]
+    # the CUTLASS sm100 FMHA has FA4's warp roles (schedule `fa4`) but every exp on MUFU
+    assert cutlass["kernel"].schedule == "fa4" and cutlass["emulated_exp_fraction"] == 0
+    assert fa4["tflops"] > 1.03 * cutlass["tflops"]
 
 
 def test_clock_scales_sm_rates_but_not_hbm():
