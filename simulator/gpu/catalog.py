@@ -44,6 +44,8 @@ class KernelSpec:
     coscheduled_query_tiles: bool = False
     #: under the `fa4` schedule, computes part of the exps with a polynomial on the FMA units (FlashAttention-4)
     emulates_exp: bool = True
+    #: with a causal mask, hands its CTAs to SMs in index order, each head's query tiles cheapest first
+    in_order_causal: bool = False
 
     def supports_dims(self, d_qk: int, d_v: int) -> bool:
         if (d_qk, d_v) in self.extra_dims:
@@ -67,11 +69,17 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                {"ampere": ("mma_sync", "sync"), "ada": ("mma_sync", "sync"), "hopper": ("mma_sync", "sync"),
                 "blackwell": ("mma_sync", "sync"), "rtx_blackwell": ("mma_sync", "sync")},
                ("fp16", "bf16"), 256, source="Dao 2023, arXiv 2307.08691; flash-attention csrc/flash_attn (sm80)",
-               equal_dims_only=True),
+               equal_dims_only=True,
+               # flash_fwd_launch_template.h: dim3 grid(num_m_block, b, h); flash_fwd_kernel.h: m_block = blockIdx.x
+               in_order_causal=True),
     # FA3's hopper/ build instantiates head dim 192 with V head dim 128 (DeepSeek) beside equal head dims.
     KernelSpec("fa3", "flashattention-3", {"hopper": ("wgmma", "pingpong")}, ("fp16", "bf16", "fp8"), 256,
                extra_dims=((192, 128),), source="Shah et al. 2024, arXiv 2407.08608; flash-attention hopper/",
-               equal_dims_only=True),
+               equal_dims_only=True,
+               # hopper/flash_fwd_launch_template.h (commits 5018ac6 to 1c9717d6): causal runs the
+               # DynamicPersistentTileScheduler, each CTA's next tile an atomicAdd on a counter, m block fastest
+               # (hopper/tile_scheduler.hpp get_block_coord); non-causal the static persistent one (equal costs)
+               in_order_causal=True),
     KernelSpec("fa4", "flashattention-4", {"blackwell": ("tcgen05", "fa4")}, ("fp16", "bf16"), 128,
                extra_dims=((192, 128),), source="Zadouri, Dao et al. 2026; flash-attention flash_attn/cute",
                equal_dims_only=True),

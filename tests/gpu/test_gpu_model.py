@@ -173,3 +173,48 @@ def test_fa2_overlaps_softmax_only_across_ctas():
                        "fp16", d, d, FITTED)
         soft = t.exp + t.fp32
         assert t.tile == pytest.approx(max(t.mma, soft) + (1 - hidden) * min(t.mma, soft))
+
+
+def _greedy_in_order(costs, groups, slots):
+    """Exact greedy list scheduling: each CTA, in index order, on the first free slot."""
+    import heapq
+
+    free = [0.0] * slots
+    for _ in range(groups):
+        for c in costs:
+            heapq.heappush(free, heapq.heappop(free) + c)
+    return max(free)
+
+
+@pytest.mark.parametrize(("seq", "heads", "bq", "bkv", "slots"), [
+    (512, 16, 128, 128, 132), (2048, 8, 128, 80, 132), (16384, 16, 128, 128, 132), (16384, 8, 128, 80, 132),
+    (4096, 16, 128, 64, 216), (8192, 32, 128, 64, 264)])
+def test_in_order_makespan_follows_the_exact_dispatch(seq, heads, bq, bkv, slots):
+    from simulator.gpu.model import in_order_makespan
+
+    nq = seq // bq
+    costs = np.array([np.ceil((i + 1) * bq / bkv) + 1.0 for i in range(nq)])
+    groups = (16384 // seq) * heads
+    ctas_per_sm = 2 if slots > 150 else 1
+    sms = slots / ctas_per_sm
+    got = in_order_makespan(costs[None, :], np.array([groups]), np.array([slots]), ctas_per_sm, sms)[0]
+    exact = _greedy_in_order(list(costs * ctas_per_sm), groups, slots)  # co-resident CTAs share their SM
+    assert got == pytest.approx(exact, rel=0.06)
+    balanced = groups * costs.sum() / sms
+    assert got > balanced  # the costliest tiles come last: a tail over the balanced load
+
+
+def test_fa3_causal_pays_its_dispatch_tail(monkeypatch):
+    """FA3's causal scheduler hands tiles out in index order, cheapest first: the long causal sequence costs more
+    than the balanced waves a kernel without that order is given; non-causal shapes are unchanged."""
+    import dataclasses
+
+    from simulator.gpu import catalog
+
+    s = Shapes.of(1, 8, 8, 16384, 16384)
+    ordered = predict(H100, s, d_qk=256, d_v=256, causal=True, dtype="fp16", family="fa3").latency_s[0]
+    dense = predict(H100, s, d_qk=256, d_v=256, causal=False, dtype="fp16", family="fa3").latency_s[0]
+    monkeypatch.setitem(catalog.KERNELS, "fa3", dataclasses.replace(catalog.KERNELS["fa3"], in_order_causal=False))
+    balanced = predict(H100, s, d_qk=256, d_v=256, causal=True, dtype="fp16", family="fa3").latency_s[0]
+    assert ordered > 1.05 * balanced
+    assert predict(H100, s, d_qk=256, d_v=256, causal=False, dtype="fp16", family="fa3").latency_s[0] == dense
