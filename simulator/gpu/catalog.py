@@ -6,11 +6,12 @@ Schedules (how a kernel overlaps its pipelines, `simulator.gpu.pipeline`):
 - `sync`: FlashAttention-2 (Dao 2023): each warp issues mma.sync and its own softmax, and a CTA's warps sync before
   each key tile's GEMM and softmax phases: overlap only across the CTAs sharing an SM.
 - `pingpong`: FlashAttention-3 (Shah et al. 2024, Sec. 3.1-3.2): two consumer warpgroups alternate GEMMs and
-  softmax, plus intra-warpgroup GEMM-softmax pipelining; also cuDNN, the CUTLASS Blackwell FMHA, FlashInfer's
-  Hopper/Blackwell paths and FlashMLA's "seesaw" variant (deepseek-ai/FlashMLA, docs/20250422-new-kernel-deep-dive.md).
+  softmax, plus intra-warpgroup GEMM-softmax pipelining; also cuDNN, FlashInfer's Hopper/Blackwell paths and
+  FlashMLA's "seesaw" variant (deepseek-ai/FlashMLA, docs/20250422-new-kernel-deep-dive.md).
 - `fa4`: FlashAttention-4 (Zadouri, Dao et al. 2026, "FlashAttention-4: Algorithm and Kernel Pipelining Co-Design for
   Asymmetric Hardware Scaling"): one MMA warp, two softmax warpgroups ping-ponging two query tiles, separate
-  correction warps (rescaling off the critical path), and part of the exp2 computed by a polynomial on the FMA units.
+  correction warps (rescaling off the critical path), and part of the exp2 computed by a polynomial on the FMA units;
+  also the CUTLASS Blackwell FMHA, which has those warp roles but no polynomial (`emulates_exp=False`).
 """
 
 from __future__ import annotations
