@@ -11,7 +11,8 @@ against the forward's two: FLOPs by the FlashAttention convention are 2.5x the f
 
 Per key tile the GEMMs run at the kernel's MMA-class rate times the forward's sustained efficiency times
 `bwd_mma_efficiency` (the one backward constant, fitted on its own data, `simulator/gpu/data/backward_fit.yaml`);
-the elementwise work overlaps with the GEMMs as the `sync` schedule (FA2) does, for every kernel.
+the elementwise work overlaps with the GEMMs as FA2's warps do (the `sync` schedule) in FA2's backward, and only
+the exp under the dP GEMM in the warp-specialised ones (FA3's `bwd_step`; `backward_times`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.model import Shapes, _bound, _causal_tiles, fa_flops
+from simulator.gpu.pipeline import sync_hidden
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
 from simulator.gpu.window import window_tile_counts
 from simulator.gpu.work import TileWork
@@ -37,8 +39,9 @@ PASSES = ("fwd", "bwd", "fwd+bwd")
 #: Kernels with a backward kernel (FlashInfer and FlashMLA are inference libraries: forward only).
 BACKWARD_KERNELS = ("fa2", "fa3", "fa4", "cudnn", "cutlass")
 
-#: FP32-pipe instructions per score in the backward's elementwise work: scale-and-subtract LSE before the exp,
-#: dP - D, times P, and the packed 16-bit conversion of P and dS. ASSUMPTION (counted from Alg. 2 of FA2).
+#: FP32-pipe instructions per score in the backward's elementwise work, counted from FA3's sm90 `bwd_step`
+#: (hopper/mainloop_bwd_sm90_tma_gmma_ws.hpp): one FFMA for exp2(S * scale - LSE), an FADD and an FMUL for
+#: dS = P (dP - D), and two packed 16-bit conversions (P and dS, half an instruction per score each).
 BWD_FP32_OPS_PER_SCORE = 4.0
 
 
@@ -72,8 +75,9 @@ def _bwd_tiles(mma_class: str, d: int, causal: bool, smem_bytes: int = 1 << 30) 
     FA2 sm80 (flash-attention csrc/flash_attn/src/flash_bwd_launch_template.h, run_mha_bwd_hdim64/128): head dim
     64: 128 x 128, 8 warps; 128: 64 x 128, 8 warps. FA3 sm90 (hopper/flash_bwd_launch_template.h,
     run_mha_bwd_hdim96/128): 96: 64 x 128; 128: 80 x 128 non-causal, 64 x 128 causal; 2 MMA warpgroups + producer.
-    run_mha_bwd_hdim64: 128 x 128, 2 MMA warpgroups. Others ASSUMPTION: FA2 256: 64 x 64; FA3 192/256: 64 x 96 /
-    64 x 64; Blackwell 128 x 128.
+    run_mha_bwd_hdim64: 128 x 128, 2 MMA warpgroups. Blackwell (the CUTLASS sm100 FMHA backward, FlashMLA
+    csrc/sm100/prefill/dense/fmha_cutlass_bwd_sm100.cu: TileShape 128 x 128 x 128 x 128): 128 x 128 at head dim 128.
+    Others ASSUMPTION: FA2 256: 64 x 64; FA3 192/256: 64 x 96 / 64 x 64; Blackwell at other head dims 128 x 128.
     """
     if mma_class == "mma_sync" and smem_bytes < FA2_LARGE_TILE_SMEM_BYTES:
         return (64, 128, 8, "") if d <= 64 else (64, 64, 8, "" if d <= 128 else "ASSUMPTION: 64x64 backward tiles")
@@ -91,7 +95,7 @@ def _bwd_tiles(mma_class: str, d: int, causal: bool, smem_bytes: int = 1 << 30) 
         if d <= 128:
             return (64 if causal else 80), 128, 12, ""
         return 64, (96 if d <= 192 else 64), 12, "ASSUMPTION: backward tiles"
-    return 128, 128, 16, "ASSUMPTION: 128x128 backward tiles (Blackwell)"
+    return 128, 128, 16, ("" if d == 128 else "ASSUMPTION: the 128x128 backward tiles at another head dim (Blackwell)")
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,12 @@ def backward_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype:
     small = fwd.mma_class == "mma_sync" and target.sm.smem_bytes < FA2_LARGE_TILE_SMEM_BYTES
     q_do = 2 * bq * d_qk + bq * d_v if small else 2 * bq * (d_qk + d_v)
     smem = int(elem * (q_do + bkv * (d_qk + d_v) + 2 * bq * bkv))
+    if fwd.mma_class == "tcgen05":
+        # The CUTLASS sm100 FMHA backward (FlashMLA csrc/sm100/prefill/dense/kernel/
+        # sm100_fmha_bwd_kernel_tma_warpspecialized.hpp, SharedStorage): Q in 2 stages, dO in 1, K and V, dS in 1
+        # (S/P and dP stay in tensor memory), and an fp32 dQ staging buffer of 2 x block_q x 32 for its TMA
+        # reduce-add.
+        smem = int(elem * (2 * bq * d_qk + bq * d_v + bkv * (d_qk + d_v) + bq * bkv) + 4 * 2 * bq * 32)
     if smem > target.sm.smem_bytes:
         raise SimulatorError(f"--pass bwd: the {fwd.family} backward tile ({bq} x {bkv}) needs {smem} B of shared "
                              f"memory but {target.name} has {target.sm.smem_bytes} B per SM; use a smaller "
@@ -141,16 +151,32 @@ def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_
     # FA2's compute warps issue the dQ atomicAdds (one per element); warp-specialised kernels hand them to a warp.
     atomics = 0.0 if k.warp_specialized else k.block_q * d_qk
     fp32 = (BWD_FP32_OPS_PER_SCORE * scores + atomics) / fp32_sm
-    # The backward kernels have no ping-pong or intra-warpgroup softmax pipelining (FlashAttention-3 Sec. 3.1-3.2
-    # describe those for the forward pass): their warp(group)s overlap elementwise work and GEMMs only as FA2's warps
-    # do, so every backward kernel uses the `sync` schedule's overlap.
-    hidden = c.softmax_overlap
+    mask_fp32 = scores / fp32_sm
+    if k.warp_specialized:
+        # FA3's sm90 backward step (hopper/mainloop_bwd_sm90_tma_gmma_ws.hpp, `bwd_step`): the S and dP GEMMs are
+        # issued back to back, P = exp2(S * scale - LSE) is computed while the dP GEMM runs (`warpgroup_wait<1>`),
+        # then, after `warpgroup_wait<0>`, dS = P (dP - D), the 16-bit conversions of P and dS and the dS store run
+        # with the tensor cores idle, and both MMA warpgroups meet at named barriers (`NumMmaThreads`) before the
+        # dV, dQ and dK GEMMs: no ping-pong between warpgroups. So only the exp and its one FFMA hide, under the dP
+        # GEMM (d_v / (3 d_qk + 2 d_v) of the step's MMA time); the other elementwise ops run in series. cuDNN and
+        # the Blackwell kernels: ASSUMPTION, the same structure.
+        dp_mma = mma * d_v / (3.0 * d_qk + 2.0 * d_v)
+        under_dp = exp + scores / fp32_sm
+        serial = fp32 - scores / fp32_sm
 
-    def combine(soft: float) -> float:
-        return max(mma, soft) + (1.0 - hidden) * min(mma, soft)
+        def combine(extra: float) -> float:
+            return mma + max(under_dp - dp_mma, 0.0) + serial + extra
+    else:
+        # FA2's backward warps issue mma.sync and the elementwise work themselves and sync between the phases: they
+        # overlap only across CTAs, as its forward does (`pipeline.sync_hidden`; none at one CTA per SM).
+        hidden = sync_hidden(k, c)
 
-    tile = combine(exp + fp32)
-    mask = combine(exp + fp32 + scores / fp32_sm) - tile
+        def combine(extra: float) -> float:
+            soft = exp + fp32 + extra
+            return max(mma, soft) + (1.0 - hidden) * min(mma, soft)
+
+    tile = combine(0.0)
+    mask = combine(mask_fp32) - tile
     fill = c.async_pipeline_fill * min(mma, exp + fp32) if k.warp_specialized else 0.0
     return BackwardTimes(tile=tile, mma=mma, exp=exp, fp32=fp32, mask=mask, fill=fill)
 

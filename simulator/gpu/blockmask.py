@@ -32,6 +32,10 @@ class GpuBlockMask:
         over the mask's heads)."""
         return _counts(self, block_q, block_kv)
 
+    def tile_matrix(self, block_q: int, block_kv: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per query tile: visited key tiles, of which partially masked, per head (mean over the mask's heads)."""
+        return _matrix(self, block_q, block_kv)
+
     def scores_per_head(self) -> float:
         """Attended (query, key) pairs per head, mean over the mask's heads."""
         return _scores(self)
@@ -48,6 +52,17 @@ def _counts(m: GpuBlockMask, block_q: int, block_kv: int) -> tuple[float, float,
         partial += int((c.visited - full).sum())
         nq = int(c.visited.size)
     return visited / m.mask.heads, partial / m.mask.heads, nq
+
+
+@lru_cache(maxsize=64)
+def _matrix(m: GpuBlockMask, block_q: int, block_kv: int) -> tuple[np.ndarray, np.ndarray]:
+    visited = partial = 0.0
+    for h in range(m.mask.heads):
+        c = count_head(m.mask, h, block_q, block_kv, m.predicate)
+        full = c.full if c.full is not None else np.zeros_like(c.visited)
+        visited = visited + c.visited
+        partial = partial + (c.visited - full)
+    return np.asarray(visited, float) / m.mask.heads, np.asarray(partial, float) / m.mask.heads
 
 
 @lru_cache(maxsize=64)

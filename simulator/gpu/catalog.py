@@ -3,13 +3,15 @@ its schedule, and the dtypes and head dims it supports. `--kernel` names one (`f
 `cutlass`, `flashinfer`, `flashmla`); without it each architecture's best-known kernel that supports the shape runs.
 
 Schedules (how a kernel overlaps its pipelines, `simulator.gpu.pipeline`):
-- `sync`: FlashAttention-2 (Dao 2023): each warp issues mma.sync and its own softmax; overlap only across warps.
+- `sync`: FlashAttention-2 (Dao 2023): each warp issues mma.sync and its own softmax, and a CTA's warps sync before
+  each key tile's GEMM and softmax phases: overlap only across the CTAs sharing an SM.
 - `pingpong`: FlashAttention-3 (Shah et al. 2024, Sec. 3.1-3.2): two consumer warpgroups alternate GEMMs and
-  softmax, plus intra-warpgroup GEMM-softmax pipelining; also cuDNN, the CUTLASS Blackwell FMHA, FlashInfer's
-  Hopper/Blackwell paths and FlashMLA's "seesaw" variant (deepseek-ai/FlashMLA, docs/20250422-new-kernel-deep-dive.md).
+  softmax, plus intra-warpgroup GEMM-softmax pipelining; also cuDNN, FlashInfer's Hopper/Blackwell paths and
+  FlashMLA's "seesaw" variant (deepseek-ai/FlashMLA, docs/20250422-new-kernel-deep-dive.md).
 - `fa4`: FlashAttention-4 (Zadouri, Dao et al. 2026, "FlashAttention-4: Algorithm and Kernel Pipelining Co-Design for
   Asymmetric Hardware Scaling"): one MMA warp, two softmax warpgroups ping-ponging two query tiles, separate
-  correction warps (rescaling off the critical path), and part of the exp2 computed by a polynomial on the FMA units.
+  correction warps (rescaling off the critical path), and part of the exp2 computed by a polynomial on the FMA units;
+  also the CUTLASS Blackwell FMHA, which has those warp roles but no polynomial (`emulates_exp=False`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ class KernelSpec:
     source: str = ""
     #: a V head dim other than the Q-K one only as listed in `extra_dims` (FlashAttention-2 has one head dim)
     equal_dims_only: bool = False
+    #: one wave of CTAs whose query tiles of a KV head walk the same key range at the same time (FlashMLA's decode
+    #: grid): K/V leave HBM once whatever the L2 holds, and the work is balanced over the SMs (no wave quantisation)
+    coscheduled_query_tiles: bool = False
+    #: under the `fa4` schedule, computes part of the exps with a polynomial on the FMA units (FlashAttention-4)
+    emulates_exp: bool = True
+    #: with a causal mask, hands its CTAs to SMs in index order, each head's query tiles cheapest first
+    in_order_causal: bool = False
 
     def supports_dims(self, d_qk: int, d_v: int) -> bool:
         if (d_qk, d_v) in self.extra_dims:
@@ -61,18 +70,29 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                {"ampere": ("mma_sync", "sync"), "ada": ("mma_sync", "sync"), "hopper": ("mma_sync", "sync"),
                 "blackwell": ("mma_sync", "sync"), "rtx_blackwell": ("mma_sync", "sync")},
                ("fp16", "bf16"), 256, source="Dao 2023, arXiv 2307.08691; flash-attention csrc/flash_attn (sm80)",
-               equal_dims_only=True),
+               equal_dims_only=True,
+               # flash_fwd_launch_template.h: dim3 grid(num_m_block, b, h); flash_fwd_kernel.h: m_block = blockIdx.x
+               in_order_causal=True),
     # FA3's hopper/ build instantiates head dim 192 with V head dim 128 (DeepSeek) beside equal head dims.
     KernelSpec("fa3", "flashattention-3", {"hopper": ("wgmma", "pingpong")}, ("fp16", "bf16", "fp8"), 256,
                extra_dims=((192, 128),), source="Shah et al. 2024, arXiv 2407.08608; flash-attention hopper/",
-               equal_dims_only=True),
+               equal_dims_only=True,
+               # hopper/flash_fwd_launch_template.h (commits 5018ac6 to 1c9717d6): causal runs the
+               # DynamicPersistentTileScheduler, each CTA's next tile an atomicAdd on a counter, m block fastest
+               # (hopper/tile_scheduler.hpp get_block_coord); non-causal the static persistent one (equal costs)
+               in_order_causal=True),
     KernelSpec("fa4", "flashattention-4", {"blackwell": ("tcgen05", "fa4")}, ("fp16", "bf16"), 128,
                extra_dims=((192, 128),), source="Zadouri, Dao et al. 2026; flash-attention flash_attn/cute",
                equal_dims_only=True),
     KernelSpec("cudnn", "cudnn", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
                ("fp16", "bf16", "fp8"), 256, source="NVIDIA cuDNN fused flash attention (SDPA) graphs"),
-    KernelSpec("cutlass", "blackwell-fmha", {"blackwell": ("tcgen05", "pingpong")}, ("fp16", "bf16", "fp8"), 512,
-               extra_dims=((576, 512),), source="CUTLASS example 77_blackwell_fmha; Hassani et al. 2025 (GNA)"),
+    # The CUTLASS sm100 FMHA (FlashMLA's copy: csrc/sm100/prefill/dense/collective/
+    # sm100_fmha_fwd_mainloop_tma_warpspecialized.hpp) has FA4's warp roles - two softmax warpgroups, one per
+    # 128-row query tile, and a correction warpgroup that rescales O in tensor memory (`correction_rescale`) - but
+    # computes every exp with ::exp2f on MUFU: the `fa4` schedule without the polynomial.
+    KernelSpec("cutlass", "blackwell-fmha", {"blackwell": ("tcgen05", "fa4")}, ("fp16", "bf16", "fp8"), 512,
+               extra_dims=((576, 512),), source="CUTLASS example 77_blackwell_fmha; Hassani et al. 2025 (GNA)",
+               emulates_exp=False),
     KernelSpec("flashinfer", "flashinfer", {"ampere": ("mma_sync", "sync"), "ada": ("mma_sync", "sync"),
                                             "hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong"),
                                             "rtx_blackwell": ("mma_sync", "sync")},
@@ -80,7 +100,11 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                source="Ye et al. 2025, FlashInfer (MLSys 2025), arXiv 2501.01005 (head_dim_qk 192 / head_dim_vo 128)"),
     KernelSpec("flashmla", "flashmla", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
                ("fp16", "bf16"), 0, extra_dims=((576, 512),), only_extra_dims=True,
-               source="deepseek-ai/FlashMLA (MLA decode, latent 512 + RoPE 64)"),
+               source="deepseek-ai/FlashMLA (MLA decode, latent 512 + RoPE 64)",
+               # csrc/api/dense_decode.h: num_sm_parts = num_sms / h_k / num_m_blocks; csrc/sm90/decode/dense/
+               # splitkv_mla.cuh launches dim3(num_m_block, h_k, num_sm_parts), one CTA per SM, and every m block of
+               # a partition walks the key range that partition's scheduler metadata (get_mla_metadata) gives it.
+               coscheduled_query_tiles=True),
 )}
 
 #: Kernels tried in order when `--kernel` is not given: the first that runs the dtype and head dims is used.

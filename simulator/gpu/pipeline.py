@@ -3,11 +3,11 @@
 Per key tile the cascade gives MACs, SFU ops and FP32 ops (`simulator.gpu.work`). Tensor time uses the rate of the
 kernel's MMA instruction class (`GpuTarget.tensor_rate`); softmax time is SFU plus FP32 issue by the same warps.
 How much of the shorter of (GEMMs, softmax) hides under the longer depends on the schedule, one fitted constant
-each (`simulator.gpu.constants`): `sync` (FlashAttention-2: overlap only across warps), `pingpong` (FlashAttention-3
-and kin: two warpgroups alternate GEMM and softmax), `fa4` (FlashAttention-4: dedicated softmax and correction
-warps; part of the exp2 emulated by a polynomial on the FMA units, split so that MUFU and FMA finish together;
-the output rescale runs on correction warps off the critical path). Masked key tiles (causal diagonal, ragged last
-tile) run before the pipeline fills and overlap nothing.
+each (`simulator.gpu.constants`): `sync` (FlashAttention-2: overlap only across the CTAs on an SM, none with one),
+`pingpong` (FlashAttention-3 and kin: two warpgroups alternate GEMM and softmax), `fa4` (FlashAttention-4:
+dedicated softmax and correction warps; part of the exp2 emulated by a polynomial on the FMA units, split so that
+MUFU and FMA finish together; the output rescale runs on correction warps off the critical path). Masked key
+tiles (causal diagonal, ragged last tile) run before the pipeline fills and overlap nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hw.gpu import GpuTarget
+from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import Constants
 from simulator.gpu.kernels import KernelConfig
 from simulator.gpu.work import TileWork
@@ -42,6 +43,14 @@ class TileTimes:
 def overlap_of(schedule: str, c: Constants) -> float:
     """The fraction of the shorter of (GEMMs, softmax) a schedule hides under the longer."""
     return {"sync": c.softmax_overlap, "pingpong": c.pingpong_overlap, "fa4": c.fa4_overlap}[schedule]
+
+
+def sync_hidden(k: KernelConfig, c: Constants) -> float:
+    """What the `sync` schedule hides: FA2's loop (flash_fwd_kernel.h, compute_attn_1rowblock; likewise its backward)
+    puts `cp_async_wait<0>(); __syncthreads();` before each key tile's Q K^T GEMM and again before its softmax, so
+    a CTA's warps run their GEMMs and their softmax in step; only another CTA on the same SM can run one while they
+    run the other. With one CTA per SM nothing overlaps."""
+    return c.softmax_overlap if k.ctas_per_sm > 1 else 0.0
 
 
 def _emulated_fraction(exp_ops: float, fp32_ops: float, exp_rate: float, fp32_rate: float, c: Constants) -> float:
@@ -72,7 +81,8 @@ def tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk
     if k.schedule == "fa4":
         # Correction warps rescale O (one multiply and one add per output element) off the softmax path.
         fp32_ops = max(fp32_ops - 2.0 * k.block_q * d_v, 0.0)
-        emulated = _emulated_fraction(exp_ops, fp32_ops, exp_sm, fp32_sm, c)
+        emulates = KERNELS[k.name].emulates_exp if k.name in KERNELS else True
+        emulated = _emulated_fraction(exp_ops, fp32_ops, exp_sm, fp32_sm, c) if emulates else 0.0
         sfu_s = (1.0 - emulated) * exp_ops / exp_sm
         fma_s = (fp32_ops + emulated * exp_ops * c.fa4_poly_ops_per_exp) / fp32_sm
         exp, fp32 = sfu_s, fma_s
@@ -80,7 +90,7 @@ def tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk
     else:
         exp, fp32 = exp_ops / exp_sm, fp32_ops / fp32_sm
         softmax = exp + fp32
-    hidden = overlap_of(k.schedule, c)
+    hidden = sync_hidden(k, c) if k.schedule == "sync" else overlap_of(k.schedule, c)
 
     def combine(soft: float) -> float:
         return max(mma, soft) + (1.0 - hidden) * min(mma, soft)

@@ -27,6 +27,23 @@ def window_tile_counts(seq: np.ndarray, block_q: int, block_kv: int,
     return out[0], out[1], out[2]
 
 
+def window_tile_matrix(seq: np.ndarray, block_q: int, block_kv: int,
+                       window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per shape and query tile (0 past a shape's last query tile): visited key tiles, of which partially masked,
+    under the causal window (the per-tile counts `window_tile_counts` sums)."""
+    nq = -(-seq // block_q)
+    visited = np.zeros((seq.size, int(nq.max())), dtype=np.int64)
+    partial = np.zeros_like(visited)
+    for length in np.unique(seq):
+        n = int(length)
+        tiles = axis_tiles(AxisSpec(length=n, window=min(window, n), causal=True), block_q, block_kv)
+        full = tiles.full if tiles.full is not None else np.zeros_like(tiles.visited)
+        rows = seq == length
+        visited[rows, :tiles.visited.size] = tiles.visited
+        partial[rows, :tiles.visited.size] = tiles.visited - full
+    return visited, partial
+
+
 def window_scores(seq: np.ndarray, seq_kv: np.ndarray, window: int) -> np.ndarray:
     """Visible (query, key) scores of the window mask per shape: FlashAttention's causal convention S*S/2 when
     the window covers the sequence, else counted exactly, S*W - W*(W-1)/2."""
