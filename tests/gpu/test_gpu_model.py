@@ -160,19 +160,31 @@ def test_flashmla_query_tiles_read_each_key_block_together(capsys):
 
 
 def test_fa2_overlaps_softmax_only_across_ctas():
-    """FA2 syncs its CTA's warps before each key tile's two phases: at head dim 256 (128 KB of shared memory, one
-    CTA per SM on an H100) GEMMs and softmax add up; at 128 (two CTAs per SM) the sync overlap hides part."""
+    """FA2 syncs its CTA's warps before each key tile's two phases: at head dim 256 on an A100 (128 x 64, 128 KB of
+    shared memory, one CTA per SM) GEMMs and softmax add up; at 128 on an H100 (two CTAs per SM) the sync overlap
+    hides part."""
     from simulator.gpu.constants import FITTED
     from simulator.gpu.pipeline import tile_times
     from simulator.gpu.work import tile_work
 
-    for d, ctas, hidden in ((256, 1, 0.0), (128, 2, FITTED.softmax_overlap)):
-        k = choose_kernel(H100, d, d, False, "fp16", family="fa2")
+    for gpu, d, ctas, hidden in ((A100, 256, 1, 0.0), (H100, 128, 2, FITTED.softmax_overlap)):
+        k = choose_kernel(gpu, d, d, False, "fp16", family="fa2")
         assert k.ctas_per_sm == ctas
-        t = tile_times(H100, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", d), ("F", d))),
+        t = tile_times(gpu, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", d), ("F", d))),
                        "fp16", d, d, FITTED)
         soft = t.exp + t.fp32
         assert t.tile == pytest.approx(max(t.mma, soft) + (1 - hidden) * min(t.mma, soft))
+
+
+def test_fa2_head_dim_256_tile_follows_the_shared_memory_per_sm():
+    """flash_fwd_launch_template.h, run_mha_fwd_hdim256: 128 x 64 with 8 warps needs 128 KB per block and is taken
+    only below 192 KB per SM (A100); an H100 (228 KB) runs 64 x 64 with 4 warps, two CTAs per SM (96 KB each), and
+    the ~100 KB parts, too small for 128 KB, the same 64 x 64 (one CTA per SM)."""
+    got = {name: choose_kernel(load_target(name), 256, 256, False, "fp16", family="fa2")
+           for name in ("a100", "h100", "rtx4090")}
+    assert [(k.block_q, k.block_kv, k.warps) for k in got.values()] == [(128, 64, 8), (64, 64, 4), (64, 64, 4)]
+    assert [k.ctas_per_sm for k in got.values()] == [1, 2, 1]
+    assert got["h100"].smem_bytes_per_cta == 2 * 256 * (64 + 2 * 64)
 
 
 def _greedy_in_order(costs, groups, slots):
