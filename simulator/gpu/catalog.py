@@ -47,6 +47,9 @@ class KernelSpec:
     emulates_exp: bool = True
     #: with a causal mask, hands its CTAs to SMs in index order, each head's query tiles cheapest first
     in_order_causal: bool = False
+    #: a persistent CTA loads its next tile's Q only once its consumers have issued the current tile's last Q K^T
+    #: GEMM (FA3: the QueryEmpty named barrier), so what of that load outlasts the last P V GEMM and the epilogue waits
+    q_after_last_qk: bool = False
 
     def supports_dims(self, d_qk: int, d_v: int) -> bool:
         if (d_qk, d_v) in self.extra_dims:
@@ -80,12 +83,16 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                # hopper/flash_fwd_launch_template.h (commits 5018ac6 to 1c9717d6): causal runs the
                # DynamicPersistentTileScheduler, each CTA's next tile an atomicAdd on a counter, m block fastest
                # (hopper/tile_scheduler.hpp get_block_coord); non-causal the static persistent one (equal costs)
-               in_order_causal=True),
+               in_order_causal=True,
+               # hopper/mainloop_fwd_sm90_tma_gmma_ws.hpp (5018ac6): load() syncs on FwdNamedBarriers::QueryEmpty,
+               # which mma() arrives at after its key-tile loop, before the last P V GEMM, then issues the Q load
+               q_after_last_qk=True),
     KernelSpec("fa4", "flashattention-4", {"blackwell": ("tcgen05", "fa4")}, ("fp16", "bf16"), 128,
                extra_dims=((192, 128),), source="Zadouri, Dao et al. 2026; flash-attention flash_attn/cute",
                equal_dims_only=True),
     KernelSpec("cudnn", "cudnn", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
-               ("fp16", "bf16", "fp8"), 256, source="NVIDIA cuDNN fused flash attention (SDPA) graphs"),
+               ("fp16", "bf16", "fp8"), 256, source="NVIDIA cuDNN fused flash attention (SDPA) graphs",
+               q_after_last_qk=True),  # ASSUMPTION: closed kernel, modelled with FA3's structure
     # The CUTLASS sm100 FMHA (FlashMLA's copy: csrc/sm100/prefill/dense/collective/
     # sm100_fmha_fwd_mainloop_tma_warpspecialized.hpp) has FA4's warp roles - two softmax warpgroups, one per
     # 128-row query tile, and a correction warpgroup that rescales O in tensor memory (`correction_rescale`) - but

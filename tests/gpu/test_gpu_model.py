@@ -230,3 +230,30 @@ def test_fa3_causal_pays_its_dispatch_tail(monkeypatch):
     balanced = predict(H100, s, d_qk=256, d_v=256, causal=True, dtype="fp16", family="fa3").latency_s[0]
     assert ordered > 1.05 * balanced
     assert predict(H100, s, d_qk=256, d_v=256, causal=False, dtype="fp16", family="fa3").latency_s[0] == dense
+
+
+def test_fa3_waits_for_q_only_past_the_last_pv_gemm_and_epilogue():
+    """hopper/mainloop_fwd_sm90_tma_gmma_ws.hpp (5018ac6): the producer loads the next tile's Q after QueryEmpty,
+    which the consumers arrive at before their last P V GEMM: a 64 KB Q (head dim 256) at the SM's share of HBM
+    bandwidth outlasts that GEMM and the epilogue, a 32 KB one (head dim 128, 128 x 176) does not; FA4 has no wait."""
+    from simulator.gpu.constants import FITTED
+    from simulator.gpu.model import q_wait_s
+    from simulator.gpu.pipeline import tile_times
+    from simulator.gpu.work import tile_work
+
+    def wait(gpu, d, family):
+        k = choose_kernel(gpu, d, d, False, "fp16", family=family)
+        w = tile_work("attention-1pass", k.block_q, k.block_kv, (("E", d), ("F", d)))
+        t = tile_times(gpu, k, w, "fp16", d, d, FITTED)
+        load = k.block_q * d * 2 / (gpu.hbm.bw_bytes_per_s * FITTED.hbm_efficiency / gpu.sm_count)
+        return q_wait_s(gpu, k, w, t, d, d, 2.0, FITTED), load - t.mma / 2 - t.epilogue
+
+    got, expected = wait(H100, 256, "fa3")
+    assert got == pytest.approx(expected) and got > 0
+    assert wait(H100, 128, "fa3")[0] == 0.0
+    assert wait(B200, 128, "fa4")[0] == 0.0
+    short, long = (predict(H100, Shapes.of(16384 // s, 8, 8, s, s), d_qk=256, d_v=256, causal=False, dtype="fp16")
+                   for s in (512, 16384))
+    per_tile = got / H100.sm_count * short.grid.ctas[0] / short.latency_s[0]
+    assert 0.03 < per_tile < 0.1  # a few per cent of a 512-token launch
+    assert got / H100.sm_count * long.grid.ctas[0] / long.latency_s[0] < 0.003
