@@ -45,8 +45,9 @@ class KernelSpec:
     coscheduled_query_tiles: bool = False
     #: under the `fa4` schedule, computes part of the exps with a polynomial on the FMA units (FlashAttention-4)
     emulates_exp: bool = True
-    #: with a causal mask, hands its CTAs to SMs in index order, each head's query tiles cheapest first
-    in_order_causal: bool = False
+    #: with a causal mask, hands its CTAs to SMs in index order, each head's query tiles cheapest first (True: on
+    #: every architecture it runs on; a tuple: on those architectures only)
+    in_order_causal: bool | tuple[str, ...] = False
     #: a persistent CTA loads its next tile's Q only once its consumers have issued the current tile's last Q K^T
     #: GEMM (FA3: the QueryEmpty named barrier), so what of that load outlasts the last P V GEMM and the epilogue waits
     q_after_last_qk: bool = False
@@ -64,6 +65,12 @@ class KernelSpec:
             return f"Q-K/V head dims {extra}"
         same = ", V's equal to Q-K's" if self.equal_dims_only else ""
         return f"head dims up to {self.max_head_dim}{same}" + (f" (and Q-K/V {extra})" if extra else "")
+
+
+def dispatches_in_order(name: str, architecture: str) -> bool:
+    """Whether kernel `name` hands out its causal CTAs in index order on `architecture` (`in_order_causal`)."""
+    flag = KERNELS[name].in_order_causal if name in KERNELS else False
+    return flag is True or (isinstance(flag, tuple) and architecture in flag)
 
 
 KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
@@ -92,7 +99,11 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                equal_dims_only=True),
     KernelSpec("cudnn", "cudnn", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
                ("fp16", "bf16", "fp8"), 256, source="NVIDIA cuDNN fused flash attention (SDPA) graphs",
-               q_after_last_qk=True),  # ASSUMPTION: closed kernel, modelled with FA3's structure
+               # cudnn-frontend v1.19's open Hopper SDPA forward (generated/sdpa/sm90/prefill/full_seqlens/
+               # d128_fprop_kernel.h): a persistent grid takes tiles from atomicAdd(tile_id_counter), tile_id ->
+               # (batch, head, query tile) query tile fastest and ascending; two Q buffers (BUFFERS_Q = 2), so the
+               # next tile's Q loads under the current one. ASSUMPTION: the closed 2024 kernels did the same.
+               in_order_causal=("hopper",)),
     # The CUTLASS sm100 FMHA (FlashMLA's copy: csrc/sm100/prefill/dense/collective/
     # sm100_fmha_fwd_mainloop_tma_warpspecialized.hpp) has FA4's warp roles - two softmax warpgroups, one per
     # 128-row query tile, and a correction warpgroup that rescales O in tensor memory (`correction_rescale`) - but

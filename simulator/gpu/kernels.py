@@ -5,9 +5,11 @@ The tile tables follow the public kernels' launch code:
   head dim <= 64: 128 x 128 tiles, 4 warps; <= 128: 128 x 64, 4 warps (sm86/sm89: 128 x 32 non-causal,
   64 x 64 causal); <= 256: 128 x 64, 8 warps where an SM has under 192 KB of shared memory (A100), else (H100,
   two CTAs per SM) and below 128 KB per block (Ada) 64 x 64, 4 warps.
-- FlashAttention-3 (Shah et al. 2024; flash-attention `hopper/flash_fwd_launch_template.h`), also cuDNN and
-  FlashInfer on Hopper: one producer warp group plus 2 consumer warp groups (3 for 192-row tiles); head dim 64:
+- FlashAttention-3 (Shah et al. 2024; flash-attention `hopper/flash_fwd_launch_template.h`), also FlashInfer on
+  Hopper: one producer warp group plus 2 consumer warp groups (3 for 192-row tiles); head dim 64:
   192 x 128; 96: 128 x 160 (128 when causal); 128: 128 x 176 (128 when causal); 192: 128 x 96; 256: 128 x 80.
+- cuDNN on Hopper: its open sm90 SDPA forward (cudnn-frontend v1.19), 128 x 128 at head dims 64 and 128 with
+  either mask; FA3's table beyond.
 - Blackwell (CUTLASS example 77_blackwell_fmha; FlashAttention-4 `flash_attn/cute/flash_fwd_sm100.py`; cuDNN and
   FlashInfer on Blackwell): two 128-row query tiles per CTA (256 x 128) whose S and O fp32 accumulators live in
   tensor memory, which bounds the tile for larger head dims.
@@ -88,6 +90,17 @@ def _fa3_tiles(d: int, causal: bool) -> tuple[int, int, int, str]:
     return 64, 64, 8, "head dim > 256 is outside FlashAttention-3's table; 64x64 tiles assumed (FlashMLA-like)"
 
 
+def _cudnn_sm90_tiles(d: int, causal: bool) -> tuple[int, int, int, str]:
+    """cuDNN's Hopper SDPA forward as cudnn-frontend open-sourced it (v1.19, include/cudnn_frontend/experimental/
+    sm90_sdpa_prefill_engine.h: kernels `..._flash_fprop_wgmma_f16_knob_7_64x128x128_4x1x1` and `..._64x128x64_...`,
+    384 threads, a CTA tile of TILE_M * 2 = 128 query rows): 128 x 128 at head dims 64 and 128, either mask.
+    ASSUMPTION: the closed kernels the FA3 paper measured (2024) had this structure; beyond head dim 128 (no open
+    kernel) FA3's tiles."""
+    if d <= 128:
+        return 128, 128, 12, ""
+    return _fa3_tiles(d, causal)
+
+
 def _fmha_tiles(d_v: int, tmem_bytes: int) -> tuple[int, int, int, str]:
     """256 x 128 tiles whose S (block_q x block_kv) and O (block_q x d_v) fp32 accumulators live in tensor memory;
     shrink the key tile, then the query tile, until both fit (at d_v = 128 they fill the 256 KB exactly)."""
@@ -132,7 +145,7 @@ def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: s
         bq, bkv, warps, note = _mla_tiles(d_qk)
         stages, regs_per_thread = 2, 168
     elif mma_class == "wgmma":
-        bq, bkv, warps, note = _fa3_tiles(d, causal)
+        bq, bkv, warps, note = _cudnn_sm90_tiles(d, causal) if spec.name == "cudnn" else _fa3_tiles(d, causal)
         stages, regs_per_thread = 2, 168  # setmaxnreg: 240 consumers / 24-32 producer, about 168 on average
     else:
         bq, bkv, warps, note = _fmha_tiles(d_v, target.sm.tensor_memory_bytes or 256 * 1024)

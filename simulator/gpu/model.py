@@ -18,7 +18,7 @@ import numpy as np
 
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.gpu.blockmask import GpuBlockMask
-from simulator.gpu.catalog import KERNELS
+from simulator.gpu.catalog import KERNELS, dispatches_in_order
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.pipeline import TileTimes, tile_times
@@ -223,7 +223,7 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     compute_s = sm_total / sms * quantisation
     # FA2's grid (m blocks fastest) and FA3's causal scheduler hand CTAs out in index order, the query tiles of a
     # head from the cheapest to the costliest: with a causal mask the costly last ones make a tail.
-    in_order = KERNELS[k.name].in_order_causal if k.name in KERNELS else False
+    in_order = dispatches_in_order(k.name, target.architecture)
     if causal and in_order:
         if block_mask is not None:
             b_touched, b_partial = block_mask.tile_matrix(k.block_q, k.block_kv)

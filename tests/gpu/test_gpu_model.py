@@ -257,3 +257,26 @@ def test_fa3_waits_for_q_only_past_the_last_pv_gemm_and_epilogue():
     per_tile = got / H100.sm_count * short.grid.ctas[0] / short.latency_s[0]
     assert 0.03 < per_tile < 0.1  # a few per cent of a 512-token launch
     assert got / H100.sm_count * long.grid.ctas[0] / long.latency_s[0] < 0.003
+
+
+def test_cudnn_on_hopper_runs_its_open_kernel_structure(monkeypatch):
+    """cudnn-frontend v1.19's open sm90 SDPA forward: 128 x 128 tiles at head dims 64 and 128 whatever the mask
+    (`..._64x128x128_4x1x1`, two 64-row consumer warpgroups), tiles from an atomic counter in index order (in-order
+    causal dispatch, as FA3's causal scheduler), two Q buffers (no wait for Q); FA3 keeps its own tiles."""
+    from simulator.gpu.catalog import dispatches_in_order
+
+    for d in (64, 128):
+        for causal in (False, True):
+            k = choose_kernel(H100, d, d, causal, "fp16", family="cudnn")
+            assert (k.block_q, k.block_kv) == (128, 128)
+    assert choose_kernel(H100, 128, 128, False, "fp16", family="fa3").block_kv == 176
+    assert dispatches_in_order("cudnn", "hopper") and not dispatches_in_order("cudnn", "blackwell")
+    import dataclasses
+
+    from simulator.gpu import catalog
+
+    s = Shapes.of(1, 16, 16, 16384, 16384)
+    ordered = predict(H100, s, d_qk=128, d_v=128, causal=True, dtype="fp16", family="cudnn").latency_s[0]
+    monkeypatch.setitem(catalog.KERNELS, "cudnn", dataclasses.replace(catalog.KERNELS["cudnn"], in_order_causal=False))
+    assert ordered > 1.03 * predict(H100, s, d_qk=128, d_v=128, causal=True, dtype="fp16",
+                                    family="cudnn").latency_s[0]
