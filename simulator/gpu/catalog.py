@@ -51,6 +51,9 @@ class KernelSpec:
     #: a persistent CTA loads its next tile's Q only once its consumers have issued the current tile's last Q K^T
     #: GEMM (FA3: the QueryEmpty named barrier), so what of that load outlasts the last P V GEMM and the epilogue waits
     q_after_last_qk: bool = False
+    #: architectures where the kernel forms each exp's argument with a separate multiply and subtract (one FP32 op
+    #: per score more than the cascade's one subtract, which FA2/FA3 fuse with the scale into an FFMA)
+    unfused_exp_scale: tuple[str, ...] = ()
 
     def supports_dims(self, d_qk: int, d_v: int) -> bool:
         if (d_qk, d_v) in self.extra_dims:
@@ -103,7 +106,11 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                # d128_fprop_kernel.h): a persistent grid takes tiles from atomicAdd(tile_id_counter), tile_id ->
                # (batch, head, query tile) query tile fastest and ascending; two Q buffers (BUFFERS_Q = 2), so the
                # next tile's Q loads under the current one. ASSUMPTION: the closed 2024 kernels did the same.
-               in_order_causal=("hopper",)),
+               in_order_causal=("hopper",),
+               # the same kernel's softmax: `__fmul_rn(scaled_inv_ln2, s)` then `__fsub_rn(s, scaled_max)` before
+               # fp32_exp2 (the _rn intrinsics are never contracted into an FFMA); FA3's softmax.h scale_apply_exp2
+               # computes exp2f(x * scale - max_scaled), one FFMA
+               unfused_exp_scale=("hopper",)),
     # The CUTLASS sm100 FMHA (FlashMLA's copy: csrc/sm100/prefill/dense/collective/
     # sm100_fmha_fwd_mainloop_tma_warpspecialized.hpp) has FA4's warp roles - two softmax warpgroups, one per
     # 128-row query tile, and a correction warpgroup that rescales O in tensor memory (`correction_rescale`) - but

@@ -280,3 +280,28 @@ def test_cudnn_on_hopper_runs_its_open_kernel_structure(monkeypatch):
     monkeypatch.setitem(catalog.KERNELS, "cudnn", dataclasses.replace(catalog.KERNELS["cudnn"], in_order_causal=False))
     assert ordered > 1.03 * predict(H100, s, d_qk=128, d_v=128, causal=True, dtype="fp16",
                                     family="cudnn").latency_s[0]
+
+
+def test_cudnn_hopper_softmax_pays_a_separate_multiply_per_score(monkeypatch):
+    """cuDNN's open sm90 forward forms the exp's argument with __fmul_rn then __fsub_rn (FA3: one FFMA), so a key
+    tile costs one more FP32 op per score than FA3's with the same tile; not on Blackwell (no open code read)."""
+    from simulator.gpu.constants import FITTED
+    from simulator.gpu.pipeline import tile_times
+    from simulator.gpu.work import tile_work
+
+    def fp32_s(gpu, family):
+        k = choose_kernel(gpu, 128, 128, True, "fp16", family=family)  # both 128 x 128 when causal
+        w = tile_work("attention-1pass", k.block_q, k.block_kv, (("E", 128), ("F", 128)))
+        return tile_times(gpu, k, w, "fp16", 128, 128, FITTED).fp32, k
+
+    cudnn, k = fp32_s(H100, "cudnn")
+    fa3, _ = fp32_s(H100, "fa3")
+    assert cudnn - fa3 == pytest.approx(k.block_q * k.block_kv / (H100.fp32_ops_per_s() / H100.sm_count))
+    import dataclasses
+
+    from simulator.gpu import catalog
+
+    on_b200, _ = fp32_s(B200, "cudnn")
+    monkeypatch.setitem(catalog.KERNELS, "cudnn", dataclasses.replace(catalog.KERNELS["cudnn"], unfused_exp_scale=()))
+    assert fp32_s(H100, "cudnn")[0] == pytest.approx(fa3)
+    assert fp32_s(B200, "cudnn")[0] == on_b200
