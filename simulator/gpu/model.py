@@ -131,14 +131,15 @@ def q_wait_s(target: GpuTarget, k: KernelConfig, w: TileWork, t: TileTimes, d_qk
              c: Constants) -> float:
     """SM-seconds a persistent FA3-like CTA waits per tile for its Q (`KernelSpec.q_after_last_qk`): the producer
     issues the next tile's Q load when the consumers arrive at QueryEmpty, after their last Q K^T GEMM
-    (hopper/mainloop_fwd_sm90_tma_gmma_ws.hpp, 5018ac6), so only the last P V GEMM and the epilogue hide it. The
+    (hopper/mainloop_fwd_sm90_tma_gmma_ws.hpp, 5018ac6), so only the last P V GEMM and the epilogue hide it; its
+    FP8 path (`mma_fp8`, 1-byte elements) arrives there only after that GEMM, so only the epilogue hides it. The
     load moves at the SM's share of HBM bandwidth (ASSUMPTION: every SM streams at once; Q is read once, never
     from L2). No constant."""
     if k.name not in KERNELS or not KERNELS[k.name].q_after_last_qk:
         return 0.0
     load_s = k.block_q * d_qk * elem / (target.hbm.bw_bytes_per_s * c.hbm_efficiency / target.sm_count)
     macs = w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk
-    last_pv_s = t.mma * k.block_q * k.block_kv * d_v / macs if macs > 0 else 0.0
+    last_pv_s = t.mma * k.block_q * k.block_kv * d_v / macs if macs > 0 and elem >= 2 else 0.0
     return max(load_s - last_pv_s - t.epilogue, 0.0)
 
 

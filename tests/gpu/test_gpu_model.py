@@ -250,6 +250,12 @@ def test_fa3_waits_for_q_only_past_the_last_pv_gemm_and_epilogue():
 
     got, expected = wait(H100, 256, "fa3")
     assert got == pytest.approx(expected) and got > 0
+    # FP8 (mma_fp8) arrives at QueryEmpty after its last P V GEMM: only the epilogue hides its 32 KB Q
+    k8 = choose_kernel(H100, 256, 256, False, "fp8", family="fa3")
+    w8 = tile_work("attention-1pass", k8.block_q, k8.block_kv, (("E", 256), ("F", 256)))
+    t8 = tile_times(H100, k8, w8, "fp8", 256, 256, FITTED)
+    load8 = k8.block_q * 256 / (H100.hbm.bw_bytes_per_s * FITTED.hbm_efficiency / H100.sm_count)
+    assert q_wait_s(H100, k8, w8, t8, 256, 256, 1.0, FITTED) == pytest.approx(max(load8 - t8.epilogue, 0.0))
     assert wait(H100, 128, "fa3")[0] == 0.0
     assert wait(B200, 128, "fa4")[0] == 0.0
     short, long = (predict(H100, Shapes.of(16384 // s, 8, 8, s, s), d_qk=256, d_v=256, causal=False, dtype="fp16")
