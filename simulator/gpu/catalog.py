@@ -6,12 +6,13 @@ Schedules (how a kernel overlaps its pipelines, `simulator.gpu.pipeline`):
 - `sync`: FlashAttention-2 (Dao 2023): each warp issues mma.sync and its own softmax, and a CTA's warps sync before
   each key tile's GEMM and softmax phases: overlap only across the CTAs sharing an SM.
 - `pingpong`: FlashAttention-3 (Shah et al. 2024, Sec. 3.1-3.2): two consumer warpgroups alternate GEMMs and
-  softmax, plus intra-warpgroup GEMM-softmax pipelining; also cuDNN, FlashInfer's Hopper/Blackwell paths and
+  softmax, plus intra-warpgroup GEMM-softmax pipelining; also cuDNN on Hopper, FlashInfer's Hopper/Blackwell paths and
   FlashMLA's "seesaw" variant (deepseek-ai/FlashMLA, docs/20250422-new-kernel-deep-dive.md).
 - `fa4`: FlashAttention-4 (Zadouri, Dao et al. 2026, "FlashAttention-4: Algorithm and Kernel Pipelining Co-Design for
   Asymmetric Hardware Scaling"): one MMA warp, two softmax warpgroups ping-ponging two query tiles, separate
   correction warps (rescaling off the critical path), and part of the exp2 computed by a polynomial on the FMA units;
-  also the CUTLASS Blackwell FMHA, which has those warp roles but no polynomial (`emulates_exp=False`).
+  also the CUTLASS Blackwell FMHA and cuDNN on Blackwell, which have those warp roles but no polynomial
+  (`emulates_exp=False`).
 """
 
 from __future__ import annotations
@@ -100,8 +101,13 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
     KernelSpec("fa4", "flashattention-4", {"blackwell": ("tcgen05", "fa4")}, ("fp16", "bf16"), 128,
                extra_dims=((192, 128),), source="Zadouri, Dao et al. 2026; flash-attention flash_attn/cute",
                equal_dims_only=True),
-    KernelSpec("cudnn", "cudnn", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
+    # On Blackwell, cudnn-frontend's open sm100 SDPA forward (generated/sdpa/sm100/prefill/full_seqlens/
+    # d128_fprop_kernel.h) has FA4's warp roles - two softmax warpgroups (SoftmaxWarpGroups = 2, Tiles_Q = 2 query
+    # tiles of 128 rows), a correction warpgroup, MMA, TMA-load, TMA-store and scheduler warps, S and O in tensor
+    # memory - and computes its exps with exp2f on MUFU: the `fa4` schedule without the polynomial, as CUTLASS's.
+    KernelSpec("cudnn", "cudnn", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "fa4")},
                ("fp16", "bf16", "fp8"), 256, source="NVIDIA cuDNN fused flash attention (SDPA) graphs",
+               emulates_exp=False,
                # cudnn-frontend v1.19's open Hopper SDPA forward (generated/sdpa/sm90/prefill/full_seqlens/
                # d128_fprop_kernel.h): a persistent grid takes tiles from atomicAdd(tile_id_counter), tile_id ->
                # (batch, head, query tile) query tile fastest and ascending; two Q buffers (BUFFERS_Q = 2), so the

@@ -311,3 +311,18 @@ def test_cudnn_hopper_softmax_pays_a_separate_multiply_per_score(monkeypatch):
     monkeypatch.setitem(catalog.KERNELS, "cudnn", dataclasses.replace(catalog.KERNELS["cudnn"], unfused_exp_scale=()))
     assert fp32_s(H100, "cudnn")[0] == pytest.approx(fa3)
     assert fp32_s(B200, "cudnn")[0] == on_b200
+
+
+def test_cudnn_on_blackwell_runs_fa4s_warp_roles_without_the_polynomial():
+    """cudnn-frontend's open sm100 forward: two softmax warpgroups, a correction warpgroup, exp2f on MUFU - the
+    `fa4` schedule with no emulated exps, like the CUTLASS FMHA; on Hopper cuDNN keeps `pingpong`."""
+    from simulator.gpu.constants import FITTED
+    from simulator.gpu.pipeline import tile_times
+    from simulator.gpu.work import tile_work
+
+    k = choose_kernel(B200, 128, 128, False, "bf16", family="cudnn")
+    assert (k.schedule, k.block_q, k.block_kv) == ("fa4", 256, 128)
+    t = tile_times(B200, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", 128), ("F", 128))),
+                   "bf16", 128, 128, FITTED)
+    assert t.emulated_exp_fraction == 0.0
+    assert choose_kernel(H100, 128, 128, False, "bf16", family="cudnn").schedule == "pingpong"
