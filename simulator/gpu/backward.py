@@ -134,6 +134,10 @@ def backward_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype:
     fwd = choose_kernel(target, d_qk, d_v, causal, dtype, family=family)
     check_backward(fwd.name, "bwd")
     bq, bkv, warps, note = _bwd_tiles(fwd.mma_class, max(d_qk, d_v), causal, target.sm.smem_bytes)
+    if fwd.mma_class == "tcgen05" and (d_qk, d_v) == (192, 128):
+        # FlashMLA csrc/sm100/prefill/dense/fmha_cutlass_bwd_sm100.cu: head dims 192/128 run the MLA backward
+        # kernel with TileShape Shape<_64, _128, _192, _128> (TileShapeQ 64, TileShapeK 128)
+        bq, bkv, note = 64, 128, ""
     elem = DTYPE_BYTES[dtype]
     # Q and dO double-buffered, K and V resident, P and dS staged for the transposed GEMMs.
     smem = int(elem * (2 * bq * (d_qk + d_v) + bkv * (d_qk + d_v) + 2 * bq * bkv))

@@ -116,3 +116,14 @@ def test_refusals(capsys, extra, needle):
 def test_bound_pass_option_still_works(capsys):
     assert main(["bound", "--help"]) == 0
     assert "--pass" in capsys.readouterr().out
+
+
+def test_blackwell_backward_at_head_dims_192_128_takes_flashmlas_mla_tile():
+    """FlashMLA fmha_cutlass_bwd_sm100.cu: 192/128 runs TileShape 64 x 128 x 192 x 128, which fits an SM (the
+    128 x 128 tile, Q in two stages, does not)."""
+    from simulator.gpu.backward import backward_kernel
+
+    t = load_target("gb200")
+    k = backward_kernel(t, 192, 128, False, "bf16", "cudnn")
+    assert (k.block_q, k.block_kv) == (64, 128) and k.smem_bytes_per_cta <= t.sm.smem_bytes
+    assert backward_kernel(t, 128, 128, False, "bf16", "cudnn").block_q == 128
