@@ -26,7 +26,7 @@ from simulator.errors import SimulatorError
 from simulator.gpu.blockmask import GpuBlockMask
 from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import FITTED, Constants
-from simulator.gpu.kernels import KernelConfig, choose_kernel
+from simulator.gpu.kernels import SMEM_RESERVED_PER_BLOCK_BYTES, KernelConfig, choose_kernel
 from simulator.gpu.model import Shapes, _bound, _causal_tiles, fa_flops
 from simulator.gpu.pipeline import sync_hidden
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
@@ -64,29 +64,33 @@ def check_backward(kernel: str, pass_: str) -> None:
 #: FA2's backward launch code picks its large tiles only where a block may opt in to this much shared memory
 #: (`max_smem_per_block >= 144 * 1024`: A100, H100); sm86/sm89/sm120 (about 100 KB) get the small ones.
 FA2_LARGE_TILE_SMEM_BYTES = 144 * 1024
+#: run_mha_bwd_hdim256 double-buffers Q only with `max_smem_per_block >= 176 * 1024` ("H100"); the A100 branch and
+#: the small-memory one set No_double_buffer.
+FA2_HDIM256_DOUBLE_BUFFER_BYTES = 176 * 1024
 
 
 def _bwd_tiles(mma_class: str, d: int, causal: bool, smem_bytes: int = 1 << 30) -> tuple[int, int, int, str]:
     """(query tile, key tile, warps, note) of the backward kernel.
 
     FA2 on GPUs with less than 144 KB of shared memory per block (Ada, RTX Blackwell; same launch code): head dim
-    64: 64 x 128, 8 warps (V in registers); 128: 64 x 64, 8 warps.
+    64: 64 x 128, 8 warps; 128: 64 x 64, 8 warps; 256: 64 x 32, 8 warps (all with V in registers).
 
     FA2 sm80 (flash-attention csrc/flash_attn/src/flash_bwd_launch_template.h, run_mha_bwd_hdim64/128): head dim
-    64: 128 x 128, 8 warps; 128: 64 x 128, 8 warps. FA3 sm90 (hopper/flash_bwd_launch_template.h,
-    run_mha_bwd_hdim96/128): 96: 64 x 128; 128: 80 x 128 non-causal, 64 x 128 causal; 2 MMA warpgroups + producer.
-    run_mha_bwd_hdim64: 128 x 128, 2 MMA warpgroups. Blackwell (the CUTLASS sm100 FMHA backward, FlashMLA
-    csrc/sm100/prefill/dense/fmha_cutlass_bwd_sm100.cu: TileShape 128 x 128 x 128 x 128): 128 x 128 at head dim 128.
-    Others ASSUMPTION: FA2 256: 64 x 64; FA3 192/256: 64 x 96 / 64 x 64; Blackwell at other head dims 128 x 128.
+    64: 128 x 128, 8 warps; 128: 64 x 128, 8 warps; 256 (run_mha_bwd_hdim256): 64 x 64, 8 warps. FA3 sm90
+    (hopper/flash_bwd_launch_template.h, run_mha_bwd_hdim96/128): 96: 64 x 128; 128: 80 x 128 non-causal, 64 x 128
+    causal; 2 MMA warpgroups + producer. run_mha_bwd_hdim64: 128 x 128, 2 MMA warpgroups. Blackwell (the CUTLASS
+    sm100 FMHA backward, FlashMLA csrc/sm100/prefill/dense/fmha_cutlass_bwd_sm100.cu: TileShape 128 x 128 x 128 x
+    128): 128 x 128 at head dim 128. Others ASSUMPTION: FA3 192/256: 64 x 96 / 64 x 64; Blackwell at other head
+    dims 128 x 128.
     """
     if mma_class == "mma_sync" and smem_bytes < FA2_LARGE_TILE_SMEM_BYTES:
-        return (64, 128, 8, "") if d <= 64 else (64, 64, 8, "" if d <= 128 else "ASSUMPTION: 64x64 backward tiles")
+        return (64, 128, 8, "") if d <= 64 else (64, 64, 8, "") if d <= 128 else (64, 32, 8, "")
     if mma_class == "mma_sync":
         if d <= 64:
             return 128, 128, 8, ""
         if d <= 128:
             return 64, 128, 8, ""
-        return 64, 64, 8, "ASSUMPTION: 64x64 backward tiles"
+        return 64, 64, 8, ""
     if mma_class == "wgmma":
         if d <= 64:
             return 128, 128, 12, ""
@@ -110,18 +114,35 @@ class BackwardTimes:
     fill: float
 
 
+def _fa2_bwd_smem_bytes(target: GpuTarget, bq: int, bkv: int, d_qk: int, d_v: int, elem: float) -> int:
+    """FA2's Flash_bwd_kernel_traits::kSmemSize1colblock (csrc/flash_attn/src/kernel_traits.h): Q and dO in three
+    tile buffers (two with No_double_buffer: head dim 256 below 176 KB per block), K and V, dS and P; with V in
+    registers (every small-memory configuration) max(K + V, (K + V) / 2 + dS + P)."""
+    per_block = target.sm.smem_bytes - SMEM_RESERVED_PER_BLOCK_BYTES
+    d = max(d_qk, d_v)
+    no_double_buffer = d > 128 and per_block < FA2_HDIM256_DOUBLE_BUFFER_BYTES
+    v_in_regs = target.sm.smem_bytes < FA2_LARGE_TILE_SMEM_BYTES
+    q_do = bq * (d_qk + d_v) + (0 if no_double_buffer else bq * d_qk)
+    kv, p_ds = bkv * (d_qk + d_v), 2 * bq * bkv
+    rest = max(kv, kv // 2 + p_ds) if v_in_regs else kv + p_ds
+    return int(elem * (q_do + rest))
+
+
 def backward_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: str,
                     family: str | None) -> KernelConfig:
     """The backward kernel of the forward kernel `family` runs: its tiles and occupancy (dK, dV in registers)."""
     fwd = choose_kernel(target, d_qk, d_v, causal, dtype, family=family)
     check_backward(fwd.name, "bwd")
     bq, bkv, warps, note = _bwd_tiles(fwd.mma_class, max(d_qk, d_v), causal, target.sm.smem_bytes)
+    if fwd.mma_class == "tcgen05" and (d_qk, d_v) == (192, 128):
+        # FlashMLA csrc/sm100/prefill/dense/fmha_cutlass_bwd_sm100.cu: head dims 192/128 run the MLA backward
+        # kernel with TileShape Shape<_64, _128, _192, _128> (TileShapeQ 64, TileShapeK 128)
+        bq, bkv, note = 64, 128, ""
     elem = DTYPE_BYTES[dtype]
-    # Q and dO double-buffered, K and V resident, P and dS staged for the transposed GEMMs; FA2's small-memory
-    # configuration single-buffers dO (its launch code's smem_size: 2*Q + dO + K + V + 2 * P/dS).
-    small = fwd.mma_class == "mma_sync" and target.sm.smem_bytes < FA2_LARGE_TILE_SMEM_BYTES
-    q_do = 2 * bq * d_qk + bq * d_v if small else 2 * bq * (d_qk + d_v)
-    smem = int(elem * (q_do + bkv * (d_qk + d_v) + 2 * bq * bkv))
+    # Q and dO double-buffered, K and V resident, P and dS staged for the transposed GEMMs.
+    smem = int(elem * (2 * bq * (d_qk + d_v) + bkv * (d_qk + d_v) + 2 * bq * bkv))
+    if fwd.mma_class == "mma_sync":
+        smem = _fa2_bwd_smem_bytes(target, bq, bkv, d_qk, d_v, elem)
     if fwd.mma_class == "tcgen05":
         # The CUTLASS sm100 FMHA backward (FlashMLA csrc/sm100/prefill/dense/kernel/
         # sm100_fmha_bwd_kernel_tma_warpspecialized.hpp, SharedStorage): Q in 2 stages, dO in 1, K and V, dS in 1

@@ -42,6 +42,12 @@ class Point:
     approximate: bool = False
     cascade: str = "attention-1pass"
     training_pass: str = "fwd"
+    #: V's head dim when it differs from `head_dim` (Q-K's), e.g. DeepSeek's 192/128; 0: equal
+    value_dim: int = 0
+
+    @property
+    def d_v(self) -> int:
+        return self.value_dim or self.head_dim
 
     @property
     def decode(self) -> bool:
@@ -63,7 +69,8 @@ def _point(raw: dict) -> Point:
                  kv_seq=int(raw.get("kv_seq", seq)), head_dim=d, causal=bool(raw.get("causal", False)),
                  dtype=str(raw.get("dtype", "fp16")), tflops=float(raw["tflops"]), source=str(raw["source"]),
                  approximate=bool(raw.get("approximate", False)),
-                 cascade=str(raw.get("cascade", "attention-1pass")), training_pass=str(raw.get("pass", "fwd")))
+                 cascade=str(raw.get("cascade", "attention-1pass")), training_pass=str(raw.get("pass", "fwd")),
+                 value_dim=int(raw.get("value_dim", 0)))
 
 
 @lru_cache(maxsize=4)
@@ -81,17 +88,17 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
         if p.cascade != "attention-1pass":  # head dims from the cascade's roles (MLA): through the backend
             out[i] = _predict_via_backend(p, constants)
             continue
-        groups.setdefault((p.target, p.kernel, p.head_dim, p.causal, p.dtype, p.training_pass), []).append(i)
-    for (target, kernel, d, causal, dtype, step), idx in groups.items():
+        groups.setdefault((p.target, p.kernel, p.head_dim, p.d_v, p.causal, p.dtype, p.training_pass), []).append(i)
+    for (target, kernel, d, d_v, causal, dtype, step), idx in groups.items():
         ps = [points[i] for i in idx]
         shapes = Shapes.of([p.batch for p in ps], [p.heads for p in ps], [p.kv_heads for p in ps],
                            [p.seq for p in ps], [p.kv_seq for p in ps])
-        args = {"d_qk": d, "d_v": d, "causal": causal, "dtype": dtype, "constants": constants, "family": kernel}
+        args = {"d_qk": d, "d_v": d_v, "causal": causal, "dtype": dtype, "constants": constants, "family": kernel}
         gpu = load_target(target)
         fwd_s = predict(gpu, shapes, **args).latency_s if step != "bwd" else 0.0
         bwd_s = predict_backward(gpu, shapes, **args).latency_s if step != "fwd" else 0.0
-        flops = (fa_flops(shapes, d, d, causal) if step != "bwd" else 0.0) \
-            + (bwd_flops(shapes, d, d, causal) if step != "fwd" else 0.0)
+        flops = (fa_flops(shapes, d, d_v, causal) if step != "bwd" else 0.0) \
+            + (bwd_flops(shapes, d, d_v, causal) if step != "fwd" else 0.0)
         out[idx] = flops / (fwd_s + bwd_s) / 1e12
     return out
 
@@ -100,7 +107,8 @@ def _predict_via_backend(p: Point, constants: Constants) -> float:
     from simulator.gpu.backend import BACKEND, GpuOptions, evaluate_plan
 
     options = GpuOptions(batch=p.batch, heads=p.heads, kv_heads=p.kv_heads, seq=p.seq, kv_seq=p.kv_seq,
-                         head_dim=p.head_dim, causal=p.causal, dtype=p.dtype, cascade=p.cascade, kernel=p.kernel)
+                         head_dim=p.head_dim, value_dim=p.value_dim or None, causal=p.causal, dtype=p.dtype,
+                         cascade=p.cascade, kernel=p.kernel)
     return evaluate_plan(BACKEND.plan(load_target(p.target), options), constants).tflops
 
 

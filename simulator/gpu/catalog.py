@@ -6,12 +6,13 @@ Schedules (how a kernel overlaps its pipelines, `simulator.gpu.pipeline`):
 - `sync`: FlashAttention-2 (Dao 2023): each warp issues mma.sync and its own softmax, and a CTA's warps sync before
   each key tile's GEMM and softmax phases: overlap only across the CTAs sharing an SM.
 - `pingpong`: FlashAttention-3 (Shah et al. 2024, Sec. 3.1-3.2): two consumer warpgroups alternate GEMMs and
-  softmax, plus intra-warpgroup GEMM-softmax pipelining; also cuDNN, FlashInfer's Hopper/Blackwell paths and
+  softmax, plus intra-warpgroup GEMM-softmax pipelining; also cuDNN on Hopper, FlashInfer's Hopper/Blackwell paths and
   FlashMLA's "seesaw" variant (deepseek-ai/FlashMLA, docs/20250422-new-kernel-deep-dive.md).
 - `fa4`: FlashAttention-4 (Zadouri, Dao et al. 2026, "FlashAttention-4: Algorithm and Kernel Pipelining Co-Design for
   Asymmetric Hardware Scaling"): one MMA warp, two softmax warpgroups ping-ponging two query tiles, separate
   correction warps (rescaling off the critical path), and part of the exp2 computed by a polynomial on the FMA units;
-  also the CUTLASS Blackwell FMHA, which has those warp roles but no polynomial (`emulates_exp=False`).
+  also the CUTLASS Blackwell FMHA and cuDNN on Blackwell, which have those warp roles but no polynomial
+  (`emulates_exp=False`).
 """
 
 from __future__ import annotations
@@ -45,8 +46,15 @@ class KernelSpec:
     coscheduled_query_tiles: bool = False
     #: under the `fa4` schedule, computes part of the exps with a polynomial on the FMA units (FlashAttention-4)
     emulates_exp: bool = True
-    #: with a causal mask, hands its CTAs to SMs in index order, each head's query tiles cheapest first
-    in_order_causal: bool = False
+    #: with a causal mask, hands its CTAs to SMs in index order, each head's query tiles cheapest first (True: on
+    #: every architecture it runs on; a tuple: on those architectures only)
+    in_order_causal: bool | tuple[str, ...] = False
+    #: a persistent CTA loads its next tile's Q only once its consumers have issued the current tile's last Q K^T
+    #: GEMM (FA3: the QueryEmpty named barrier), so what of that load outlasts the last P V GEMM and the epilogue waits
+    q_after_last_qk: bool = False
+    #: architectures where the kernel forms each exp's argument with a separate multiply and subtract (one FP32 op
+    #: per score more than the cascade's one subtract, which FA2/FA3 fuse with the scale into an FFMA)
+    unfused_exp_scale: tuple[str, ...] = ()
 
     def supports_dims(self, d_qk: int, d_v: int) -> bool:
         if (d_qk, d_v) in self.extra_dims:
@@ -61,6 +69,12 @@ class KernelSpec:
             return f"Q-K/V head dims {extra}"
         same = ", V's equal to Q-K's" if self.equal_dims_only else ""
         return f"head dims up to {self.max_head_dim}{same}" + (f" (and Q-K/V {extra})" if extra else "")
+
+
+def dispatches_in_order(name: str, architecture: str) -> bool:
+    """Whether kernel `name` hands out its causal CTAs in index order on `architecture` (`in_order_causal`)."""
+    flag = KERNELS[name].in_order_causal if name in KERNELS else False
+    return flag is True or (isinstance(flag, tuple) and architecture in flag)
 
 
 KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
@@ -80,12 +94,29 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                # hopper/flash_fwd_launch_template.h (commits 5018ac6 to 1c9717d6): causal runs the
                # DynamicPersistentTileScheduler, each CTA's next tile an atomicAdd on a counter, m block fastest
                # (hopper/tile_scheduler.hpp get_block_coord); non-causal the static persistent one (equal costs)
-               in_order_causal=True),
+               in_order_causal=True,
+               # hopper/mainloop_fwd_sm90_tma_gmma_ws.hpp (5018ac6): load() syncs on FwdNamedBarriers::QueryEmpty,
+               # which mma() arrives at after its key-tile loop, before the last P V GEMM, then issues the Q load
+               q_after_last_qk=True),
     KernelSpec("fa4", "flashattention-4", {"blackwell": ("tcgen05", "fa4")}, ("fp16", "bf16"), 128,
                extra_dims=((192, 128),), source="Zadouri, Dao et al. 2026; flash-attention flash_attn/cute",
                equal_dims_only=True),
-    KernelSpec("cudnn", "cudnn", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "pingpong")},
-               ("fp16", "bf16", "fp8"), 256, source="NVIDIA cuDNN fused flash attention (SDPA) graphs"),
+    # On Blackwell, cudnn-frontend's open sm100 SDPA forward (generated/sdpa/sm100/prefill/full_seqlens/
+    # d128_fprop_kernel.h) has FA4's warp roles - two softmax warpgroups (SoftmaxWarpGroups = 2, Tiles_Q = 2 query
+    # tiles of 128 rows), a correction warpgroup, MMA, TMA-load, TMA-store and scheduler warps, S and O in tensor
+    # memory - and computes its exps with exp2f on MUFU: the `fa4` schedule without the polynomial, as CUTLASS's.
+    KernelSpec("cudnn", "cudnn", {"hopper": ("wgmma", "pingpong"), "blackwell": ("tcgen05", "fa4")},
+               ("fp16", "bf16", "fp8"), 256, source="NVIDIA cuDNN fused flash attention (SDPA) graphs",
+               emulates_exp=False,
+               # cudnn-frontend v1.19's open Hopper SDPA forward (generated/sdpa/sm90/prefill/full_seqlens/
+               # d128_fprop_kernel.h): a persistent grid takes tiles from atomicAdd(tile_id_counter), tile_id ->
+               # (batch, head, query tile) query tile fastest and ascending; two Q buffers (BUFFERS_Q = 2), so the
+               # next tile's Q loads under the current one. ASSUMPTION: the closed 2024 kernels did the same.
+               in_order_causal=("hopper",),
+               # the same kernel's softmax: `__fmul_rn(scaled_inv_ln2, s)` then `__fsub_rn(s, scaled_max)` before
+               # fp32_exp2 (the _rn intrinsics are never contracted into an FFMA); FA3's softmax.h scale_apply_exp2
+               # computes exp2f(x * scale - max_scaled), one FFMA
+               unfused_exp_scale=("hopper",)),
     # The CUTLASS sm100 FMHA (FlashMLA's copy: csrc/sm100/prefill/dense/collective/
     # sm100_fmha_fwd_mainloop_tma_warpspecialized.hpp) has FA4's warp roles - two softmax warpgroups, one per
     # 128-row query tile, and a correction warpgroup that rescales O in tensor memory (`correction_rescale`) - but

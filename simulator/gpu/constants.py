@@ -69,10 +69,10 @@ FITTED_NAMES = ("softmax_overlap", "async_tensor_efficiency", "edge_overhead", "
 #: Output of `simulator.gpu.calibrate.fit()` on the calibration data (rounded to 3 digits).
 FITTED = Constants(
     softmax_overlap=0.548,
-    async_tensor_efficiency=0.936,
+    async_tensor_efficiency=0.928,
     edge_overhead=3.61,
-    pingpong_overlap=0.592,
-    fa4_overlap=0.532,
-    async_pipeline_fill=1.02,
-    bwd_mma_efficiency=0.666,  # simulator.gpu.calibrate.fit_backward() on backward_fit.yaml
+    pingpong_overlap=0.602,
+    fa4_overlap=0.548,
+    async_pipeline_fill=0.949,
+    bwd_mma_efficiency=0.671,  # simulator.gpu.calibrate.fit_backward() on backward_fit.yaml
 )

@@ -3,10 +3,13 @@
 The tile tables follow the public kernels' launch code:
 - FlashAttention-2 (Dao 2023; flash-attention `csrc/flash_attn/src/flash_fwd_launch_template.h`, sm80):
   head dim <= 64: 128 x 128 tiles, 4 warps; <= 128: 128 x 64, 4 warps (sm86/sm89: 128 x 32 non-causal,
-  64 x 64 causal); <= 256: 128 x 64, 8 warps.
-- FlashAttention-3 (Shah et al. 2024; flash-attention `hopper/flash_fwd_launch_template.h`), also cuDNN and
-  FlashInfer on Hopper: one producer warp group plus 2 consumer warp groups (3 for 192-row tiles); head dim 64:
+  64 x 64 causal); <= 256: 128 x 64, 8 warps where an SM has under 192 KB of shared memory (A100), else (H100,
+  two CTAs per SM) and below 128 KB per block (Ada) 64 x 64, 4 warps.
+- FlashAttention-3 (Shah et al. 2024; flash-attention `hopper/flash_fwd_launch_template.h`), also FlashInfer on
+  Hopper: one producer warp group plus 2 consumer warp groups (3 for 192-row tiles); head dim 64:
   192 x 128; 96: 128 x 160 (128 when causal); 128: 128 x 176 (128 when causal); 192: 128 x 96; 256: 128 x 80.
+- cuDNN on Hopper: its open sm90 SDPA forward (cudnn-frontend v1.19), 128 x 128 at head dims 64 and 128 with
+  either mask; FA3's table beyond.
 - Blackwell (CUTLASS example 77_blackwell_fmha; FlashAttention-4 `flash_attn/cute/flash_fwd_sm100.py`; cuDNN and
   FlashInfer on Blackwell): two 128-row query tiles per CTA (256 x 128) whose S and O fp32 accumulators live in
   tensor memory, which bounds the tile for larger head dims.
@@ -44,9 +47,21 @@ class KernelConfig:
     schedule: str = ""
 
 
-def _fa2_tiles(d: int, causal: bool = False, sm8x: bool = False) -> tuple[int, int, int, str]:
+#: FA2's head-dim-256 launch test (flash_fwd_launch_template.h, run_mha_fwd_hdim256, the same from the FA3 release
+#: 7f67966c on): 128 x 64 with 8 warps only when `max_smem_per_block >= 2 * 256 * (128 + 2 * 64)` (128 KB) and
+#: `max_smem_per_sm < 4 * 256 * (64 + 2 * 64)` (192 KB) - "For A100, we want to run with 128 x 64 (128KB smem). For
+#: H100 we want to run with 64 x 64 (96KB smem) since then we can get 2 CTAs per SM." - else 64 x 64, 4 warps.
+FA2_HDIM256_LARGE_BLOCK_BYTES = 2 * 256 * (128 + 2 * 64)
+FA2_HDIM256_SMALL_SM_BYTES = 4 * 256 * (64 + 2 * 64)
+#: CUDA reserves 1 KB of an SM's shared memory per block (cudaDevAttrMaxSharedMemoryPerBlockOptin is 1 KB less).
+SMEM_RESERVED_PER_BLOCK_BYTES = 1024
+
+
+def _fa2_tiles(d: int, causal: bool = False, sm8x: bool = False,
+               smem_per_sm: int = 164 * 1024) -> tuple[int, int, int, str]:
     """FA2's sm80 launch table; `sm8x` (sm86/sm89, `is_sm8x` in the launch code: cc 8.x with minor > 0) uses, at
-    head dim 128, 128 x 32 non-causal ("48 KB smem ... 2 CTAs per SM") and 64 x 64 causal tiles."""
+    head dim 128, 128 x 32 non-causal ("48 KB smem ... 2 CTAs per SM") and 64 x 64 causal tiles; at head dim 256
+    the shared memory per SM picks the tile (`FA2_HDIM256_LARGE_BLOCK_BYTES`)."""
     if d <= 64:
         return 128, 128, 4, ""
     if d <= 128:
@@ -54,7 +69,10 @@ def _fa2_tiles(d: int, causal: bool = False, sm8x: bool = False) -> tuple[int, i
             return (64, 64, 4, "") if causal else (128, 32, 4, "")
         return 128, 64, 4, ""
     if d <= 256:
-        return 128, 64, 8, ""
+        per_block = smem_per_sm - SMEM_RESERVED_PER_BLOCK_BYTES
+        if per_block >= FA2_HDIM256_LARGE_BLOCK_BYTES and smem_per_sm < FA2_HDIM256_SMALL_SM_BYTES:
+            return 128, 64, 8, ""
+        return 64, 64, 4, ""
     return 64, 64, 4, "head dim > 256 is outside FlashAttention-2's table; 64x64 tiles assumed"
 
 
@@ -70,6 +88,17 @@ def _fa3_tiles(d: int, causal: bool) -> tuple[int, int, int, str]:
     if d <= 256:
         return 128, 80, 12, ""
     return 64, 64, 8, "head dim > 256 is outside FlashAttention-3's table; 64x64 tiles assumed (FlashMLA-like)"
+
+
+def _cudnn_sm90_tiles(d: int, causal: bool) -> tuple[int, int, int, str]:
+    """cuDNN's Hopper SDPA forward as cudnn-frontend open-sourced it (v1.19, include/cudnn_frontend/experimental/
+    sm90_sdpa_prefill_engine.h: kernels `..._flash_fprop_wgmma_f16_knob_7_64x128x128_4x1x1` and `..._64x128x64_...`,
+    384 threads, a CTA tile of TILE_M * 2 = 128 query rows): 128 x 128 at head dims 64 and 128, either mask.
+    ASSUMPTION: the closed kernels the FA3 paper measured (2024) had this structure; beyond head dim 128 (no open
+    kernel) FA3's tiles."""
+    if d <= 128:
+        return 128, 128, 12, ""
+    return _fa3_tiles(d, causal)
 
 
 def _fmha_tiles(d_v: int, tmem_bytes: int) -> tuple[int, int, int, str]:
@@ -109,13 +138,14 @@ def choose_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: s
                              f"gives {', '.join(target.mma_classes())}); add one to the profile", source="--kernel")
     d = max(d_qk, d_v)
     if spec.name == "fa2" or (spec.name == "flashinfer" and schedule == "sync"):
-        bq, bkv, warps, note = _fa2_tiles(d, causal, sm8x=target.architecture == "ada")
+        bq, bkv, warps, note = _fa2_tiles(d, causal, sm8x=target.architecture == "ada",
+                                            smem_per_sm=target.sm.smem_bytes)
         stages, regs_per_thread = 1, 255
     elif spec.name == "flashmla":
         bq, bkv, warps, note = _mla_tiles(d_qk)
         stages, regs_per_thread = 2, 168
     elif mma_class == "wgmma":
-        bq, bkv, warps, note = _fa3_tiles(d, causal)
+        bq, bkv, warps, note = _cudnn_sm90_tiles(d, causal) if spec.name == "cudnn" else _fa3_tiles(d, causal)
         stages, regs_per_thread = 2, 168  # setmaxnreg: 240 consumers / 24-32 producer, about 168 on average
     else:
         bq, bkv, warps, note = _fmha_tiles(d_v, target.sm.tensor_memory_bytes or 256 * 1024)

@@ -18,13 +18,13 @@ import numpy as np
 
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.gpu.blockmask import GpuBlockMask
-from simulator.gpu.catalog import KERNELS
+from simulator.gpu.catalog import KERNELS, dispatches_in_order
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
-from simulator.gpu.pipeline import tile_times
+from simulator.gpu.pipeline import TileTimes, tile_times
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
 from simulator.gpu.window import window_scores, window_tile_counts, window_tile_matrix
-from simulator.gpu.work import tile_work
+from simulator.gpu.work import TileWork, tile_work
 
 #: Largest number of KV splits a split-KV (flash-decoding) launch uses, as FlashAttention-2's heuristic caps it.
 MAX_SPLITS = 128
@@ -127,6 +127,22 @@ def in_order_makespan(cost: np.ndarray, groups: np.ndarray, slots: np.ndarray, c
                     np.maximum(spread, c_max))
 
 
+def q_wait_s(target: GpuTarget, k: KernelConfig, w: TileWork, t: TileTimes, d_qk: int, d_v: int, elem: float,
+             c: Constants) -> float:
+    """SM-seconds a persistent FA3-like CTA waits per tile for its Q (`KernelSpec.q_after_last_qk`): the producer
+    issues the next tile's Q load when the consumers arrive at QueryEmpty, after their last Q K^T GEMM
+    (hopper/mainloop_fwd_sm90_tma_gmma_ws.hpp, 5018ac6), so only the last P V GEMM and the epilogue hide it; its
+    FP8 path (`mma_fp8`, 1-byte elements) arrives there only after that GEMM, so only the epilogue hides it. The
+    load moves at the SM's share of HBM bandwidth (ASSUMPTION: every SM streams at once; Q is read once, never
+    from L2). No constant."""
+    if k.name not in KERNELS or not KERNELS[k.name].q_after_last_qk:
+        return 0.0
+    load_s = k.block_q * d_qk * elem / (target.hbm.bw_bytes_per_s * c.hbm_efficiency / target.sm_count)
+    macs = w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk
+    last_pv_s = t.mma * k.block_q * k.block_kv * d_v / macs if macs > 0 and elem >= 2 else 0.0
+    return max(load_s - last_pv_s - t.epilogue, 0.0)
+
+
 def packing_and_kernel(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
                        family: str | None = None) -> tuple[np.ndarray, KernelConfig]:
     """Which shapes pack a KV group's query heads into the rows of one tile (decode-like shapes, FlashAttention's
@@ -196,7 +212,8 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     sm_epilogue = units * nq * t.epilogue
     # Synchronous kernels expose part of each CTA's prologue/epilogue transfers; warp-specialised persistent
     # kernels prefetch the next tile's Q under the current one and expose only their pipeline fill.
-    per_cta_edge = t.fill if k.warp_specialized else t_edge / k.ctas_per_sm
+    per_cta_edge = t.fill + q_wait_s(target, k, w, t, d_qk, d_v, elem, constants) if k.warp_specialized \
+        else t_edge / k.ctas_per_sm
     sm_edge = ctas * per_cta_edge
     sm_total = sm_tiles + sm_epilogue + sm_edge
     waves = np.ceil(ctas / slots)
@@ -207,7 +224,7 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     compute_s = sm_total / sms * quantisation
     # FA2's grid (m blocks fastest) and FA3's causal scheduler hand CTAs out in index order, the query tiles of a
     # head from the cheapest to the costliest: with a causal mask the costly last ones make a tail.
-    in_order = KERNELS[k.name].in_order_causal if k.name in KERNELS else False
+    in_order = dispatches_in_order(k.name, target.architecture)
     if causal and in_order:
         if block_mask is not None:
             b_touched, b_partial = block_mask.tile_matrix(k.block_q, k.block_kv)

@@ -75,6 +75,9 @@ def tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk
     eff = c.async_tensor_efficiency if k.warp_specialized else c.sync_tensor_efficiency
     mma = 2.0 * (w.mac_per_kv_tile + recompute) / tensor_sm / eff
     exp_ops, fp32_ops = w.exp_per_kv_tile, w.fp32_per_kv_tile
+    spec = KERNELS.get(k.name)
+    if spec is not None and target.architecture in spec.unfused_exp_scale:  # a separate FMUL per score
+        fp32_ops += k.block_q * k.block_kv
     if dtype == "fp8" and k.mma_class == "wgmma":  # wgmma wants V k-major: FP8 kernels transpose each V tile
         fp32_ops += c.fp8_transpose_ops_per_elem * k.block_kv * d_v
     emulated = 0.0

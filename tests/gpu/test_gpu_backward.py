@@ -47,11 +47,15 @@ def test_backward_constant_is_fitted_on_its_own_data():
 
 
 def test_held_out_backward_error():
-    rows = [r for r in compare(load_points("validation")) if r["pass"] == "bwd" and not r["approximate"]]
+    bwd = [r for r in compare(load_points("validation")) if r["pass"] == "bwd" and not r["approximate"]]
+    rows = [r for r in bwd if r["target"] == "h100"]
     assert len(rows) == 30  # the FA3 paper's H100 backward figure (the B200 point has an assumed shape)
     default = [r for r in rows if r["kernel"] != "flashattention-2"]
     assert mean_abs_error(default) < 0.12  # documented: FA3 hd64 7.9%, cuDNN 11.2% (docs/gpu.md)
-    assert mean_abs_error(rows) < 0.10  # FA2 6.3%
+    assert mean_abs_error(rows) < 0.10  # FA2 6.4%
+    # cudnn-frontend's H200 csv (cuDNN 9.19.1): the 16-bit backward is checked; its fp8 backward is a known gap
+    h200 = [r for r in bwd if r["target"] == "h200" and r["dtype"] == "bf16"]
+    assert len(h200) == 10 and mean_abs_error(h200) < 0.10
 
 
 def test_blackwell_backward_tile_fits_shared_memory():
@@ -112,3 +116,14 @@ def test_refusals(capsys, extra, needle):
 def test_bound_pass_option_still_works(capsys):
     assert main(["bound", "--help"]) == 0
     assert "--pass" in capsys.readouterr().out
+
+
+def test_blackwell_backward_at_head_dims_192_128_takes_flashmlas_mla_tile():
+    """FlashMLA fmha_cutlass_bwd_sm100.cu: 192/128 runs TileShape 64 x 128 x 192 x 128, which fits an SM (the
+    128 x 128 tile, Q in two stages, does not)."""
+    from simulator.gpu.backward import backward_kernel
+
+    t = load_target("gb200")
+    k = backward_kernel(t, 192, 128, False, "bf16", "cudnn")
+    assert (k.block_q, k.block_kv) == (64, 128) and k.smem_bytes_per_cta <= t.sm.smem_bytes
+    assert backward_kernel(t, 128, 128, False, "bf16", "cudnn").block_q == 128

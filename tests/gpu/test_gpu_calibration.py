@@ -45,3 +45,16 @@ def test_held_out_error_under_the_issue_target():
     assert mean_abs_error(rows) < 0.10
     for name in {r["set"] for r in rows}:  # the issue's goal: no set of default-kernel points above 12%
         assert mean_abs_error([r for r in rows if r["set"] == name]) < 0.12, name
+
+
+def test_points_with_a_value_head_dim_predict_with_it():
+    """validation.yaml's `value_dim` (DeepSeek's 192/128 rows) reaches the model and the FLOP count."""
+    from hw import load_target
+    from simulator.gpu.calibrate import predict_points
+    from simulator.gpu.model import Shapes, predict
+
+    p = next(p for p in load_points("validation") if p.value_dim and p.training_pass == "fwd")
+    assert (p.head_dim, p.d_v) == (192, 128)
+    direct = predict(load_target(p.target), Shapes.of(p.batch, p.heads, p.kv_heads, p.seq, p.kv_seq), d_qk=192,
+                     d_v=128, causal=p.causal, dtype=p.dtype, family=p.kernel).tflops[0]
+    assert predict_points((p,))[0] == pytest.approx(direct)

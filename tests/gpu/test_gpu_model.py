@@ -160,19 +160,31 @@ def test_flashmla_query_tiles_read_each_key_block_together(capsys):
 
 
 def test_fa2_overlaps_softmax_only_across_ctas():
-    """FA2 syncs its CTA's warps before each key tile's two phases: at head dim 256 (128 KB of shared memory, one
-    CTA per SM on an H100) GEMMs and softmax add up; at 128 (two CTAs per SM) the sync overlap hides part."""
+    """FA2 syncs its CTA's warps before each key tile's two phases: at head dim 256 on an A100 (128 x 64, 128 KB of
+    shared memory, one CTA per SM) GEMMs and softmax add up; at 128 on an H100 (two CTAs per SM) the sync overlap
+    hides part."""
     from simulator.gpu.constants import FITTED
     from simulator.gpu.pipeline import tile_times
     from simulator.gpu.work import tile_work
 
-    for d, ctas, hidden in ((256, 1, 0.0), (128, 2, FITTED.softmax_overlap)):
-        k = choose_kernel(H100, d, d, False, "fp16", family="fa2")
+    for gpu, d, ctas, hidden in ((A100, 256, 1, 0.0), (H100, 128, 2, FITTED.softmax_overlap)):
+        k = choose_kernel(gpu, d, d, False, "fp16", family="fa2")
         assert k.ctas_per_sm == ctas
-        t = tile_times(H100, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", d), ("F", d))),
+        t = tile_times(gpu, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", d), ("F", d))),
                        "fp16", d, d, FITTED)
         soft = t.exp + t.fp32
         assert t.tile == pytest.approx(max(t.mma, soft) + (1 - hidden) * min(t.mma, soft))
+
+
+def test_fa2_head_dim_256_tile_follows_the_shared_memory_per_sm():
+    """flash_fwd_launch_template.h, run_mha_fwd_hdim256: 128 x 64 with 8 warps needs 128 KB per block and is taken
+    only below 192 KB per SM (A100); an H100 (228 KB) runs 64 x 64 with 4 warps, two CTAs per SM (96 KB each), and
+    the ~100 KB parts, too small for 128 KB, the same 64 x 64 (one CTA per SM)."""
+    got = {name: choose_kernel(load_target(name), 256, 256, False, "fp16", family="fa2")
+           for name in ("a100", "h100", "rtx4090")}
+    assert [(k.block_q, k.block_kv, k.warps) for k in got.values()] == [(128, 64, 8), (64, 64, 4), (64, 64, 4)]
+    assert [k.ctas_per_sm for k in got.values()] == [1, 2, 1]
+    assert got["h100"].smem_bytes_per_cta == 2 * 256 * (64 + 2 * 64)
 
 
 def _greedy_in_order(costs, groups, slots):
@@ -218,3 +230,99 @@ def test_fa3_causal_pays_its_dispatch_tail(monkeypatch):
     balanced = predict(H100, s, d_qk=256, d_v=256, causal=True, dtype="fp16", family="fa3").latency_s[0]
     assert ordered > 1.05 * balanced
     assert predict(H100, s, d_qk=256, d_v=256, causal=False, dtype="fp16", family="fa3").latency_s[0] == dense
+
+
+def test_fa3_waits_for_q_only_past_the_last_pv_gemm_and_epilogue():
+    """hopper/mainloop_fwd_sm90_tma_gmma_ws.hpp (5018ac6): the producer loads the next tile's Q after QueryEmpty,
+    which the consumers arrive at before their last P V GEMM: a 64 KB Q (head dim 256) at the SM's share of HBM
+    bandwidth outlasts that GEMM and the epilogue, a 32 KB one (head dim 128, 128 x 176) does not; FA4 has no wait."""
+    from simulator.gpu.constants import FITTED
+    from simulator.gpu.model import q_wait_s
+    from simulator.gpu.pipeline import tile_times
+    from simulator.gpu.work import tile_work
+
+    def wait(gpu, d, family):
+        k = choose_kernel(gpu, d, d, False, "fp16", family=family)
+        w = tile_work("attention-1pass", k.block_q, k.block_kv, (("E", d), ("F", d)))
+        t = tile_times(gpu, k, w, "fp16", d, d, FITTED)
+        load = k.block_q * d * 2 / (gpu.hbm.bw_bytes_per_s * FITTED.hbm_efficiency / gpu.sm_count)
+        return q_wait_s(gpu, k, w, t, d, d, 2.0, FITTED), load - t.mma / 2 - t.epilogue
+
+    got, expected = wait(H100, 256, "fa3")
+    assert got == pytest.approx(expected) and got > 0
+    # FP8 (mma_fp8) arrives at QueryEmpty after its last P V GEMM: only the epilogue hides its 32 KB Q
+    k8 = choose_kernel(H100, 256, 256, False, "fp8", family="fa3")
+    w8 = tile_work("attention-1pass", k8.block_q, k8.block_kv, (("E", 256), ("F", 256)))
+    t8 = tile_times(H100, k8, w8, "fp8", 256, 256, FITTED)
+    load8 = k8.block_q * 256 / (H100.hbm.bw_bytes_per_s * FITTED.hbm_efficiency / H100.sm_count)
+    assert q_wait_s(H100, k8, w8, t8, 256, 256, 1.0, FITTED) == pytest.approx(max(load8 - t8.epilogue, 0.0))
+    assert wait(H100, 128, "fa3")[0] == 0.0
+    assert wait(B200, 128, "fa4")[0] == 0.0
+    short, long = (predict(H100, Shapes.of(16384 // s, 8, 8, s, s), d_qk=256, d_v=256, causal=False, dtype="fp16")
+                   for s in (512, 16384))
+    per_tile = got / H100.sm_count * short.grid.ctas[0] / short.latency_s[0]
+    assert 0.03 < per_tile < 0.1  # a few per cent of a 512-token launch
+    assert got / H100.sm_count * long.grid.ctas[0] / long.latency_s[0] < 0.003
+
+
+def test_cudnn_on_hopper_runs_its_open_kernel_structure(monkeypatch):
+    """cudnn-frontend v1.19's open sm90 SDPA forward: 128 x 128 tiles at head dims 64 and 128 whatever the mask
+    (`..._64x128x128_4x1x1`, two 64-row consumer warpgroups), tiles from an atomic counter in index order (in-order
+    causal dispatch, as FA3's causal scheduler), two Q buffers (no wait for Q); FA3 keeps its own tiles."""
+    from simulator.gpu.catalog import dispatches_in_order
+
+    for d in (64, 128):
+        for causal in (False, True):
+            k = choose_kernel(H100, d, d, causal, "fp16", family="cudnn")
+            assert (k.block_q, k.block_kv) == (128, 128)
+    assert choose_kernel(H100, 128, 128, False, "fp16", family="fa3").block_kv == 176
+    assert dispatches_in_order("cudnn", "hopper") and not dispatches_in_order("cudnn", "blackwell")
+    import dataclasses
+
+    from simulator.gpu import catalog
+
+    s = Shapes.of(1, 16, 16, 16384, 16384)
+    ordered = predict(H100, s, d_qk=128, d_v=128, causal=True, dtype="fp16", family="cudnn").latency_s[0]
+    monkeypatch.setitem(catalog.KERNELS, "cudnn", dataclasses.replace(catalog.KERNELS["cudnn"], in_order_causal=False))
+    assert ordered > 1.03 * predict(H100, s, d_qk=128, d_v=128, causal=True, dtype="fp16",
+                                    family="cudnn").latency_s[0]
+
+
+def test_cudnn_hopper_softmax_pays_a_separate_multiply_per_score(monkeypatch):
+    """cuDNN's open sm90 forward forms the exp's argument with __fmul_rn then __fsub_rn (FA3: one FFMA), so a key
+    tile costs one more FP32 op per score than FA3's with the same tile; not on Blackwell (no open code read)."""
+    from simulator.gpu.constants import FITTED
+    from simulator.gpu.pipeline import tile_times
+    from simulator.gpu.work import tile_work
+
+    def fp32_s(gpu, family):
+        k = choose_kernel(gpu, 128, 128, True, "fp16", family=family)  # both 128 x 128 when causal
+        w = tile_work("attention-1pass", k.block_q, k.block_kv, (("E", 128), ("F", 128)))
+        return tile_times(gpu, k, w, "fp16", 128, 128, FITTED).fp32, k
+
+    cudnn, k = fp32_s(H100, "cudnn")
+    fa3, _ = fp32_s(H100, "fa3")
+    assert cudnn - fa3 == pytest.approx(k.block_q * k.block_kv / (H100.fp32_ops_per_s() / H100.sm_count))
+    import dataclasses
+
+    from simulator.gpu import catalog
+
+    on_b200, _ = fp32_s(B200, "cudnn")
+    monkeypatch.setitem(catalog.KERNELS, "cudnn", dataclasses.replace(catalog.KERNELS["cudnn"], unfused_exp_scale=()))
+    assert fp32_s(H100, "cudnn")[0] == pytest.approx(fa3)
+    assert fp32_s(B200, "cudnn")[0] == on_b200
+
+
+def test_cudnn_on_blackwell_runs_fa4s_warp_roles_without_the_polynomial():
+    """cudnn-frontend's open sm100 forward: two softmax warpgroups, a correction warpgroup, exp2f on MUFU - the
+    `fa4` schedule with no emulated exps, like the CUTLASS FMHA; on Hopper cuDNN keeps `pingpong`."""
+    from simulator.gpu.constants import FITTED
+    from simulator.gpu.pipeline import tile_times
+    from simulator.gpu.work import tile_work
+
+    k = choose_kernel(B200, 128, 128, False, "bf16", family="cudnn")
+    assert (k.schedule, k.block_q, k.block_kv) == ("fa4", 256, 128)
+    t = tile_times(B200, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", 128), ("F", 128))),
+                   "bf16", 128, 128, FITTED)
+    assert t.emulated_exp_fraction == 0.0
+    assert choose_kernel(H100, 128, 128, False, "bf16", family="cudnn").schedule == "pingpong"

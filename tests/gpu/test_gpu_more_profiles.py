@@ -118,3 +118,14 @@ def test_cli_lists_the_new_targets():
     from hw.registry import builtin_targets
 
     assert set(NEW) <= set(builtin_targets())
+
+
+def test_fa2_backward_shared_memory_is_its_kernel_traits():
+    """kernel_traits.h kSmemSize1colblock with run_mha_bwd_hdim256's configurations: 64 x 64 on an H100 (Q double
+    buffered, 176 KB: its `>= 176 * 1024` test) and an A100 (No_double_buffer, 144 KB: `>= 144 * 1024`), 64 x 32 with
+    V in registers on the ~100 KB parts ("max smem is 99 KB"); the A100 and RTX 4090 head-dim-256 backward runs."""
+    from simulator.gpu.backward import backward_kernel
+
+    got = {n: backward_kernel(load_target(n), 256, 256, False, "fp16", "fa2") for n in ("h100", "a100", "rtx4090")}
+    assert [(k.block_q, k.block_kv) for k in got.values()] == [(64, 64), (64, 64), (64, 32)]
+    assert [k.smem_bytes_per_cta for k in got.values()] == [176 * 1024, 144 * 1024, 96 * 1024]
