@@ -281,27 +281,39 @@ def _spatial_candidates(ranks: int, rows: int, cols: int, tile: np.ndarray) -> n
     """Every unrolling of up to two ranks onto the array's rows and columns (one rank per dimension; a rank smaller
     than a dimension sharing it with another), as factors (B, options, ranks) of the tiles (B, ranks). A 1D array
     (rows = 1) unrolls onto its columns."""
+    kind, dim, source = _spatial_templates(ranks, rows, cols)
+    whole = np.minimum(dim[None], tile[:, None, :])  # a rank on a dimension: as much of it as fits
+    f = np.minimum(dim[:, 0][None], tile[:, source])  # the first rank's factor, for the mixed options
+    share = np.where(f < dim[:, 0][None], np.maximum(1, dim[:, 0][None] // np.maximum(f, 1)), 1)
+    return np.where(kind[None] == 1, whole, np.where(kind[None] == 2, share[:, :, None], 1))
+
+
+@functools.lru_cache(maxsize=64)
+def _spatial_templates(ranks: int, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The options of `_spatial_candidates` as templates (options, ranks): per rank 0 (not unrolled), 1 (as much of
+    the rank as the dimension holds) or 2 (the rest of the dimension, shared with the option's first rank), the
+    dimension each uses, and the first rank of each option. In order: none; each rank alone on each dimension, then
+    with each other rank sharing it; two ranks on the two dimensions."""
     dims = [d for d in (rows, cols) if d > 1] or [1]
-    b = tile.shape[0]
-    opts = [np.ones((b, ranks), dtype=np.int64)]
+    kind, dim, source = [[0] * ranks], [[1] * ranks], [0]
     for i in range(ranks):
-        for dim in dims:
-            f = np.minimum(dim, tile[:, i])
-            one = np.ones((b, ranks), dtype=np.int64)
-            one[:, i] = f
-            opts.append(one)
-            for j in range(ranks):
-                if j != i:
-                    mixed = one.copy()
-                    mixed[:, j] = np.where(f < dim, np.maximum(1, dim // np.maximum(f, 1)), 1)
-                    opts.append(mixed)
+        for d in dims:
+            for j in [None, *[j for j in range(ranks) if j != i]]:
+                k = [0] * ranks
+                k[i] = 1
+                if j is not None:
+                    k[j] = 2
+                kind.append(k)
+                dim.append([d] * ranks)
+                source.append(i)
     if len(dims) == 2:
         for i, j in itertools.permutations(range(ranks), 2):
-            two = np.ones((b, ranks), dtype=np.int64)
-            two[:, i] = np.minimum(dims[0], tile[:, i])
-            two[:, j] = np.minimum(dims[1], tile[:, j])
-            opts.append(two)
-    return np.stack(opts, axis=1)
+            k, dd = [0] * ranks, [1] * ranks
+            k[i], k[j], dd[i], dd[j] = 1, 1, dims[0], dims[1]
+            kind.append(k)
+            dim.append(dd)
+            source.append(i)
+    return np.array(kind), np.array(dim, dtype=np.int64), np.array(source)
 
 
 @dataclass(frozen=True)
@@ -344,7 +356,7 @@ def _assign_batch(names: list[str], eligible: dict[str, list[int]], compute: dic
     """The array per Einsum (B, E) minimising the group's compute: with pipelining the busiest array's total, else
     each Einsum on its fastest array; ties broken by the sum, then by the first assignment (in the order of the
     target's arrays). Every assignment of the Einsums that have a choice (up to 2^16 of them) is costed for every
-    distinct compute table at once, as matrix products."""
+    distinct compute table at once (loads built by broadcasting, one Einsum at a time)."""
     fastest = np.stack([np.array(eligible[nm])[np.argmin(compute[nm], axis=1)] for nm in names], axis=-1)
     free = [e for e, nm in enumerate(names) if len(eligible[nm]) > 1]
     grid_size = math.prod(len(eligible[names[e]]) for e in free)
@@ -357,19 +369,22 @@ def _assign_batch(names: list[str], eligible: dict[str, list[int]], compute: dic
     options = np.concatenate([compute[names[e]] for e in free], axis=1)  # (B, options of the free Einsums)
     table, inverse = nestmath.unique_rows(np.concatenate([base, options], axis=1))
     base_u, options_u = table[:, :n_arrays], table[:, n_arrays:]
-    grid, chosen, column_array = _assignment_grid(tuple(tuple(eligible[names[e]]) for e in free))
+    grid, _, column_array = _assignment_grid(tuple(tuple(eligible[names[e]]) for e in free))
+    used = [k for k in range(n_arrays) if np.any(column_array == k)]
+    fixed = base_u[:, [k for k in range(n_arrays) if k not in used]].max(axis=1, initial=0.0)
+    offsets = np.cumsum([0] + [len(eligible[names[e]]) for e in free])
     best = np.empty(len(table), dtype=np.int64)
-    per_array = [(k, options_u[:, column_array == k], np.ascontiguousarray(chosen[:, column_array == k].T))
-                 for k in range(n_arrays) if np.any(column_array == k)]
-    fixed = base_u[:, [k for k in range(n_arrays) if not np.any(column_array == k)]].max(axis=1, initial=0.0)
     step = max(1, (1 << 18) // grid_size)  # distinct tables per chunk, so the (tables, assignments) arrays stay small
     for lo in range(0, len(table), step):
         hi = min(len(table), lo + step)
         busiest = np.broadcast_to(fixed[lo:hi, None], (hi - lo, grid_size))
         total = np.zeros((hi - lo, grid_size))  # (the arrays no free Einsum can use add the same to every one)
-        for k, opts, taken in per_array:  # the load of each array under every assignment
-            load = opts[lo:hi] @ taken
-            load += base_u[lo:hi, k:k + 1]
+        for k in used:  # the load of array k under every assignment, built Einsum by Einsum in the grid's order
+            load = base_u[lo:hi, k:k + 1]
+            for j in range(len(free)):
+                cols = np.arange(offsets[j], offsets[j + 1])
+                add = np.where(column_array[cols] == k, options_u[lo:hi, cols], 0.0)  # (tables, its options)
+                load = (load[:, :, None] + add[:, None, :]).reshape(hi - lo, -1)
             busiest = np.maximum(busiest, load)
             total += load
         total[busiest != busiest.min(axis=1, keepdims=True)] = np.inf
