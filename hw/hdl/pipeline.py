@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from amaranth.hdl import Module, Mux, Shape, Signal, Value, signed, unsigned
+from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, Shape, Signal, Value, signed, unsigned
 from amaranth.lib.memory import Memory
 
 #: adder levels between two registers inside a multiplier tree
@@ -30,6 +30,11 @@ def mul_stages(n_terms: int, variable: bool = False) -> int:
 ROM_SLICE = 16
 
 
+def rom_slices(depth: int) -> int:
+    """16-entry slices of a `Stages.rom` of `depth` entries."""
+    return math.ceil(depth / ROM_SLICE)
+
+
 def rom_stages(depth: int) -> int:
     """Register stages of `Stages.rom`: the 16-entry slices, then 4:1 selections until one is left."""
     slices = math.ceil(depth / ROM_SLICE)
@@ -42,10 +47,11 @@ class Stages:
     `reset_less`: the registers ignore reset (datapath values whose meaning follows a valid bit that does reset;
     no reset logic in front of every flip-flop). Pass `reset_less=False` to `reg`/`delay` for the valid bits."""
 
-    def __init__(self, m: Module, en: Value, reset_less: bool = False):
+    def __init__(self, m: Module, en: Value, reset_less: bool = False, ecp5_luts: bool = False):
         self.m = m
         self.en = en
         self.reset_less = reset_less
+        self.ecp5_luts = ecp5_luts  # `rom` as ECP5 LUT4 / PFUMX instances (one LUT level per stage, kept as is)
 
     def reg(self, value: Value | int, name: str, shape: Shape | None = None, reset_less: bool | None = None) -> Signal:
         value = Value.cast(value)
@@ -60,6 +66,16 @@ class Stages:
         for k in range(n):
             value = self.reg(value, f"{name}_d{k}", reset_less=reset_less)
         return value
+
+    def reg_copies(self, value: Value, n: int, name: str) -> list[Value] | None:
+        """`n` registered copies of `value` (each its own flip-flops, to split a large fan-out) when building for
+        the ECP5 (`ecp5_luts`: TRELLIS_FF instances, which synthesis does not merge back into one); None
+        otherwise (the caller then uses its one register)."""
+        if not self.ecp5_luts:
+            return None
+        value = Value.cast(value)
+        return [Cat(*(_ecp5_ff(self.m, value[b], self.en, f"{name}{k}_{b}") for b in range(len(value))))
+                for k in range(n)]
 
     def mul(self, a: Value, b: Value | int, name: str) -> tuple[Signal, int]:
         """a * b (b unsigned, or a non-negative int constant) as a pipelined shift-add tree.
@@ -95,32 +111,91 @@ class Stages:
         assert stages == mul_stages(n, variable), (stages, n)
         return terms[0], stages
 
-    def rom(self, values: tuple[int, ...], addr: Value, name: str) -> Signal:
+    def rom(self, values: tuple[int, ...], addr: Value, name: str, low_copies: list[Value] | None = None) -> Signal:
         """A constant table, pipelined: 16-entry slices in LUT4s (registered), then registered 4:1 selections
-        by the next address bits. Valid `rom_stages(len(values))` stages after `addr`."""
+        by the next address bits. Valid `rom_stages(len(values))` stages after `addr`. `low_copies`: copies of
+        `addr`'s low four bits, slice k reading copy k mod len (a smaller fan-out each)."""
         addr = Value.cast(addr)
         width = max(abs(v).bit_length() for v in values)
         shape = signed(width + 1) if min(values) < 0 else unsigned(max(1, width))
         slices = [values[k: k + ROM_SLICE] for k in range(0, len(values), ROM_SLICE)]
         low = min(len(addr), 4)
-        outs = [self.reg(lut_rom(self.m, tuple(sl) + (sl[-1],) * (ROM_SLICE - len(sl)) if len(slices) > 1 else sl,
-                                 addr[:low], f"{name}_{k}"), f"{name}_q{k}", shape) for k, sl in enumerate(slices)]
+        rom = ecp5_lut_rom if self.ecp5_luts else lut_rom
+        outs = [self.reg(rom(self.m, tuple(sl) + (sl[-1],) * (ROM_SLICE - len(sl)) if len(slices) > 1 else sl,
+                             addr[:low] if not low_copies else low_copies[k % len(low_copies)][:low],
+                             f"{name}_{k}"), f"{name}_q{k}", shape) for k, sl in enumerate(slices)]
         sel, pos = addr, low
         while len(outs) > 1:
-            sel = self.reg(sel, f"{name}_a{pos}")
-            bits = sel[pos: pos + 2]
             groups = [outs[k: k + 4] for k in range(0, len(outs), 4)]
-            outs = [self.reg(_select(g, bits), f"{name}_m{pos}_{j}", shape) for j, g in enumerate(groups)]
+            # the selecting address bits: one register per group on the ECP5 (a smaller fan-out each)
+            sels = self.reg_copies(sel, len(groups), f"{name}_a{pos}_") or [self.reg(sel, f"{name}_a{pos}")]
+            select = _ecp5_select if self.ecp5_luts else _select
+            outs = [self.reg(select(self.m, g, sels[j % len(sels)][pos: pos + 2], f"{name}_m{pos}_{j}"),
+                             f"{name}_m{pos}_{j}", shape) for j, g in enumerate(groups)]
+            sel = sels[0]
             pos += 2
         assert 1 + (pos - low) // 2 == rom_stages(len(values))
         return outs[0]
 
 
-def _select(options: list[Value], bits: Value) -> Value:
+def _select(m: Module, options: list[Value], bits: Value, name: str) -> Value:
     out = options[-1]
     for k in reversed(range(len(options) - 1)):
         out = Mux(bits == k, options[k], out)
     return out
+
+
+def _ecp5_ff(m: Module, d: Value, en: Value, name: str) -> Signal:
+    """One ECP5 flip-flop (TRELLIS_FF: clock enable, no set or reset; initial value 0)."""
+    q = Signal(name=name)
+    m.submodules[name] = Instance("TRELLIS_FF", p_GSR="DISABLED", p_CEMUX="CE", p_CLKMUX="CLK", p_LSRMUX="LSR",
+                                  p_REGSET="RESET", p_SRMODE="ASYNC", i_CLK=ClockSignal(), i_LSR=Const(0, 1),
+                                  i_CE=en, i_DI=d, o_Q=q)
+    return q
+
+
+def _lut4(m: Module, init: int, inputs: list[Value], name: str) -> Signal:
+    """One ECP5 LUT4 (Lattice FPGA-TN-02032: Z = INIT[{D, C, B, A}]); missing inputs are tied to 0."""
+    z = Signal(name=name)
+    pins = [Value.cast(x) for x in inputs] + [Value.cast(0)] * (4 - len(inputs))
+    m.submodules[name] = Instance("LUT4", p_INIT=Const(init, 16), i_A=pins[0], i_B=pins[1], i_C=pins[2],
+                                  i_D=pins[3], o_Z=z)
+    return z
+
+
+def _ecp5_select(m: Module, options: list[Value], bits: Value, name: str) -> Value:
+    """`_select` as one LUT4 per pair of options and a PFUMX (the slice's wide multiplexer) per bit: one LUT
+    level. Up to four options; the missing ones repeat the last."""
+    options = [Value.cast(o) for o in options] + [Value.cast(options[-1])] * (4 - len(options))
+    width = max(len(o) for o in options)
+    out = []
+    for b in range(width):
+        # LUT4(A = option[2h][b], B = option[2h + 1][b], C = bits[0]): C ? B : A
+        lo, hi = (_lut4(m, 0xCACA, [options[2 * h][b] if b < len(options[2 * h]) else 0,
+                                    options[2 * h + 1][b] if b < len(options[2 * h + 1]) else 0, bits[0]],
+                        f"{name}_l{h}_{b}") for h in range(2))
+        z = Signal(name=f"{name}_z{b}")
+        m.submodules[f"{name}_mux{b}"] = Instance("PFUMX", i_ALUT=hi, i_BLUT=lo, i_C0=bits[1], o_Z=z)
+        out.append(z)
+    return Cat(*out)
+
+
+def ecp5_lut_rom(m: Module, values: tuple[int, ...], addr: Value, name: str) -> Value:
+    """`lut_rom` as one ECP5 LUT4 per output bit (at most 16 entries): one LUT level that synthesis keeps (left
+    to itself, ABC shares the address decoding between slices, up to four LUT levels deep)."""
+    width = max(abs(v).bit_length() for v in values)
+    shape = signed(width + 1) if min(values) < 0 else unsigned(max(1, width))
+    assert len(values) <= 16 and len(addr) <= 4
+    vals = list(values) + [values[-1]] * (2 ** len(addr) - len(values))
+    mask = (1 << shape.width) - 1
+    bits = []
+    for b in range(shape.width):
+        init = 0
+        for idx in range(16):  # address bits beyond len(addr) are tied to 0: entries above repeat those below
+            v = vals[idx & (2 ** len(addr) - 1)] & mask
+            init |= ((v >> b) & 1) << idx
+        bits.append(_lut4(m, init, [addr[i] for i in range(len(addr))], f"{name}_b{b}"))
+    return Cat(*bits).as_signed() if shape.signed else Cat(*bits)
 
 
 def lut_rom(m: Module, values: tuple[int, ...], addr: Value, name: str) -> Value:
@@ -139,6 +214,18 @@ def lut_rom(m: Module, values: tuple[int, ...], addr: Value, name: str) -> Value
 def saturate(value: Value, lo: int, hi: int) -> Value:
     """Clamp `value` into [lo, hi] (two comparators and a mux)."""
     return Mux(value > hi, hi, Mux(value < lo, lo, value))
+
+
+def clip_low_bits(value: Value, bits: int) -> Value:
+    """min(value, 2^bits - 1) in `bits` bits (a negative value keeps its low bits, as `Mux(value > hi, hi, value)`
+    cut to `bits` does): an OR of the high bits and a multiplexer, no comparator's carry chain."""
+    value = Value.cast(value)
+    signed_ = value.shape().signed
+    top = value[bits:-1] if signed_ else value[bits:]  # the magnitude bits above `bits`
+    if len(top) == 0:
+        return value[:bits]
+    over = top.any() & ~value[-1] if signed_ else top.any()
+    return Mux(over, (1 << bits) - 1, value[:bits])
 
 
 def rshift_round(value: Value, k: int) -> Value:

@@ -15,11 +15,11 @@ A row longer than `max_len` is not emitted: its stored part is discarded, the re
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.hdl.pipeline import Stages, mul_stages, rom_stages, rshift_round
+from hw.hdl.pipeline import Stages, clip_low_bits, mul_stages, rom_slices, rom_stages, rshift_round
 from hw.hdl.regfifo import reg_fifo
 from hw.hdl.rowbuffer import row_buffer
 from hw.hdl.softmax_model import (
@@ -99,7 +99,7 @@ class Softmax(wiring.Component):
                            wdata=self.i.payload.data, we=accept & ~draining, raddr=raddr, ecp5=self.ecp5_bram)
 
         # pass 1, free running: the stored elements of a dropped row are never `last`, so they end no row
-        st = Stages(m, Const(1), reset_less=True)
+        st = Stages(m, Const(1), reset_less=True, ecp5_luts=self.ecp5_bram)
         tags = {"v": st.reg(accept & ~draining, "v0", reset_less=False), "first": st.reg(at_first, "first0"),
                 "last": st.reg(self.i.payload.last, "last0"), "early": st.reg(early, "early0"),
                 "par": st.reg(cnt3, "par0")}
@@ -109,7 +109,7 @@ class Softmax(wiring.Component):
         params = normaliser(m, plan, row_summed=row_summed, acc=acc, acc_max=acc_max, m_row=m_row,
                             has_par=has_par)
         started = replay(m, plan, params=params, lengths=lengths, rdata=rdata, o=self.o,
-                         raddr=raddr, rptr=rptr)
+                         raddr=raddr, rptr=rptr, ecp5=self.ecp5_bram)
         started_r = Signal(name="started_r")  # counted a cycle late (fewer LUT levels to the counter)
         m.d.sync += started_r.eq(started)
         with m.If(row_end_r & ~started_r):
@@ -168,46 +168,50 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     advance(1, "m")
     tags["mb"] = mb
     step = st.reg(mb - mprev3, "step")
-    diff = st.reg((mb << LOG2E_FRAC) - x2, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
+    diff_value = (mb << LOG2E_FRAC) - x2
+    diff = st.reg(diff_value, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
+    copies = exp2_addr_copies(st, diff_value)
     advance(1, "diff")
 
     # 2^-f: table look-up (LUT ROMs, registered) and linear interpolation
-    e, n, d = exp2(m, st, plan, diff, extra=Mux(tags["early"] | (step > SHIFT_MAX), SHIFT_MAX, step))
+    e, n, d = exp2(m, st, plan, diff, extra=Mux(tags["early"], SHIFT_MAX, clip_low_bits(step, 6)),
+                   addr_copies=copies)
     advance(exp2_stages(), "e")
 
     # e >> n, rounded, into the accumulator's precision: shift by a multiple of 8, by 0..7, round
     ta_c = st.reg((e << (plan.acc_frac - EXP_FRAC + 1)) >> (n[3:] << 3), "ta_c")
     ta = st.reg(ta_c >> st.reg(n[:3], "n_f"), "ta")
+    d = st.delay(d, 2, "d_s")
+    advance(2, "sh")
+    # each sum's own copy of its elements' shift (loaded only for them: four distinct registers, each with a
+    # quarter of the fan-out, beside its sum's shifter)
+    d_a = [_load(m, d, tags["par"] == par, f"acc_da_{par}") for par in PARS]
     e_acc = st.reg((ta + 1) >> 1, "eacc", unsigned(plan.acc_frac + 1))
-    d = st.delay(d, 3, "d_s")
-    advance(3, "sh")
+    advance(1, "sh2")
 
     # INTERLEAVE (4) interleaved sums (element j into sum j mod 4), sum <- (sum >> d) + e in four cycles, one
-    # step each: select the element's sum, shift by a multiple of 8, by 0..7, add (element j reads what j - 4
-    # wrote in the cycle before)
-    acc = [Signal(plan.acc_width, name=f"acc_{par}") for par in PARS]
+    # step each: shift by 16 x d[4:6], by 4 x d[2:4], by d[0:2] (a 4:1 multiplexer each), add. Each sum has its
+    # own shifter, running free straight from its flip-flops (what it computes for other sums' elements is never
+    # used), so no cycle selects among the sums; element j reads what j - 4 wrote in the cycle before.
+    aw = plan.acc_width
+    acc = [Signal(aw, name=f"acc_{par}") for par in PARS]
     acc_max = [Signal(signed(plan.max_int_bits), name=f"max_{par}") for par in PARS]
-    older = acc[-1]
-    for par in reversed(PARS[:-1]):
-        older = Mux(tags["par"] == par, acc[par], older)
-    older = st.reg(older, "acc_o", unsigned(plan.acc_width))
-    d_o, e1 = st.reg(d, "acc_d"), st.reg(e_acc, "e1")
-    advance(1, "acc_o")
-    coarse = st.reg(older >> (d_o[3:] << 3), "acc_c", unsigned(plan.acc_width))
-    d_f, e1 = st.reg(d_o[:3], "acc_df"), st.reg(e1, "e2")
-    advance(1, "acc_c")
-    # the add: one adder per sum, each fed by its own copy of the operands (loaded only for its elements), so
-    # that each adder sits beside its sum's flip-flops instead of one adder driving all four
+    # the first INTERLEAVE elements of a row (`early`) shift by SHIFT_MAX: 48 + 12 + 3 bits clear any sum, no mask
+    assert aw <= SHIFT_MAX, "an early element's shift must clear the sum"
+    sh = [st.reg(acc[par] >> (d_a[par][4:6] << 4), f"acc_ra_{par}", unsigned(aw)) for par in PARS]
+    d_b = [_load(m, d_a[par][:4], tags["par"] == par, f"acc_db_{par}") for par in PARS]
+    e1 = st.reg(e_acc, "e1")
+    advance(1, "acc_a")
+    sh = [st.reg(sh[par] >> (d_b[par][2:4] << 2), f"acc_rb_{par}", unsigned(aw)) for par in PARS]
+    d_c = [_load(m, d_b[par][:2], tags["par"] == par, f"acc_dc_{par}") for par in PARS]
+    e1 = st.reg(e1, "e2")
+    advance(1, "acc_b")
+    # the add: one adder per sum, each fed by its own copy of the operands, beside its sum's flip-flops
     new_tags = {key: st.delay(val, 1, f"{key}_acc_sh", reset_less=False if key == "v" else None)
                 for key, val in tags.items()}
-    # the first INTERLEAVE elements of a row (`early`) shift by SHIFT_MAX: 56 + 7 bits clear any sum, no mask
-    assert plan.acc_width <= SHIFT_MAX & ~7, "an early element's shift must clear the sum"
-    fine = coarse >> d_f
     for par in PARS:
-        sh_p = Signal(plan.acc_width, name=f"acc_sh_{par}", reset_less=True)
-        e_p = Signal(len(e1), name=f"e3_{par}", reset_less=True)
-        with m.If(tags["par"] == par):
-            m.d.sync += [sh_p.eq(fine), e_p.eq(e1)]
+        sh_p = st.reg(sh[par] >> d_c[par], f"acc_sh_{par}", unsigned(aw))
+        e_p = _load(m, e1, tags["par"] == par, f"e3_{par}")
         with m.If(new_tags["v"] & (new_tags["par"] == par)):
             m.d.sync += [acc[par].eq(sh_p + e_p), acc_max[par].eq(new_tags["mb"])]
     tags.update(new_tags)
@@ -217,25 +221,44 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     return acc, acc_max, row_summed, tags["mb"], has_par
 
 
+def _load(m: Module, value, en, name: str) -> Signal:
+    """A datapath register (no reset) loaded with `value` while `en`."""
+    value = Value.cast(value)
+    sig = Signal(value.shape(), name=name, reset_less=True)
+    with m.If(en):
+        m.d.sync += sig.eq(value)
+    return sig
+
+
 def exp2_stages() -> int:
     """Register stages of `exp2`: the pipelined table, the interpolation multiplier (8-bit weight), its rounding,
     the difference."""
     return rom_stages(2**TABLE_BITS) + mul_stages(LOG2E_FRAC - TABLE_BITS, variable=True) + 2
 
 
-def exp2(m: Module, st: Stages, plan: SoftmaxPlan, diff, extra=None, prefix: str = ""):
+def exp2_addr_copies(st: Stages, diff_value, prefix: str = ""):
+    """Copies of the table address's low bits, registered beside `diff` from the same value (`diff_value`, not
+    yet registered), one per table slice (`Stages.reg_copies`: on the ECP5 only; None otherwise)."""
+    lo_bits = LOG2E_FRAC - TABLE_BITS
+    return st.reg_copies(Value.cast(diff_value)[lo_bits: lo_bits + 4], rom_slices(2**TABLE_BITS),
+                         f"{prefix}exp_addr")
+
+
+def exp2(m: Module, st: Stages, plan: SoftmaxPlan, diff, extra=None, prefix: str = "", addr_copies=None):
     """2^-(diff / 2^16) as (e with EXP_FRAC bits, shift n): table of 2^-f plus linear interpolation.
 
-    Takes `exp2_stages()`; `extra` (optional) is delayed alongside and returned as the third value."""
+    Takes `exp2_stages()`; `extra` (optional) is delayed alongside and returned as the third value;
+    `addr_copies` (optional, `exp2_addr_copies`) feed the table slices instead of `diff` itself."""
     t_tab, d_tab = plan.tables()
     lo_bits = LOG2E_FRAC - TABLE_BITS
     hi = diff[lo_bits:LOG2E_FRAC]
     k_rom = rom_stages(len(t_tab))
-    t_val, d_val = st.rom(t_tab, hi, f"{prefix}exp_t"), st.rom(d_tab, hi, f"{prefix}exp_d")
+    t_val = st.rom(t_tab, hi, f"{prefix}exp_t", low_copies=addr_copies)
+    d_val = st.rom(d_tab, hi, f"{prefix}exp_d", low_copies=addr_copies)
     lo, n_d = st.reg(diff[:lo_bits], "lo0"), st.reg(diff >> LOG2E_FRAC, "n0")
     d = st.reg(extra if extra is not None else 0, "d_t0", unsigned(6))
     lo = st.delay(lo, k_rom - 1, "lo")
-    n = st.delay(st.reg(Mux(n_d > SHIFT_MAX, SHIFT_MAX, n_d), "n", unsigned(6)), k_rom - 2, "n_r")
+    n = st.delay(st.reg(clip_low_bits(n_d, 6), "n", unsigned(6)), k_rom - 2, "n_r")
     d = st.delay(d, k_rom - 1, "d_t")
     iprod, n_i = st.mul(d_val, lo, "imul")
     # the rounding and the subtraction are two carry chains: one stage each (together they set the clock)

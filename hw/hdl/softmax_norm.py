@@ -5,7 +5,7 @@ Stages, each able to take a row at least every 16 cycles (so that rows of 16 and
 - combine: a six-stage pipeline (gap to the row's max, clamp, shift by multiples of 8, by 0..7, add pairs, add);
 - a FIFO, then normalise: a five-stage pipeline (leading one per four bits, the leading group, two shifts),
   entered only when the divider whose turn it is is free;
-- divide: two restoring dividers (one quotient bit per cycle, 20 cycles) taking rows in turn;
+- divide: three dividers (one quotient bit every two cycles, 38 cycles) taking rows in turn;
 - a FIFO of (r, k, max) per row, read by the replay.
 No stage can overflow: the input side admits at most `ROWS_IN_FLIGHT` rows that have not started their replay.
 """
@@ -16,11 +16,15 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
+from hw.hdl.pipeline import clip_low_bits
 from hw.hdl.regfifo import reg_fifo
 from hw.hdl.softmax_model import DIV_FRAC, INTERLEAVE, RECIP_FRAC, ROWS_IN_FLIGHT, SHIFT_MAX, SoftmaxPlan
 
 PARS = range(INTERLEAVE)
-DIVIDERS = 2
+#: dividers taking rows in turn: each takes 2 cycles per quotient bit (~42 cycles a row), so three keep up
+#: with a row every 16 cycles
+DIVIDERS = 3
+assert SHIFT_MAX == 2**6 - 1, "shift amounts are clipped to six bits"
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     gap = [reg(mx - acc_max[p], f"comb_gap2_{p}", signed(w_int + 1)) for p in PARS]
     a = [reg(acc[p], f"comb_acc2_{p}", aw) for p in PARS]
     v, mx, has = reg(v, "comb_v2"), reg(mx, "comb_m2"), [reg(h, f"comb_has2_{p}") for p, h in enumerate(has)]
-    d = [reg(Mux(gap[p] > SHIFT_MAX, SHIFT_MAX, gap[p]), f"comb_d3_{p}", 6) for p in PARS]
+    d = [reg(clip_low_bits(gap[p], 6), f"comb_d3_{p}", 6) for p in PARS]
     a = [reg(a[p], f"comb_acc3_{p}") for p in PARS]
     v, mx, has = reg(v, "comb_v3"), reg(mx, "comb_m3"), [reg(h, f"comb_has3_{p}") for p, h in enumerate(has)]
     c = [reg(a[p] >> (d[p][3:] << 3), f"comb_c4_{p}", aw) for p in PARS]
@@ -81,11 +85,11 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     f = plan.acc_frac
     sw = plan.acc_width + 1  # bits of the sum
     busy = [Signal(name=f"div{j}_busy") for j in range(DIVIDERS)]
-    turn = Signal(range(DIVIDERS), name="div_turn")
+    turn = Signal(DIVIDERS, name="div_turn", init=1)  # one-hot: the divider whose turn it is
     take = Signal(name="norm_take")
-    m.d.comb += [take.eq(sums.r_rdy & ~Mux(turn == 0, busy[0], busy[1])), sums.r_en.eq(take)]
+    m.d.comb += [take.eq(sums.r_rdy & ~(turn & Cat(*busy)).any()), sums.r_en.eq(take)]
     with m.If(take):
-        m.d.sync += turn.eq(turn + 1 if DIVIDERS > 2 else ~turn)
+        m.d.sync += turn.eq(turn.rotate_left(1))
     v = reg(take, "norm_v1")
     s_a = reg(sums.r_data[:sw], "norm_s1", sw)
     m_a, j_a = reg(sums.r_data[sw:], "norm_m1", signed(w_int)), reg(turn, "norm_j1")
@@ -108,17 +112,21 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     dv_out = Signal(DIV_FRAC + 1, name="norm_dv")
     m.d.comb += dv_out.eq(sn >> shift if shift >= 0 else sn << -shift)
 
-    # two dividers taking rows in turn; all take the same number of cycles, so rows leave in order
+    # DIVIDERS dividers taking rows in turn; all take the same number of cycles, so rows leave in order
     finished = []
     for j in range(DIVIDERS):
         go = Signal(name=f"div{j}_go")
-        m.d.comb += go.eq(v & (j_e == j))
-        with m.If(take & (turn == j)):
+        m.d.comb += go.eq(v & j_e[j])
+        with m.If(take & turn[j]):
             m.d.sync += busy[j].eq(1)
         finished.append(_divider(m, j, busy=busy[j], go=go, dv=dv_out, k=k_e, mx=m_e, w_int=w_int))
-    # the finished word (each divider's own register) is selected into one more register before the FIFO
-    word = reg(Mux(finished[0].done, finished[0].word, finished[1].word), "div_word")
-    word_v = reg(finished[0].done | finished[1].done, "div_word_v")
+    # the finished word (each divider's own register; one finishes at a time) is selected into one more
+    # register before the FIFO
+    sel = finished[-1].word
+    for fin in reversed(finished[:-1]):
+        sel = Mux(fin.done, fin.word, sel)
+    word = reg(sel, "div_word")
+    word_v = reg(Cat(*(fin.done for fin in finished)).any(), "div_word_v")
     params = reg_fifo(m, "params", width=RECIP_FRAC + 1 + 8 + w_int, depth=ROWS_IN_FLIGHT, w_en=word_v,
                       w_data=word)
     rdata = params.r_data
@@ -142,13 +150,18 @@ def _leading_one(bits: Value) -> Value:
 
 
 def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value, mx: Value, w_int: int) -> _DivOut:
-    """floor(2^(DIV_FRAC + RECIP_FRAC) / dv), one quotient bit per cycle, as `restoring_reciprocal` computes it
-    (non-restoring steps, same quotient); r = quotient + 1.
+    """floor(2^(DIV_FRAC + RECIP_FRAC) / dv), one quotient bit every two cycles, as `restoring_reciprocal`
+    computes it (non-restoring steps, same quotient); r = quotient + 1.
     `busy` is set by the caller when it claims this divider, and cleared here when the division ends."""
     run, done = Signal(name=f"div{j}_run"), Signal(name=f"div{j}_done")
     dw = DIV_FRAC + 3  # the partial remainder p lies in [-2d, 2d)
+    lw = DIV_FRAC // 2  # low part of p, added in the first cycle of a step (its carry in a flip-flop)
     d = Signal(DIV_FRAC + 1, name=f"div{j}_dv", reset_less=True)
-    p = Signal(signed(dw), name=f"div{j}_p", reset_less=True)
+    p_lo = Signal(lw, name=f"div{j}_plo", reset_less=True)
+    p_hi = Signal(dw - lw, name=f"div{j}_phi", reset_less=True)
+    mid = Signal(name=f"div{j}_mid", reset_less=True)  # the low sum's top bit, shifted into p_hi
+    carry = Signal(name=f"div{j}_c", reset_less=True)
+    phase = Signal(name=f"div{j}_phase")
     q = Signal(RECIP_FRAC + 1, name=f"div{j}_q", reset_less=True)
     kk, mm = Signal(signed(8), name=f"div{j}_k"), Signal(signed(w_int), name=f"div{j}_m")
     it = Signal(range(RECIP_FRAC + 2), name=f"div{j}_it")
@@ -156,20 +169,29 @@ def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value,
     # non-restoring: p + d if p < 0 else p - d, as one adder (operand and carry in chosen by p's sign bit, a
     # flip-flop; the carry in rides on an extra low bit), and the result shifted straight into p. It makes the
     # same quotient bit decisions as the restoring division of the model (p is the restoring remainder, or that
-    # minus 2d after a step that did not fit), without a multiplexer after the carry chain.
-    neg = p[-1]
-    d_ext = d.as_unsigned()  # zero-extended to dw bits below
-    operand = Cat(d_ext, Const(0, dw - len(d_ext))) ^ Cat(*([~neg] * dw))
-    trial = (Cat(Const(1, 1), p.as_unsigned()) + Cat(~neg, operand))[1: dw + 1]
+    # minus 2d after a step that did not fit), without a multiplexer after the carry chain. The adder is split in
+    # two halves, one per cycle (the low half's carry out in a flip-flop): each cycle's carry chain is half as
+    # long; p's sign (p_hi's top bit) stays unchanged until the step's second cycle ends.
+    neg = p_hi[-1]
+    d_ext = Cat(d, Const(0, dw - len(d)))
+    operand = d_ext ^ Cat(*([~neg] * dw))
+    low = Cat(Const(1, 1), p_lo) + Cat(~neg, operand[:lw])  # bits 1..lw: the sum, lw + 1: the carry out
+    high = (Cat(Const(1, 1), p_hi) + Cat(carry, operand[lw:]))[1: dw - lw + 1]
     m.d.sync += done.eq(0)
     with m.If(go):
-        m.d.sync += [d.eq(dv), p.eq(1 << DIV_FRAC), q.eq(0), it.eq(0), last.eq(0), run.eq(1), kk.eq(k),
-                     mm.eq(mx)]
+        p0 = 1 << DIV_FRAC
+        m.d.sync += [d.eq(dv), p_lo.eq(p0 & (2**lw - 1)), p_hi.eq(p0 >> lw), q.eq(0), it.eq(0), last.eq(0),
+                     run.eq(1), phase.eq(0), kk.eq(k), mm.eq(mx)]
     with m.Elif(run):
-        # q collects the inverted quotient bits (the sign bits themselves: no LUT after the chain)
-        m.d.sync += [q.eq((q << 1) | trial[-1]), p.eq(trial << 1), it.eq(it + 1), last.eq(it == RECIP_FRAC - 1)]
-        with m.If(last):
-            m.d.sync += [run.eq(0), busy.eq(0), done.eq(1)]
+        m.d.sync += phase.eq(~phase)
+        with m.If(~phase):
+            m.d.sync += [p_lo.eq(low[1:lw] << 1), mid.eq(low[lw]), carry.eq(low[lw + 1])]
+        with m.Else():
+            # q collects the inverted quotient bits (the sign bits themselves: no LUT after the chain)
+            m.d.sync += [q.eq((q << 1) | high[-1]), p_hi.eq(Cat(mid, high[:-1])), it.eq(it + 1),
+                         last.eq(it == RECIP_FRAC - 1)]
+            with m.If(last):
+                m.d.sync += [run.eq(0), busy.eq(0), done.eq(1)]
     # r = q + 1 into a register of its own a cycle after the last step (a new division may start meanwhile)
     word = Signal(RECIP_FRAC + 1 + 8 + w_int, name=f"div{j}_word")
     word_done = Signal(name=f"div{j}_word_done")

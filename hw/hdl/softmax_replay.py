@@ -21,13 +21,13 @@ OUT_FIFO_DEPTH = 64
 
 
 def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: Value, o, raddr: Signal,
-           rptr: Signal) -> Signal:
+           rptr: Signal, ecp5: bool = False) -> Signal:
     """Add pass 2 to `m`: drive the buffer's read address `raddr` (data two cycles later) and pointer `rptr`,
     and stream `o`. Returns a pulse when a row's replay starts."""
-    from hw.hdl.softmax import exp2, exp2_stages
+    from hw.hdl.softmax import exp2, exp2_addr_copies, exp2_stages
 
     # free running (elements enter only while the output FIFO has room for them); only valid bits reset
-    st = Stages(m, Const(1), reset_less=True)
+    st = Stages(m, Const(1), reset_less=True, ecp5_luts=ecp5)
     en = Signal(name="issue_ok")  # the FIFO's credit check (a flip-flop): the replay may issue this cycle
     n_max = plan.max_len
     issuing, left_zero = Signal(name="issuing"), Signal(name="left_zero")
@@ -77,9 +77,11 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     prod, n_l = st.mul(x, plan.log2e, "rlmul")
     x2 = st.reg(rshift_round(prod, plan.in_fmt.frac_bits), "rx2")
     advance(n_l + 1, "x2")
-    diff = st.reg((tags["m"] << LOG2E_FRAC) - x2, "rdiff", unsigned(w_int + LOG2E_FRAC + 1))
+    diff_value = (tags["m"] << LOG2E_FRAC) - x2
+    diff = st.reg(diff_value, "rdiff", unsigned(w_int + LOG2E_FRAC + 1))
+    copies = exp2_addr_copies(st, diff_value, prefix="r")
     advance(1, "diff")
-    e, n, _ = exp2(m, st, plan, diff, prefix="r")
+    e, n, _ = exp2(m, st, plan, diff, prefix="r", addr_copies=copies)
     advance(exp2_stages(), "e")
     # (e << 1) >> (n + EXP_FRAC - RECIP_FRAC), rounded: the constant part first, then by a multiple of 8, 0..7
     tb_c = st.reg(((e << 1) >> (EXP_FRAC - RECIP_FRAC)) >> (n[3:] << 3), "rtb_c")
@@ -97,10 +99,13 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     # round, then clip at p_max: the rounding add on the low bits beside an OR of the high ones (any of which
     # means far over p_max), then one short compare; one carry chain per stage
     w_lo = plan.out_fmt.width + 2  # 2^(w_lo - 1) > p_max
+    # rounded > p_max exactly when tp[:w_lo] > 2 p_max: that compare (a carry chain's sign bit) is made beside
+    # the rounding, so the last stage is one multiplexer
     rnd = st.reg((tp[:w_lo] + 1) >> 1, "p_rnd", unsigned(w_lo))
-    hi = st.reg(tp[w_lo:] != 0 if len(tp) > w_lo else 0, "p_hi", unsigned(1))
+    over = (tp[w_lo:] != 0 if len(tp) > w_lo else 0) | (Const(2 * p_max, unsigned(w_lo + 1)) - tp[:w_lo])[-1]
+    hi = st.reg(over, "p_hi", unsigned(1))
     advance(1, "rnd")
-    out = st.reg(Mux(hi | (rnd > p_max), p_max, rnd), "p", unsigned(plan.out_fmt.width))
+    out = st.reg(Mux(hi, p_max, rnd), "p", unsigned(plan.out_fmt.width))
     advance(1, "out")
     fifo = credit_fifo(m, issue=issue, up_valid=tags["v"], up_payload=Cat(out, tags["last"]), o=o,
                        depth=OUT_FIFO_DEPTH)

@@ -50,7 +50,8 @@ def test_gelu_verilog_under_cocotb(tmp_path):
 @pytest.mark.parametrize("max_len", [32, 1024, 4096])
 def test_softmax_ecp5_verilog_with_block_rams_under_cocotb(tmp_path, max_len):
     """`softmax_ecp5.v`, the file `--synth ecp5` measures: its DP16KD instances (x18 at 1024, x4 side by side at
-    4096) under a behavioural DP16KD written from the data sheet (`cocotb/dp16kd_sim.v`), same bench."""
+    4096) under a behavioural DP16KD written from the data sheet (`cocotb/dp16kd_sim.v`), and the LUT4, PFUMX and
+    TRELLIS_FF cells it instantiates (`cocotb/ecp5_cells_sim.v`), same bench."""
     from hw.hdl.softmax import Softmax
     from hw.hdl.softmax_model import plan_softmax, softmax_row_model
     from hw.hdl.verify import softmax_payloads, softmax_test_rows
@@ -64,7 +65,8 @@ def test_softmax_ecp5_verilog_with_block_rams_under_cocotb(tmp_path, max_len):
     want = [int(p) | (int(j == len(r) - 1) << 16) for r in rows for j, p in enumerate(softmax_row_model(plan, r))]
     abandoned = softmax_payloads(plan, [np.arange(20)])[:11]
     _run(tmp_path, Softmax(plan, ecp5_bram=True), "softmax", {"seed": 5, "abandoned": abandoned,
-         "inputs": softmax_payloads(plan, rows), "expected": want}, stem="softmax_ecp5", models=(TB / "dp16kd_sim.v",))
+         "inputs": softmax_payloads(plan, rows), "expected": want}, stem="softmax_ecp5",
+         models=(TB / "dp16kd_sim.v", TB / "ecp5_cells_sim.v"))
 
 
 def test_softmax_verilog_under_cocotb(tmp_path):
