@@ -369,7 +369,7 @@ def _assign_batch(names: list[str], eligible: dict[str, list[int]], compute: dic
     options = np.concatenate([compute[names[e]] for e in free], axis=1)  # (B, options of the free Einsums)
     table, inverse = nestmath.unique_rows(np.concatenate([base, options], axis=1))
     base_u, options_u = table[:, :n_arrays], table[:, n_arrays:]
-    grid, _, column_array = _assignment_grid(tuple(tuple(eligible[names[e]]) for e in free))
+    grid, column_array = _assignment_grid(tuple(tuple(eligible[names[e]]) for e in free))
     used = [k for k in range(n_arrays) if np.any(column_array == k)]
     fixed = base_u[:, [k for k in range(n_arrays) if k not in used]].max(axis=1, initial=0.0)
     offsets = np.cumsum([0] + [len(eligible[names[e]]) for e in free])
@@ -397,15 +397,11 @@ def _assign_batch(names: list[str], eligible: dict[str, list[int]], compute: dic
 
 
 @functools.lru_cache(maxsize=256)
-def _assignment_grid(options: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _assignment_grid(options: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray]:
     """Every assignment of Einsums to their eligible arrays (`options`: the arrays of each): (assignments x Einsums
-    option indices, assignments x options 0/1 matrix of the options taken, the array of each option)."""
+    option indices, the array of each option, options of all Einsums in order)."""
     grid = np.array(list(itertools.product(*[range(len(o)) for o in options])), dtype=np.int64)
-    column_array = np.array([k for o in options for k in o])
-    offsets = np.cumsum([0] + [len(o) for o in options])[:-1]
-    chosen = np.zeros((len(grid), len(column_array)))
-    chosen[np.arange(len(grid))[:, None], offsets[None, :] + grid] = 1.0
-    return grid, chosen, column_array
+    return grid, np.array([k for o in options for k in o])
 
 
 def _levels_batch(specs: Sequence[Any], spatial: dict[str, np.ndarray], onchip: np.ndarray,

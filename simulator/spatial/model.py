@@ -34,7 +34,9 @@ from hw.spatial import ComputeArray, Dram, EnergyTable, SpatialTarget
 from mappers import nestmath
 from mappers.errors import MappingError
 from mappers.mapping import TENSOR_LEVELS, EinsumMapping, Group, Mapping
-from simulator.spatial.convention import PHYSICAL, Dataflow, overflow_reads
+from simulator.spatial.batch import Loops, level_and_mask, local_structure, merge, rows
+from simulator.spatial.buffer import add_overflow_reads, buffer_occupancy, tensor_level
+from simulator.spatial.convention import PHYSICAL, Dataflow
 from simulator.spatial.problem import EinsumSpec, Problem
 from simulator.spatial.vec import any_true, ceil, ceil_log2, is_batch, max_of, maximum, minimum, prod, where
 
@@ -87,19 +89,12 @@ def _err(file: str, where: str, msg: str) -> MappingError:
     return MappingError(f"{file}: field '{where}': {msg}")
 
 
-def tensor_level(mapping: Mapping, problem: Problem, tensor: str) -> str:
-    """Where `tensor` lives: the mapping's choice, else DRAM for cascade inputs/outputs and buffer otherwise."""
-    if tensor in mapping.tensors:
-        return mapping.tensors[tensor]
-    return "dram" if tensor in problem.inputs or tensor in problem.outputs else "buffer"
-
-
 def _accesses(tensor_ranks: tuple[str, ...], footprint: float, loops: list[tuple[str, int]],
               index: dict[str, int] | None = None) -> float:
     """Tile fetches: footprint times the trips of every loop up to the innermost one over a rank of the tensor
     that runs more than one trip (scanned from the innermost loop out, so trips may be per-candidate arrays). In a
     batch whose loop order is per candidate, a loop's rank is an array of rank positions (`index`)."""
-    if isinstance(loops, _Loops):
+    if isinstance(loops, Loops):
         return footprint * loops.fetches([index[r] for r in tensor_ranks])
     if not any(is_batch(trips) for _, trips in loops):
         last = -1
@@ -120,28 +115,6 @@ def _accesses(tensor_ranks: tuple[str, ...], footprint: float, loops: list[tuple
         reached = reached | (hit & (trips > 1))
         fetches = fetches * where(reached, trips, 1)
     return footprint * fetches
-
-
-@dataclass(frozen=True)
-class _Loops:
-    """A batch's loops, outer -> inner, as arrays: trips (B, loops) and the rank position of each (B, loops), or
-    (loops,) where the order is the same for every candidate."""
-
-    trips: np.ndarray
-    ranks: np.ndarray
-
-    def fetches(self, ids: list[int]) -> np.ndarray:
-        """Trips of every loop up to the innermost one over a rank in `ids` that runs more than one trip."""
-        hit = np.zeros(self.trips.shape, dtype=bool)
-        for i in ids:
-            hit |= self.ranks == i
-        hit &= self.trips > 1
-        reached = np.flip(np.logical_or.accumulate(np.flip(hit, 1), axis=1), 1)
-        return np.prod(np.where(reached, self.trips, 1), axis=1)
-
-    def __add__(self, other: _Loops) -> _Loops:
-        ranks = np.broadcast_to(self.ranks, self.trips.shape), np.broadcast_to(other.ranks, other.trips.shape)
-        return _Loops(np.concatenate([self.trips, other.trips], axis=1), np.concatenate(ranks, axis=1))
 
 
 @dataclass(frozen=True)
@@ -183,11 +156,11 @@ def _nest(spec: EinsumSpec, em: EinsumMapping, group: Group, arr: ComputeArray, 
         outer_of, inner_of = {r: o for r, _, _, o, _ in cols}, {r: i for r, *_, i in cols}
         if per_candidate_order:
             perm = em.loop_order
-            loops_out = _Loops(np.take_along_axis(out_v, perm, 1), perm)
-            loops_in = _Loops(np.take_along_axis(in_v, perm, 1), perm)
+            loops_out = Loops(np.take_along_axis(out_v, perm, 1), perm)
+            loops_in = Loops(np.take_along_axis(in_v, perm, 1), perm)
         else:
             positions = np.arange(len(order))
-            loops_out, loops_in = _Loops(out_v, positions), _Loops(in_v, positions)
+            loops_out, loops_in = Loops(out_v, positions), Loops(in_v, positions)
         return _Nest({r: t for r, t, *_ in cols}, {r: k for r, _, k, *_ in cols}, loops_out, loops_in,
                      outer_of, inner_of, {r: j for j, r in enumerate(order)})
     tile_v, spatial_v = nestmath.clip_tiles(sizes, tile_in, spatial_in)
@@ -246,7 +219,7 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
     In a batch whose candidates differ in this Einsum's structure (its array, the levels of its tensors, the arrays
     of its operands' producers: arrays of per-candidate values), each distinct structure is costed as one batch
     and the results are merged back in candidate order."""
-    local = _local_structure(spec, em, mapping, problem, target, set(dataflow.stream.get(spec.name, ())))
+    local = local_structure(spec, em, mapping, problem, target, set(dataflow.stream.get(spec.name, ())))
     if local is None:
         return _cost_einsum(spec, em, group, mapping, problem, target, table, file, dataflow)
     keys, decode = local
@@ -255,99 +228,9 @@ def cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapp
     for u, row in enumerate(uniq):
         sub = np.flatnonzero(inverse == u)
         em_u, mapping_u = decode(row, sub)
-        group_u = group.model_copy(update={"tile": {r: _rows(v, sub) for r, v in group.tile.items()}})
+        group_u = group.model_copy(update={"tile": {r: rows(v, sub) for r, v in group.tile.items()}})
         parts.append((sub, _cost_einsum(spec, em_u, group_u, mapping_u, problem, target, table, file, dataflow)))
-    return _merge(parts, len(inverse))
-
-
-def _level_and_mask(level: object) -> tuple[str, object, object]:
-    """A tensor's level, as (level, held, to_dram): for one mapping the level and None, None; for a batch the
-    level of the candidates that do not keep it in the PEs ("dram" where some of them put it in DRAM) with a 0/1
-    mask of those not in the PEs (`held`, None: all) and of those in DRAM among them (`to_dram`, None: all)."""
-    if isinstance(level, str):
-        return level, None, None
-    pe, dram = TENSOR_LEVELS.index("pe"), TENSOR_LEVELS.index("dram")
-    codes = set(np.unique(level).tolist())
-    if codes == {pe}:
-        return "pe", None, None
-    held = (level != pe).astype(float) if pe in codes else None
-    if dram not in codes:
-        return TENSOR_LEVELS[(codes - {pe}).pop()], held, None
-    return "dram", held, None if codes - {pe} == {dram} else (level == dram).astype(float)
-
-
-def _rows(value: object, sub: np.ndarray) -> object:
-    return value[sub] if is_batch(value) else value
-
-
-def _local_structure(spec: EinsumSpec, em: EinsumMapping, mapping: Mapping, problem: Problem,
-                     target: SpatialTarget, streamed: set[str]) -> tuple | None:
-    """Per candidate, the codes of this Einsum's structure where a batch gives it per candidate, and how to
-    decode one code row into a fixed-structure (Einsum mapping, mapping) for a subset; None where it is fixed."""
-    tensors = [t for t, _ in spec.operands] + [spec.output]
-    producers = {e.output: e.name for e in problem.einsums if e.name in mapping.einsums}
-    columns: list[np.ndarray] = []
-    fields: list[tuple[str, str]] = []  # (kind, name) per column
-    if is_batch(em.array):
-        columns.append(em.array)
-        fields.append(("array", spec.name))
-    for t in dict.fromkeys(tensors):  # levels are masks inside `_cost_einsum`, but for a tensor streamed past
-        level = mapping.tensors.get(t)  # the buffer (the artifact convention's `stream`) on some candidates only
-        if is_batch(level) and t in streamed and len(set(np.unique(level).tolist())) > 1:
-            columns.append(level)
-            fields.append(("level", t))
-    if not columns:
-        return None
-
-    def decode(row: np.ndarray, sub: np.ndarray) -> tuple[EinsumMapping, Mapping]:
-        fixed = dict(zip(fields, row.tolist(), strict=True))
-        names = [a.name for a in target.arrays]  # a batch binds arrays by their index in the target
-        own = EinsumMapping.model_construct(
-            array=names[fixed[("array", spec.name)]] if ("array", spec.name) in fixed else em.array,
-            spatial={r: _rows(v, sub) for r, v in em.spatial.items()},
-            loop_order=em.loop_order[sub] if is_batch(em.loop_order) else em.loop_order,
-            buffer_tile=None if em.buffer_tile is None else {r: _rows(v, sub) for r, v in em.buffer_tile.items()})
-        einsums = {spec.name: own}
-        for t, _ in spec.operands:  # the producers' arrays, for operands forwarded within an array
-            p = producers.get(t)
-            if p is not None and p != spec.name:
-                einsums[p] = EinsumMapping.model_construct(array=_rows(mapping.einsums[p].array, sub))
-        levels = {t: _rows(v, sub) for t, v in mapping.tensors.items()}
-        levels.update({name: TENSOR_LEVELS[code] for (kind, name), code in fixed.items() if kind == "level"})
-        view = mapping.model_copy(update={"tensors": levels, "einsums": einsums})
-        return own, view
-
-    return np.stack(columns, axis=-1), decode
-
-
-def _merge(parts: list[tuple[np.ndarray, EinsumCost]], n: int) -> EinsumCost:
-    """Per-structure costs of subsets of a batch, as one cost over the whole batch (arrays in candidate order)."""
-    first = parts[0][1]
-
-    def scatter(get: Callable[[EinsumCost], object]) -> np.ndarray:
-        out = np.zeros(n)
-        for sub, c in parts:
-            out[sub] = get(c)
-        return out
-
-    def scatter_dict(get: Callable[[EinsumCost], dict]) -> dict:
-        keys = dict.fromkeys(k for _, c in parts for k in get(c))
-        return {k: scatter(lambda c, k=k: get(c).get(k, 0.0)) for k in keys}
-
-    arrays = np.empty(n, dtype=object)
-    for sub, c in parts:
-        arrays[sub] = c.array
-    numbers = ("compute_cycles", "work_cycles", "drain_cycles", "dram_read_bytes", "dram_write_bytes",
-               "buffer_read_bytes", "buffer_write_bytes", "rf_reads", "rf_writes", "compute_energy_pj", "flops",
-               "pes", "dram_transfer_bytes", "outer_iterations")
-    merged = EinsumCost(first.name, arrays, first.group, **{f: scatter(lambda c, f=f: getattr(c, f))
-                                                            for f in numbers})
-    reads = scatter_dict(lambda c: {t: r for t, (r, _) in c.tensor_buffer_bytes.items()})
-    writes = scatter_dict(lambda c: {t: w for t, (_, w) in c.tensor_buffer_bytes.items()})
-    merged.tensor_buffer_bytes = {t: (reads[t], writes[t]) for t in reads}
-    for f in ("staged_reads", "staged_transfer", "first_tile_bytes", "last_tile_bytes", "rank_trips"):
-        setattr(merged, f, scatter_dict(lambda c, f=f: getattr(c, f)))
-    return merged
+    return merge(parts, len(inverse))
 
 
 def _cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Mapping, problem: Problem,
@@ -379,7 +262,7 @@ def _cost_einsum(spec: EinsumSpec, em: EinsumMapping, group: Group, mapping: Map
     loops = nest.outer + nest.inner
     tensors = [(t, rs, False) for t, rs in spec.operands] + [(spec.output, spec.output_ranks, True)]
     for tensor, ranks, is_output in tensors:
-        level, held, to_dram = _level_and_mask(tensor_level(mapping, problem, tensor))
+        level, held, to_dram = level_and_mask(tensor_level(mapping, problem, tensor))
         if level == "pe" or (not is_output and tensor in dataflow.forwarded.get(spec.name, ())):
             continue
         rs = tuple(r for r in ranks if r in spec.iteration_ranks)
@@ -471,108 +354,6 @@ def register_file_accesses(spec: EinsumSpec, nest: _Nest, array: str, mapping: M
             continue
         writes += _accesses(rs, pes, loops, nest.index) * density * spec.instances
     return reads, writes
-
-
-def buffer_occupancy(group: Group, specs: list[EinsumSpec], mapping: Mapping, problem: Problem,
-                     word: int, dataflow: Dataflow = PHYSICAL) -> dict[str, float]:
-    """Bytes each buffered tensor needs in the buffer while the group runs (in-place tensors share space)."""
-    need = tensor_footprints(group, specs, mapping, problem, word, dataflow)
-    if any(not isinstance(h, str) for h in mapping.in_place.values()):
-        # a batch: tensor -> ((host, mask), ...); from the last writer back, so chains (A over SN over QK) fold
-        for tensor in reversed(list(mapping.in_place)):
-            for host, mask in mapping.in_place[tensor]:
-                if tensor in need and host in need:
-                    need[host] = np.where(mask, np.maximum(need[host], need[tensor]), need[host])
-                    need[tensor] = np.where(mask, 0.0, need[tensor])
-        return need
-    for tensor in list(mapping.in_place):
-        host = mapping.in_place[tensor]
-        while host in mapping.in_place and host not in need:  # follow chains: A over SN over QK
-            host = mapping.in_place[host]
-        if tensor in need and host in need:
-            need[host] = maximum(need[host], need.pop(tensor))
-    return need
-
-
-def tensor_footprints(group: Group, specs: list[EinsumSpec], mapping: Mapping, problem: Problem,
-                      word: int, dataflow: Dataflow = PHYSICAL) -> dict[str, float]:
-    """Bytes of each tensor's tile held in the buffer while the group runs, before in-place tensors share space;
-    a tensor the dataflow streams past the buffer in an Einsum holds none there."""
-    produced = {s.output for s in specs}
-    names = {s.name for s in specs}
-    # a buffered tensor produced here and read by another group stays whole in the buffer between the groups
-    escapes = {t for e in problem.einsums if e.name not in names for t, _ in e.operands if t in produced}
-    # an intermediate kept in the buffer is held at the group's tile, and at least at the tile its producer writes
-    # (FLAT's QK: a block of query rows over all keys, though its softmax walks one row at a time)
-    # (a rank an explicit buffer_tile leaves out is whole, as the loop nest counts it; no buffer_tile: the group's)
-    writer_tile = {s.output: mapping.einsums[s.name].buffer_tile for s in specs}
-    need: dict[str, float] = {}
-    for spec in specs:
-        em = mapping.einsums[spec.name]
-        tiles = em.buffer_tile if em.buffer_tile is not None else group.tile
-        for tensor, ranks in (*spec.operands, (spec.output, spec.output_ranks)):
-            level = tensor_level(mapping, problem, tensor)
-            if not isinstance(level, str):  # a batch: level codes per candidate
-                fp = _batch_footprint(spec, tensor, ranks, level, tiles, group, writer_tile, produced, escapes,
-                                      word, dataflow)
-                need[tensor] = maximum(need.get(tensor, 0.0), fp)
-                continue
-            if level == "pe" or (level == "dram" and tensor in dataflow.stream.get(spec.name, ())):
-                continue
-            held = tiles
-            if tensor in produced and level == "buffer":
-                written = writer_tile[tensor]
-                held = {r: maximum(minimum(group.tile.get(r, spec.sizes[r]), spec.sizes[r]),
-                                   minimum(written.get(r, spec.sizes[r]) if written is not None else 0, spec.sizes[r]))
-                        for r in ranks}
-            if tensor in escapes and level == "buffer":
-                held = {}
-            fp = prod(minimum(held.get(r, spec.sizes[r]), spec.sizes[r]) for r in ranks) * word
-            need[tensor] = maximum(need.get(tensor, 0.0), fp)
-    return need
-
-
-def _batch_footprint(spec: EinsumSpec, tensor: str, ranks: tuple[str, ...], level: np.ndarray, tiles: dict,
-                     group: Group, writer_tile: dict, produced: set[str], escapes: set[str], word: int,
-                     dataflow: Dataflow) -> np.ndarray:
-    """`tensor_footprints` for one tensor whose level is given per candidate (codes into `TENSOR_LEVELS`)."""
-    pe, buffer, dram = (TENSOR_LEVELS.index(x) for x in ("pe", "buffer", "dram"))
-    size = spec.sizes
-
-    def footprint(held: dict) -> object:
-        return prod(minimum(held.get(r, size[r]), size[r]) for r in ranks) * word
-
-    fp = footprint(tiles)
-    buffered = level == buffer
-    if tensor in produced:
-        written = writer_tile[tensor]
-        held = {r: maximum(minimum(group.tile.get(r, size[r]), size[r]),
-                           minimum(written.get(r, size[r]) if written is not None else 0, size[r])) for r in ranks}
-        fp = np.where(buffered, footprint(held), fp)
-    if tensor in escapes:
-        fp = np.where(buffered, footprint({}), fp)
-    skip = (level == pe) | ((level == dram) & (tensor in dataflow.stream.get(spec.name, ())))
-    return np.where(skip, 0.0, fp)
-
-
-def add_overflow_reads(costs: dict[str, EinsumCost], group: Group, specs: dict[str, EinsumSpec], mapping: Mapping,
-                       problem: Problem, word: int, dataflow: Dataflow) -> None:
-    """Charge each buffered output the reads Timeloop stops eliding where its partition size wraps 64 bits
-    (convention.py `overflow_reads`): tensor elements over all instances x the tile the buffer holds. Energy
-    only: the artifact leaves them out of its traffic (cascade.py collect_mem_traffic skips reads equal to
-    updates)."""
-    held = tensor_footprints(group, [specs[n] for n in costs], mapping, problem, word, dataflow)
-    for name, c in costs.items():
-        spec = specs[name]
-        out = spec.output
-        if out not in held or (tensor_level(mapping, problem, out) == "dram"
-                               and out in dataflow.stream.get(name, ())):
-            continue
-        elements = int(math.prod(spec.sizes[r] for r in spec.output_ranks) * spec.instances)
-        tile = held[out] // word
-        extra = (np.array([overflow_reads(elements, int(t)) for t in np.ravel(tile)], dtype=float)
-                 if is_batch(tile) else overflow_reads(elements, int(tile)))
-        c.buffer_read_bytes += extra * word
 
 
 def exposed_drain_cycles(group: Group, costs: dict[str, EinsumCost], specs: dict[str, EinsumSpec]) -> float:
