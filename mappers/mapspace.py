@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,7 @@ import numpy as np
 
 from hw.spatial import ComputeArray, SpatialTarget
 from mappers import nestmath
+from mappers.assign import assign_batch
 from mappers.mapping import TENSOR_LEVELS, EinsumMapping, Group
 
 #: cycles per point of an Einsum on an array (the cost model's `cycles_per_point`, passed in: mappers do not
@@ -179,7 +179,7 @@ def _build_batch(name: str, specs: Sequence[Any], choices: list[GroupChoice], ta
     tables = {(s.name, k): _spatial_table(s, arrays[k], einsum_tiles[s.name]) for s in specs for k in eligible[s.name]}
     compute = {s.name: np.stack([tables[s.name, k].best[tables[s.name, k].row] * cpp(s, arrays[k])
                                  for k in eligible[s.name]], axis=-1) for s in specs}
-    assign = _assign_batch([s.name for s in specs], eligible, compute, len(arrays), pipelined)  # (n, E) array ids
+    assign = assign_batch([s.name for s in specs], eligible, compute, len(arrays), pipelined)  # (n, E) array ids
     spatial: dict[str, np.ndarray] = {}
     out_of = {s.output: s for s in specs}
     for e, s in enumerate(specs):
@@ -349,59 +349,6 @@ def _best_spatial_batch(table: _SpatialTable, rows: np.ndarray | None = None, pr
         match = ties & np.all(~have[:, None, :] | (options == prefer[:, None, :]), axis=-1)
         pick = np.where(match.any(axis=1), np.argmax(match, axis=1), pick)
     return options[np.arange(len(u)), pick], best
-
-
-def _assign_batch(names: list[str], eligible: dict[str, list[int]], compute: dict[str, np.ndarray], n_arrays: int,
-                  pipelined: np.ndarray) -> np.ndarray:
-    """The array per Einsum (B, E) minimising the group's compute: with pipelining the busiest array's total, else
-    each Einsum on its fastest array; ties broken by the sum, then by the first assignment (in the order of the
-    target's arrays). Every assignment of the Einsums that have a choice (up to 2^16 of them) is costed for every
-    distinct compute table at once (loads built by broadcasting, one Einsum at a time)."""
-    fastest = np.stack([np.array(eligible[nm])[np.argmin(compute[nm], axis=1)] for nm in names], axis=-1)
-    free = [e for e, nm in enumerate(names) if len(eligible[nm]) > 1]
-    grid_size = math.prod(len(eligible[names[e]]) for e in free)
-    if not pipelined.any() or not free or grid_size > 1 << 16:
-        return fastest
-    base = np.zeros((len(pipelined), n_arrays))  # the Einsums bound to their only array
-    for nm in names:
-        if len(eligible[nm]) == 1:
-            base[:, eligible[nm][0]] += compute[nm][:, 0]
-    options = np.concatenate([compute[names[e]] for e in free], axis=1)  # (B, options of the free Einsums)
-    table, inverse = nestmath.unique_rows(np.concatenate([base, options], axis=1))
-    base_u, options_u = table[:, :n_arrays], table[:, n_arrays:]
-    grid, column_array = _assignment_grid(tuple(tuple(eligible[names[e]]) for e in free))
-    used = [k for k in range(n_arrays) if np.any(column_array == k)]
-    fixed = base_u[:, [k for k in range(n_arrays) if k not in used]].max(axis=1, initial=0.0)
-    offsets = np.cumsum([0] + [len(eligible[names[e]]) for e in free])
-    best = np.empty(len(table), dtype=np.int64)
-    step = max(1, (1 << 18) // grid_size)  # distinct tables per chunk, so the (tables, assignments) arrays stay small
-    for lo in range(0, len(table), step):
-        hi = min(len(table), lo + step)
-        busiest = np.broadcast_to(fixed[lo:hi, None], (hi - lo, grid_size))
-        total = np.zeros((hi - lo, grid_size))  # (the arrays no free Einsum can use add the same to every one)
-        for k in used:  # the load of array k under every assignment, built Einsum by Einsum in the grid's order
-            load = base_u[lo:hi, k:k + 1]
-            for j in range(len(free)):
-                cols = np.arange(offsets[j], offsets[j + 1])
-                add = np.where(column_array[cols] == k, options_u[lo:hi, cols], 0.0)  # (tables, its options)
-                load = (load[:, :, None] + add[:, None, :]).reshape(hi - lo, -1)
-            busiest = np.maximum(busiest, load)
-            total += load
-        total[busiest != busiest.min(axis=1, keepdims=True)] = np.inf
-        best[lo:hi] = np.argmin(total, axis=1)
-    out = fastest.copy()
-    picked = grid[best[inverse]]  # (B, free)
-    for j, e in enumerate(free):
-        out[:, e] = np.array(eligible[names[e]])[picked[:, j]]
-    return np.where(pipelined[:, None], out, fastest)
-
-
-@functools.lru_cache(maxsize=256)
-def _assignment_grid(options: tuple[tuple[int, ...], ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Every assignment of Einsums to their eligible arrays (`options`: the arrays of each): (assignments x Einsums
-    option indices, the array of each option, options of all Einsums in order)."""
-    grid = np.array(list(itertools.product(*[range(len(o)) for o in options])), dtype=np.int64)
-    return grid, np.array([k for o in options for k in o])
 
 
 def _levels_batch(specs: Sequence[Any], spatial: dict[str, np.ndarray], onchip: np.ndarray,
