@@ -176,7 +176,7 @@ def _build_batch(name: str, specs: Sequence[Any], choices: list[GroupChoice], ta
             cols.append(t)
         einsum_tiles[s.name] = np.stack(cols, axis=-1)
     eligible = {s.name: [k for k, a in enumerate(arrays) if all(op in a.ops for op in s.op_counts)] for s in specs}
-    tables = {(s.name, k): _spatial_table(s, arrays[k], einsum_tiles[s.name]) for s in specs for k in eligible[s.name]}
+    tables = _spatial_tables(specs, arrays, eligible, einsum_tiles)
     compute = {s.name: np.stack([tables[s.name, k].best[tables[s.name, k].row] * cpp(s, arrays[k])
                                  for k in eligible[s.name]], axis=-1) for s in specs}
     assign = assign_batch([s.name for s in specs], eligible, compute, len(arrays), pipelined)  # (n, E) array ids
@@ -321,18 +321,33 @@ class _SpatialTable:
     """Every unrolling option of one Einsum on one array for each distinct tile of a batch."""
 
     options: np.ndarray  # (distinct tiles, options, ranks) factors
-    iterations: np.ndarray  # (distinct tiles, options) temporal iterations (int64 max where over the PEs)
+    iterations: np.ndarray  # (distinct tiles, options) temporal iterations
     best: np.ndarray  # (distinct tiles,) the fewest
     row: np.ndarray  # (B,) each candidate's distinct tile
 
 
-def _spatial_table(spec: Any, arr: ComputeArray, tile: np.ndarray) -> _SpatialTable:
-    uniq, inverse = nestmath.unique_rows(tile)
-    options = _spatial_candidates(tile.shape[1], arr.rows, arr.cols, uniq)
-    sizes = np.array([spec.sizes[x] for x in spec.iteration_ranks], dtype=np.int64)
-    its = nestmath.iterations(sizes, uniq[:, None, :], options)
-    its = np.where(options.prod(axis=-1) <= arr.rows * arr.cols, its, np.iinfo(np.int64).max)
-    return _SpatialTable(options, its, its.min(axis=1), inverse)
+def _spatial_tables(specs: Sequence[Any], arrays: list[ComputeArray], eligible: dict[str, list[int]],
+                    tiles: dict[str, np.ndarray]) -> dict[tuple[str, int], _SpatialTable]:
+    """The unrolling table of every Einsum on every array it may use, (name, array index) -> table. Einsums whose
+    ranks have the same sizes in the same order on arrays of the same shape share one table (their tiles stacked),
+    so that each distinct tile is costed once per batch."""
+    alike: dict[tuple, list[tuple[str, int]]] = {}
+    for s in specs:
+        sizes = tuple(s.sizes[x] for x in s.iteration_ranks)
+        for k in eligible[s.name]:
+            alike.setdefault((arrays[k].rows, arrays[k].cols, sizes), []).append((s.name, k))
+    tables = {}
+    for (rows, cols, sizes), members in alike.items():
+        names = list(dict.fromkeys(name for name, _ in members))
+        uniq, inverse = nestmath.unique_rows(np.concatenate([tiles[name] for name in names]))
+        options = _spatial_candidates(len(sizes), rows, cols, uniq)  # within the array's PEs by construction
+        its = nestmath.iterations_of_options(np.array(sizes, dtype=np.int64), uniq, options)
+        best = its.min(axis=1)
+        n = len(tiles[names[0]])
+        for name, k in members:
+            at = names.index(name)
+            tables[name, k] = _SpatialTable(options, its, best, inverse[at * n:(at + 1) * n])
+    return tables
 
 
 def _best_spatial_batch(table: _SpatialTable, rows: np.ndarray | None = None, prefer: np.ndarray | None = None,

@@ -38,3 +38,25 @@ def test_batch_of_one_equals_each_row_of_a_batch():
     batch = nestmath.iterations(sizes, tiles, spatial)
     for row, value in zip(tiles, batch, strict=True):
         assert nestmath.iterations(sizes, row, spatial) == value
+
+
+def test_iterations_of_options_equal_iterations_per_option():
+    rng = np.random.default_rng(0)
+    sizes = np.array([4096, 64, 257])
+    tiles = rng.integers(1, sizes + 1, size=(50, 3))
+    options = rng.integers(1, 300, size=(50, 7, 3))
+    assert np.array_equal(nestmath.iterations_of_options(sizes, tiles, options),
+                          nestmath.iterations(sizes, tiles[:, None, :], options))
+
+
+def test_every_unrolling_option_fits_the_array():
+    """The mapper costs every option without a capacity check: each must fit the array's PEs by construction."""
+    from mappers.mapspace import _spatial_candidates
+
+    rng = np.random.default_rng(1)
+    for rows, cols in [(256, 256), (1, 256), (16, 64), (1, 1)]:
+        for ranks in (1, 2, 4):
+            tiles = rng.integers(1, 5000, size=(200, ranks))
+            options = _spatial_candidates(ranks, rows, cols, tiles)
+            assert options.prod(axis=-1).max() <= rows * cols
+            assert options.min() >= 1
