@@ -323,6 +323,8 @@ class _SpatialTable:
     options: np.ndarray  # (distinct tiles, options, ranks) factors
     iterations: np.ndarray  # (distinct tiles, options) temporal iterations
     best: np.ndarray  # (distinct tiles,) the fewest
+    first_best: np.ndarray  # (distinct tiles,) the first option with the fewest
+    n_best: np.ndarray  # (distinct tiles,) how many options have the fewest
     row: np.ndarray  # (B,) each candidate's distinct tile
 
 
@@ -343,10 +345,12 @@ def _spatial_tables(specs: Sequence[Any], arrays: list[ComputeArray], eligible: 
         options = _spatial_candidates(len(sizes), rows, cols, uniq)  # within the array's PEs by construction
         its = nestmath.iterations_of_options(np.array(sizes, dtype=np.int64), uniq, options)
         best = its.min(axis=1)
+        ties = its == best[:, None]
+        first, count = np.argmax(ties, axis=1), ties.sum(axis=1)
         n = len(tiles[names[0]])
         for name, k in members:
             at = names.index(name)
-            tables[name, k] = _SpatialTable(options, its, best, inverse[at * n:(at + 1) * n])
+            tables[name, k] = _SpatialTable(options, its, best, first, count, inverse[at * n:(at + 1) * n])
     return tables
 
 
@@ -357,13 +361,20 @@ def _best_spatial_batch(table: _SpatialTable, rows: np.ndarray | None = None, pr
     factors) alike, else the first. Returns (factors (B, ranks), iterations (B,))."""
     u = table.row if rows is None else table.row[rows]
     best = table.best[u]
-    ties = table.iterations[u] == best[:, None]
-    pick = np.argmax(ties, axis=1)
-    options = table.options[u]
-    if prefer is not None:
-        match = ties & np.all(~have[:, None, :] | (options == prefer[:, None, :]), axis=-1)
-        pick = np.where(match.any(axis=1), np.argmax(match, axis=1), pick)
-    return options[np.arange(len(u)), pick], best
+    pick = table.first_best[u]
+    if prefer is not None:  # only candidates with a preference and a tied best need the (B, options, ranks) test
+        open_ = np.flatnonzero((table.n_best[u] > 1) & have.any(axis=1))
+        if len(open_):
+            uu = u[open_]
+            ties = table.iterations[uu] == best[open_, None]
+            options = table.options[uu]
+            agree = ~have[open_, None, :] | (options == prefer[open_, None, :])
+            fits = agree[..., 0]
+            for j in range(1, agree.shape[-1]):
+                fits = fits & agree[..., j]
+            match = ties & fits
+            pick[open_] = np.where(match.any(axis=1), np.argmax(match, axis=1), pick[open_])
+    return table.options[u, pick], best
 
 
 def _levels_batch(specs: Sequence[Any], spatial: dict[str, np.ndarray], onchip: np.ndarray,

@@ -47,7 +47,11 @@ def iterations_of_options(sizes: ArrayLike, tiles: ArrayLike, spatial: ArrayLike
     t = np.minimum(np.asarray(tiles, dtype=np.int64), s)
     outer = np.prod(ceil_div(s, t), axis=-1)
     k = np.minimum(np.asarray(spatial, dtype=np.int64), t[:, None, :])
-    return outer[:, None] * np.prod(ceil_div(t[:, None, :], k), axis=-1)
+    inner = ceil_div(t[:, None, :], k)
+    its = outer[:, None] * inner[..., 0]
+    for j in range(1, inner.shape[-1]):  # column by column: numpy's reduction over a short last axis is slow
+        its *= inner[..., j]
+    return its
 
 
 def unique_rows(rows: NDArray) -> tuple[NDArray, NDArray[np.int64]]:
