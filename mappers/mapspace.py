@@ -280,12 +280,32 @@ def batch_row(batch: GroupMapping, i: int, specs: Sequence[Any]) -> GroupMapping
 def _spatial_candidates(ranks: int, rows: int, cols: int, tile: np.ndarray) -> np.ndarray:
     """Every unrolling of up to two ranks onto the array's rows and columns (one rank per dimension; a rank smaller
     than a dimension sharing it with another), as factors (B, options, ranks) of the tiles (B, ranks). A 1D array
-    (rows = 1) unrolls onto its columns."""
+    (rows = 1) unrolls onto its columns. Each factor is one of a few values per tile (1; a rank's share of a
+    dimension; the rest of a dimension beside a rank), so they are computed per tile and gathered."""
+    where, dims = _spatial_gather(ranks, rows, cols)
+    n = len(tile)
+    whole = np.minimum(tile[:, :, None], dims)  # (B, ranks, dims): as much of the rank as the dimension holds
+    rest = np.where(whole < dims, np.maximum(1, dims // np.maximum(whole, 1)), 1).reshape(n, 1, -1)
+    values = np.concatenate([np.ones((n, ranks, 1), dtype=np.int64), whole,
+                             np.broadcast_to(rest, (n, ranks, rest.shape[-1]))], axis=2)
+    return values.reshape(n, -1)[:, where].reshape(n, -1, ranks)
+
+
+@functools.lru_cache(maxsize=64)
+def _spatial_gather(ranks: int, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each factor of `_spatial_templates`'s options sits among a tile's values (per rank: 1, the rank's
+    share of each dimension, then the rest of each dimension beside each first rank), flattened, and the
+    dimensions."""
     kind, dim, source = _spatial_templates(ranks, rows, cols)
-    whole = np.minimum(dim[None], tile[:, None, :])  # a rank on a dimension: as much of it as fits
-    f = np.minimum(dim[:, 0][None], tile[:, source])  # the first rank's factor, for the mixed options
-    share = np.where(f < dim[:, 0][None], np.maximum(1, dim[:, 0][None] // np.maximum(f, 1)), 1)
-    return np.where(kind[None] == 1, whole, np.where(kind[None] == 2, share[:, :, None], 1))
+    dims = [d for d in (rows, cols) if d > 1] or [1]
+    per_rank = 1 + len(dims) + ranks * len(dims)
+    index = np.zeros(kind.shape, dtype=np.int64)
+    for o, r in itertools.product(range(kind.shape[0]), range(ranks)):
+        if kind[o, r] == 1:
+            index[o, r] = 1 + dims.index(int(dim[o, r]))
+        elif kind[o, r] == 2:
+            index[o, r] = 1 + len(dims) + int(source[o]) * len(dims) + dims.index(int(dim[o, 0]))
+    return (np.arange(ranks) * per_rank + index).reshape(-1), np.array(dims, dtype=np.int64)
 
 
 @functools.lru_cache(maxsize=64)

@@ -60,3 +60,20 @@ def test_every_unrolling_option_fits_the_array():
             options = _spatial_candidates(ranks, rows, cols, tiles)
             assert options.prod(axis=-1).max() <= rows * cols
             assert options.min() >= 1
+
+
+def test_unrolling_options_follow_their_templates():
+    """The gathered factors equal the templates read directly: kind 0 -> 1, kind 1 -> min(tile, dimension),
+    kind 2 -> the rest of the dimension beside the option's first rank (1 where that rank fills it)."""
+    from mappers.mapspace import _spatial_candidates, _spatial_templates
+
+    rng = np.random.default_rng(2)
+    for rows, cols, ranks in [(256, 256, 4), (1, 256, 3), (16, 64, 2), (1, 1, 2), (256, 256, 1)]:
+        tiles = rng.choice([1, 3, 16, 64, 100, 256, 4096], size=(100, ranks))
+        kind, dim, source = _spatial_templates(ranks, rows, cols)
+        got = _spatial_candidates(ranks, rows, cols, tiles)
+        for b, o, r in itertools.product(range(len(tiles)), range(len(kind)), range(ranks)):
+            first = min(int(dim[o, 0]), int(tiles[b, source[o]]))
+            rest = max(1, int(dim[o, 0]) // first) if first < dim[o, 0] else 1
+            want = {0: 1, 1: min(int(dim[o, r]), int(tiles[b, r])), 2: rest}[int(kind[o, r])]
+            assert got[b, o, r] == want, (rows, cols, ranks, b, o, r)
