@@ -280,15 +280,22 @@ def batch_row(batch: GroupMapping, i: int, specs: Sequence[Any]) -> GroupMapping
 def _spatial_candidates(ranks: int, rows: int, cols: int, tile: np.ndarray) -> np.ndarray:
     """Every unrolling of up to two ranks onto the array's rows and columns (one rank per dimension; a rank smaller
     than a dimension sharing it with another), as factors (B, options, ranks) of the tiles (B, ranks). A 1D array
-    (rows = 1) unrolls onto its columns. Each factor is one of a few values per tile (1; a rank's share of a
-    dimension; the rest of a dimension beside a rank), so they are computed per tile and gathered."""
+    (rows = 1) unrolls onto its columns."""
+    values, where = _spatial_values(ranks, rows, cols, tile)
+    return values.reshape(len(tile), -1)[:, where].reshape(len(tile), -1, ranks)
+
+
+def _spatial_values(ranks: int, rows: int, cols: int, tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each factor of `_spatial_candidates` is one of a few values per tile and rank: 1, the rank's share of each
+    dimension, the rest of each dimension beside each first rank. Returns those (B, ranks, values) and where each
+    option's factors sit among them (options x ranks, flat), so that work per factor is done per value."""
     where, dims = _spatial_gather(ranks, rows, cols)
     n = len(tile)
     whole = np.minimum(tile[:, :, None], dims)  # (B, ranks, dims): as much of the rank as the dimension holds
     rest = np.where(whole < dims, np.maximum(1, dims // np.maximum(whole, 1)), 1).reshape(n, 1, -1)
     values = np.concatenate([np.ones((n, ranks, 1), dtype=np.int64), whole,
                              np.broadcast_to(rest, (n, ranks, rest.shape[-1]))], axis=2)
-    return values.reshape(n, -1)[:, where].reshape(n, -1, ranks)
+    return values, where
 
 
 @functools.lru_cache(maxsize=64)
@@ -362,8 +369,14 @@ def _spatial_tables(specs: Sequence[Any], arrays: list[ComputeArray], eligible: 
     for (rows, cols, sizes), members in alike.items():
         names = list(dict.fromkeys(name for name, _ in members))
         uniq, inverse = nestmath.unique_rows(np.concatenate([tiles[name] for name in names]))
-        options = _spatial_candidates(len(sizes), rows, cols, uniq)  # within the array's PEs by construction
-        its = nestmath.iterations_of_options(np.array(sizes, dtype=np.int64), uniq, options)
+        values, where = _spatial_values(len(sizes), rows, cols, uniq)  # within the array's PEs by construction
+        n_tiles = len(uniq)
+        options = values.reshape(n_tiles, -1)[:, where].reshape(n_tiles, -1, len(sizes))
+        outer, inner = nestmath.trips(np.array(sizes, dtype=np.int64)[:, None], uniq[:, :, None], values)
+        inner = inner.reshape(n_tiles, -1)[:, where].reshape(n_tiles, -1, len(sizes))  # (tiles, options, ranks)
+        its = np.prod(outer[:, :, 0], axis=-1)[:, None] * inner[..., 0]
+        for j in range(1, len(sizes)):  # column by column: numpy's reduction over a short last axis is slow
+            its = its * inner[..., j]
         best = its.min(axis=1)
         ties = its == best[:, None]
         first, count = np.argmax(ties, axis=1), ties.sum(axis=1)

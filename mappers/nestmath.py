@@ -39,21 +39,6 @@ def iterations(sizes: ArrayLike, tiles: ArrayLike, spatial: ArrayLike) -> NDArra
     return np.prod(outer, axis=-1) * np.prod(inner, axis=-1)
 
 
-def iterations_of_options(sizes: ArrayLike, tiles: ArrayLike, spatial: ArrayLike) -> NDArray[np.int64]:
-    """`iterations(sizes, tiles[:, None], spatial)` for several spatial options per tile, tiles (U, ranks) and
-    options (U, options, ranks) -> (U, options): the DRAM-level trips, which the unrolling leaves alone, counted
-    once per tile."""
-    s = np.asarray(sizes, dtype=np.int64)
-    t = np.minimum(np.asarray(tiles, dtype=np.int64), s)
-    outer = np.prod(ceil_div(s, t), axis=-1)
-    k = np.minimum(np.asarray(spatial, dtype=np.int64), t[:, None, :])
-    inner = ceil_div(t[:, None, :], k)
-    its = outer[:, None] * inner[..., 0]
-    for j in range(1, inner.shape[-1]):  # column by column: numpy's reduction over a short last axis is slow
-        its *= inner[..., j]
-    return its
-
-
 def unique_rows(rows: NDArray) -> tuple[NDArray, NDArray[np.int64]]:
     """(distinct rows, index of each row's distinct row): `np.unique(rows, axis=0, return_inverse=True)` through
     one 1-D key per row (each column ranked, the ranks combined in mixed radix), which is several times faster;

@@ -40,15 +40,6 @@ def test_batch_of_one_equals_each_row_of_a_batch():
         assert nestmath.iterations(sizes, row, spatial) == value
 
 
-def test_iterations_of_options_equal_iterations_per_option():
-    rng = np.random.default_rng(0)
-    sizes = np.array([4096, 64, 257])
-    tiles = rng.integers(1, sizes + 1, size=(50, 3))
-    options = rng.integers(1, 300, size=(50, 7, 3))
-    assert np.array_equal(nestmath.iterations_of_options(sizes, tiles, options),
-                          nestmath.iterations(sizes, tiles[:, None, :], options))
-
-
 def test_every_unrolling_option_fits_the_array():
     """The mapper costs every option without a capacity check: each must fit the array's PEs by construction."""
     from mappers.mapspace import _spatial_candidates
@@ -77,3 +68,26 @@ def test_unrolling_options_follow_their_templates():
             rest = max(1, int(dim[o, 0]) // first) if first < dim[o, 0] else 1
             want = {0: 1, 1: min(int(dim[o, r]), int(tiles[b, r])), 2: rest}[int(kind[o, r])]
             assert got[b, o, r] == want, (rows, cols, ranks, b, o, r)
+
+
+def test_unrolling_tables_count_iterations_as_the_nest_arithmetic():
+    """The tables shared by alike Einsums cost each option as `nestmath.iterations` of its tile and factors."""
+    from types import SimpleNamespace
+
+    from mappers.mapspace import _spatial_tables
+
+    rng = np.random.default_rng(3)
+    specs = [SimpleNamespace(name=n, iteration_ranks=r, sizes={"m": 4096, "p": 1000, "e": 64})
+             for n, r in [("A", ("m", "p", "e")), ("B", ("m", "p", "e")), ("C", ("p", "e"))]]
+    arrays = [SimpleNamespace(rows=256, cols=256), SimpleNamespace(rows=1, cols=256)]
+    tiles = {s.name: np.stack([rng.choice([1, 7, 64, 256, 999, 4096], size=40) for _ in s.iteration_ranks], axis=1)
+             for s in specs}
+    tables = _spatial_tables(specs, arrays, {"A": [0, 1], "B": [0], "C": [1]}, tiles)
+    for (name, _), table in tables.items():
+        spec = next(s for s in specs if s.name == name)
+        sizes = np.array([spec.sizes[r] for r in spec.iteration_ranks])
+        own = tiles[name]
+        want = nestmath.iterations(sizes, own[:, None, :], table.options[table.row])
+        assert np.array_equal(table.iterations[table.row], want)
+        assert np.array_equal(table.best[table.row], want.min(axis=1))
+    assert tables["A", 0].options is tables["B", 0].options  # alike Einsums share one table
