@@ -127,3 +127,21 @@ def test_blackwell_backward_at_head_dims_192_128_takes_flashmlas_mla_tile():
     k = backward_kernel(t, 192, 128, False, "bf16", "cudnn")
     assert (k.block_q, k.block_kv) == (64, 128) and k.smem_bytes_per_cta <= t.sm.smem_bytes
     assert backward_kernel(t, 128, 128, False, "bf16", "cudnn").block_q == 128
+
+
+def test_fp8_wgmma_backward_transposes_q_and_do_each_step():
+    """wgmma takes 8-bit shared-memory operands K-major only, so an FP8 backward on Hopper transposes each step's Q
+    and dO tiles (for dK = dS^T Q and dV = P^T dO) at the forward's V-transpose cost; not in bf16, not on
+    Blackwell's tcgen05."""
+    h100 = load_target("h100")
+    k = backward_kernel(h100, 128, 128, False, "fp8", "cudnn")
+    fp8 = backward_times(h100, k, "fp8", 128, 128, FITTED)
+    free = backward_times(h100, k, "fp8", 128, 128, FITTED.with_values(fp8_transpose_ops_per_elem=0.0))
+    ops = FITTED.fp8_transpose_ops_per_elem * k.block_q * 256
+    assert fp8.fp32 - free.fp32 == pytest.approx(ops / (h100.fp32_ops_per_s() / h100.sm_count))
+    bf16 = backward_times(h100, k, "bf16", 128, 128, FITTED)
+    assert bf16.fp32 == pytest.approx(free.fp32)
+    b200 = load_target("b200")
+    kb = backward_kernel(b200, 128, 128, False, "fp8", "cudnn")
+    assert backward_times(b200, kb, "fp8", 128, 128, FITTED).fp32 == pytest.approx(
+        backward_times(b200, kb, "bf16", 128, 128, FITTED).fp32)
