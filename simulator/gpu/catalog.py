@@ -52,6 +52,9 @@ class KernelSpec:
     #: a persistent CTA loads its next tile's Q only once its consumers have issued the current tile's last Q K^T
     #: GEMM (FA3: the QueryEmpty named barrier), so what of that load outlasts the last P V GEMM and the epilogue waits
     q_after_last_qk: bool = False
+    #: architectures where the kernel keeps two Q buffers, so the next tile's Q loads under the current one; where
+    #: the second buffer would not fit shared memory it waits for Q as a `q_after_last_qk` kernel does
+    double_q_buffer: tuple[str, ...] = ()
     #: architectures where the kernel forms each exp's argument with a separate multiply and subtract (one FP32 op
     #: per score more than the cascade's one subtract, which FA2/FA3 fuse with the scale into an FFMA)
     unfused_exp_scale: tuple[str, ...] = ()
@@ -116,7 +119,11 @@ KERNELS: dict[str, KernelSpec] = {k.name: k for k in (
                # the same kernel's softmax: `__fmul_rn(scaled_inv_ln2, s)` then `__fsub_rn(s, scaled_max)` before
                # fp32_exp2 (the _rn intrinsics are never contracted into an FFMA); FA3's softmax.h scale_apply_exp2
                # computes exp2f(x * scale - max_scaled), one FFMA
-               unfused_exp_scale=("hopper",)),
+               unfused_exp_scale=("hopper",),
+               # BUFFERS_Q = 2 above; where two Q tiles and the K/V stages exceed shared memory (head dim 256 with
+               # FA3's 128 x 80 tile: 2 x 64 KB + 2 x 80 KB > 228 KB; no open kernel there) it cannot hold two and
+               # waits for Q as FA3 does (ASSUMPTION: FA3's QueryEmpty order)
+               double_q_buffer=("hopper",)),
     # The CUTLASS sm100 FMHA (FlashMLA's copy: csrc/sm100/prefill/dense/collective/
     # sm100_fmha_fwd_mainloop_tma_warpspecialized.hpp) has FA4's warp roles - two softmax warpgroups, one per
     # 128-row query tile, and a correction warpgroup that rescales O in tensor memory (`correction_rescale`) - but

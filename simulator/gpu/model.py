@@ -134,8 +134,15 @@ def q_wait_s(target: GpuTarget, k: KernelConfig, w: TileWork, t: TileTimes, d_qk
     (hopper/mainloop_fwd_sm90_tma_gmma_ws.hpp, 5018ac6), so only the last P V GEMM and the epilogue hide it; its
     FP8 path (`mma_fp8`, 1-byte elements) arrives there only after that GEMM, so only the epilogue hides it. The
     load moves at the SM's share of HBM bandwidth (ASSUMPTION: every SM streams at once; Q is read once, never
-    from L2). No constant."""
-    if k.name not in KERNELS or not KERNELS[k.name].q_after_last_qk:
+    from L2). A kernel with two Q buffers (`KernelSpec.double_q_buffer`: cuDNN on Hopper) waits only where the second
+    buffer and its K/V stages would not fit shared memory (head dim 256 with FA3's 128 x 80 tile). No constant."""
+    spec = KERNELS.get(k.name)
+    if spec is None:
+        return 0.0
+    if target.architecture in spec.double_q_buffer:  # two Q buffers where they fit (cuDNN's BUFFERS_Q = 2)
+        if elem * (2 * k.block_q * d_qk + k.kv_stages * k.block_kv * (d_qk + d_v)) <= target.sm.smem_bytes:
+            return 0.0
+    elif not spec.q_after_last_qk:
         return 0.0
     load_s = k.block_q * d_qk * elem / (target.hbm.bw_bytes_per_s * c.hbm_efficiency / target.sm_count)
     macs = w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk

@@ -322,6 +322,13 @@ def test_fa3_waits_for_q_only_past_the_last_pv_gemm_and_epilogue():
     assert q_wait_s(H100, k8, w8, t8, 256, 256, 1.0, FITTED) == pytest.approx(max(load8 - t8.epilogue, 0.0))
     assert wait(H100, 128, "fa3")[0] == 0.0
     assert wait(B200, 128, "fa4")[0] == 0.0
+    # cuDNN on Hopper keeps two Q buffers (BUFFERS_Q = 2): no wait where they fit (head dim 128, 128 x 128 tiles:
+    # 64 KB of Q + 128 KB of K/V), FA3's wait at head dim 256 (2 x 64 KB of Q + 160 KB of K/V > 228 KB); none on
+    # Blackwell
+    assert wait(H100, 128, "cudnn")[0] == 0.0
+    got_cudnn, expected_cudnn = wait(H100, 256, "cudnn")
+    assert got_cudnn == pytest.approx(expected_cudnn) and got_cudnn > 0
+    assert wait(B200, 256, "cudnn")[0] == 0.0
     short, long = (
         predict(H100, Shapes.of(16384 // s, 8, 8, s, s), d_qk=256, d_v=256, causal=False, dtype="fp16")
         for s in (512, 16384)
