@@ -12,8 +12,7 @@ from simulator.gpu.calibrate import compare, fit_backward, load_points, mean_abs
 from simulator.gpu.constants import FITTED
 from simulator.gpu.model import Shapes, fa_flops
 
-BASE = ["evaluate", "--target", "h100", "--batch", "2", "--heads", "16", "--seq", "4096", "--head-dim", "128",
-        "--json"]
+BASE = ["evaluate", "--target", "h100", "--batch", "2", "--heads", "16", "--seq", "4096", "--head-dim", "128", "--json"]
 
 
 def run(capsys, *extra: str) -> dict:
@@ -101,12 +100,15 @@ def test_value_dim(capsys):
     assert "value_dim" not in run(capsys)["shape"]
 
 
-@pytest.mark.parametrize(("extra", "needle"), [
-    (["--pass", "sideways"], "choose one of fwd, bwd, fwd+bwd"),
-    (["--pass", "bwd", "--kernel", "flashinfer"], "has no backward kernel; choose --kernel one of fa2, fa3"),
-    (["--head-dim", "192", "--value-dim", "128", "--kernel", "fa2"], "--value-dim 128: --kernel fa2"),
-    (["--value-dim", "100"], "--value-dim 100: fused attention kernels need a multiple of 8"),
-])
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--pass", "sideways"], "choose one of fwd, bwd, fwd+bwd"),
+        (["--pass", "bwd", "--kernel", "flashinfer"], "has no backward kernel; choose --kernel one of fa2, fa3"),
+        (["--head-dim", "192", "--value-dim", "128", "--kernel", "fa2"], "--value-dim 128: --kernel fa2"),
+        (["--value-dim", "100"], "--value-dim 100: fused attention kernels need a multiple of 8"),
+    ],
+)
 def test_refusals(capsys, extra, needle):
     assert main(BASE + extra) == 2
     err = capsys.readouterr().err.strip()
@@ -144,4 +146,5 @@ def test_fp8_wgmma_backward_transposes_q_and_do_each_step():
     b200 = load_target("b200")
     kb = backward_kernel(b200, 128, 128, False, "fp8", "cudnn")
     assert backward_times(b200, kb, "fp8", 128, 128, FITTED).fp32 == pytest.approx(
-        backward_times(b200, kb, "bf16", 128, 128, FITTED).fp32)
+        backward_times(b200, kb, "bf16", 128, 128, FITTED).fp32
+    )
