@@ -29,8 +29,13 @@ MmaClass = Literal["mma_sync", "wgmma", "tcgen05"]
 Architecture = Literal["ampere", "ada", "hopper", "blackwell", "rtx_blackwell"]
 
 #: The native MMA class of each architecture: the one `tensor_flops_per_s` is stated for.
-NATIVE_MMA: dict[str, str] = {"ampere": "mma_sync", "ada": "mma_sync", "hopper": "wgmma", "blackwell": "tcgen05",
-                              "rtx_blackwell": "mma_sync"}
+NATIVE_MMA: dict[str, str] = {
+    "ampere": "mma_sync",
+    "ada": "mma_sync",
+    "hopper": "wgmma",
+    "blackwell": "tcgen05",
+    "rtx_blackwell": "mma_sync",
+}
 
 #: Bytes per element of each dtype as attention kernels store Q, K, V (fp4 packs two per byte).
 DTYPE_BYTES: dict[str, float] = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
@@ -50,6 +55,14 @@ class SmResources(Frozen):
     register_bytes: int = Field(gt=0, description="register file per SM")
     tensor_memory_bytes: int = Field(ge=0, default=0, description="Blackwell tensor memory (TMEM) per SM")
     max_warps: int = Field(gt=0, description="resident warps per SM")
+    smem_bytes_per_clk: int = Field(
+        gt=0,
+        default=128,
+        description=(
+            "shared-memory bandwidth per SM per clock: 32 banks, each 32 bits per clock cycle (CUDA C++ Programming "
+            "Guide, compute capability 5.x shared memory section, which the later capabilities' sections refer to)"
+        ),
+    )
 
 
 class GpuTarget(Frozen):
@@ -63,16 +76,22 @@ class GpuTarget(Frozen):
     source: str
     architecture: Architecture
     sm_count: int = Field(gt=0)
-    clock_hz: float = Field(gt=0, description="SM clock the kernel runs at (sustained under load); rates scale "
-                                              "with clock_hz / rated_clock_hz")
-    rated_clock_hz: float | None = Field(default=None, gt=0, description="clock the datasheet rates below hold at "
-                                                                          "(default: clock_hz)")
-    power_limit_w: float | None = Field(default=None, gt=0, description="board power limit the sustained clock "
-                                                                          "was observed under (documentation only)")
-    tensor_flops_per_s: dict[DType, float] = Field(description="dense tensor-core FLOP/s by input dtype, native "
-                                                               "MMA class, at rated_clock_hz")
+    clock_hz: float = Field(
+        gt=0,
+        description="SM clock the kernel runs at (sustained under load); rates scale with clock_hz / rated_clock_hz",
+    )
+    rated_clock_hz: float | None = Field(
+        default=None, gt=0, description="clock the datasheet rates below hold at (default: clock_hz)"
+    )
+    power_limit_w: float | None = Field(
+        default=None, gt=0, description="board power limit the sustained clock was observed under (documentation only)"
+    )
+    tensor_flops_per_s: dict[DType, float] = Field(
+        description="dense tensor-core FLOP/s by input dtype, native MMA class, at rated_clock_hz"
+    )
     tensor_class_fraction: dict[MmaClass, float] = Field(
-        default_factory=dict, description="fraction of tensor_flops_per_s each non-native MMA class reaches")
+        default_factory=dict, description="fraction of tensor_flops_per_s each non-native MMA class reaches"
+    )
     fp32_flops_per_s: float = Field(gt=0, description="non-tensor FP32 FLOP/s (an FMA counts 2)")
     exp_per_s: float = Field(gt=0, description="special-function-unit exp (ex2) results per second")
     hbm: Hbm
@@ -118,4 +137,3 @@ class GpuTarget(Frozen):
         """FP32 instructions per second (one FMA lane result = one op), i.e. half the FLOP/s figure, at the
         running clock."""
         return self.fp32_flops_per_s / 2.0 * self.clock_scale
-

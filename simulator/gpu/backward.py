@@ -57,8 +57,11 @@ def check_backward(kernel: str, pass_: str) -> None:
     if pass_ not in PASSES:
         raise SimulatorError(f"--pass {pass_!r}: choose one of {', '.join(PASSES)}", source="--pass")
     if pass_ != "fwd" and kernel not in BACKWARD_KERNELS:
-        raise SimulatorError(f"--pass {pass_}: --kernel {kernel} has no backward kernel; choose --kernel one of "
-                             f"{', '.join(BACKWARD_KERNELS)}", source="--pass")
+        raise SimulatorError(
+            f"--pass {pass_}: --kernel {kernel} has no backward kernel; choose --kernel one of "
+            f"{', '.join(BACKWARD_KERNELS)}",
+            source="--pass",
+        )
 
 
 #: FA2's backward launch code picks its large tiles only where a block may opt in to this much shared memory
@@ -128,8 +131,9 @@ def _fa2_bwd_smem_bytes(target: GpuTarget, bq: int, bkv: int, d_qk: int, d_v: in
     return int(elem * (q_do + rest))
 
 
-def backward_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: str,
-                    family: str | None) -> KernelConfig:
+def backward_kernel(
+    target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype: str, family: str | None
+) -> KernelConfig:
     """The backward kernel of the forward kernel `family` runs: its tiles and occupancy (dK, dV in registers)."""
     fwd = choose_kernel(target, d_qk, d_v, causal, dtype, family=family)
     check_backward(fwd.name, "bwd")
@@ -150,17 +154,39 @@ def backward_kernel(target: GpuTarget, d_qk: int, d_v: int, causal: bool, dtype:
         # reduce-add.
         smem = int(elem * (2 * bq * d_qk + bq * d_v + bkv * (d_qk + d_v) + bq * bkv) + 4 * 2 * bq * 32)
     if smem > target.sm.smem_bytes:
-        raise SimulatorError(f"--pass bwd: the {fwd.family} backward tile ({bq} x {bkv}) needs {smem} B of shared "
-                             f"memory but {target.name} has {target.sm.smem_bytes} B per SM; use a smaller "
-                             "--head-dim", source="--head-dim")
-    ctas = int(max(1, min(target.sm.smem_bytes // smem, target.sm.max_warps // warps,
-                          target.sm.register_bytes // (4 * warps * 32 * 256))))
-    return KernelConfig(fwd.family, bq, bkv, warps, 2, ctas, smem, fwd.warp_specialized, note, name=fwd.name,
-                        mma_class=fwd.mma_class, schedule=fwd.schedule)
+        raise SimulatorError(
+            f"--pass bwd: the {fwd.family} backward tile ({bq} x {bkv}) needs {smem} B of shared "
+            f"memory but {target.name} has {target.sm.smem_bytes} B per SM; use a smaller "
+            "--head-dim",
+            source="--head-dim",
+        )
+    ctas = int(
+        max(
+            1,
+            min(
+                target.sm.smem_bytes // smem,
+                target.sm.max_warps // warps,
+                target.sm.register_bytes // (4 * warps * 32 * 256),
+            ),
+        )
+    )
+    return KernelConfig(
+        fwd.family,
+        bq,
+        bkv,
+        warps,
+        2,
+        ctas,
+        smem,
+        fwd.warp_specialized,
+        note,
+        name=fwd.name,
+        mma_class=fwd.mma_class,
+        schedule=fwd.schedule,
+    )
 
 
-def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_v: int,
-                   c: Constants) -> BackwardTimes:
+def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_v: int, c: Constants) -> BackwardTimes:
     """Costs of one backward step: five GEMMs, one exp per score, the elementwise work, and FA2's dQ atomics."""
     sms = target.sm_count
     tensor_sm = target.tensor_rate(dtype, k.mma_class) / sms
@@ -171,7 +197,14 @@ def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_
     fp32_sm = target.fp32_ops_per_s() / sms
     # FA2's compute warps issue the dQ atomicAdds (one per element); warp-specialised kernels hand them to a warp.
     atomics = 0.0 if k.warp_specialized else k.block_q * d_qk
-    fp32 = (BWD_FP32_OPS_PER_SCORE * scores + atomics) / fp32_sm
+    # wgmma takes 8-bit operands from shared memory K-major only (FlashAttention-3 Sec. 3.3; PTX ISA: the transpose
+    # flags of wgmma.mma_async are for .f16/.bf16), and three of the five GEMMs reduce over tokens: dV = P^T dO and
+    # dK = dS^T Q read dO and Q, stored head-dim-major, as MN-major B operands, so an FP8 kernel transposes each
+    # step's Q and dO tiles (K once per CTA, left out), at the forward's V-transpose cost (an assumed constant).
+    transpose = (
+        c.fp8_transpose_ops_per_elem * k.block_q * (d_qk + d_v) if dtype == "fp8" and k.mma_class == "wgmma" else 0.0
+    )
+    fp32 = (BWD_FP32_OPS_PER_SCORE * scores + atomics + transpose) / fp32_sm
     mask_fp32 = scores / fp32_sm
     if k.warp_specialized:
         # FA3's sm90 backward step (hopper/mainloop_bwd_sm90_tma_gmma_ws.hpp, `bwd_step`): the S and dP GEMMs are
@@ -202,10 +235,21 @@ def backward_times(target: GpuTarget, k: KernelConfig, dtype: str, d_qk: int, d_
     return BackwardTimes(tile=tile, mma=mma, exp=exp, fp32=fp32, mask=mask, fill=fill)
 
 
-def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
-                     constants: Constants = FITTED, family: str | None = None, work: TileWork | None = None,
-                     kv_elems_per_key: int | None = None, window: int | None = None,
-                     block_mask: GpuBlockMask | None = None) -> Prediction:
+def predict_backward(
+    target: GpuTarget,
+    shapes: Shapes,
+    *,
+    d_qk: int,
+    d_v: int,
+    causal: bool,
+    dtype: str,
+    constants: Constants = FITTED,
+    family: str | None = None,
+    work: TileWork | None = None,
+    kv_elems_per_key: int | None = None,
+    window: int | None = None,
+    block_mask: GpuBlockMask | None = None,
+) -> Prediction:
     """Latency and throughput of the backward pass (preprocess + main + postprocess kernels) for every shape;
     `window`: a causal sliding window, its (query tile, key tile) pairs counted as in the forward."""
     causal = causal or window is not None
@@ -255,8 +299,12 @@ def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, 
 
     tensor_busy = units * pairs * t.mma / sms * quantisation
     exp_busy = units * pairs * t.exp / sms * quantisation
-    fp32_busy = units * (pairs * t.fp32 + partial * k.block_q * k.block_kv / (target.fp32_ops_per_s() / sms)) \
-        / sms * quantisation
+    fp32_busy = (
+        units
+        * (pairs * t.fp32 + partial * k.block_q * k.block_kv / (target.fp32_ops_per_s() / sms))
+        / sms
+        * quantisation
+    )
     edges = ctas * per_cta / sms
     bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s + side_s, launch_s + edges * quantisation, compute_s)
     flops = bwd_flops(shapes, d_qk, d_v, causal, window)
@@ -266,21 +314,52 @@ def predict_backward(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, 
     executed = 2.0 * scores * (3 * d_qk + 2 * d_v)
     hbm_bytes = main_bytes + side_bytes
     return Prediction(
-        latency_s=latency_s, tflops=flops / latency_s / 1e12, flops=flops, bound=bound, hbm_bytes=hbm_bytes,
-        utilization=UnitUse(tensor=executed / (target.tensor_rate(dtype, k.mma_class) * latency_s),
-                            exp=scores / (target.exp_rate() * latency_s),
-                            fp32=scores * BWD_FP32_OPS_PER_SCORE / (target.fp32_ops_per_s() * latency_s),
-                            hbm=hbm_bytes / (bw * latency_s)),
-        phases_s=Phases(compute=compute_s, memory=memory_s + side_s, launch=launch_s, tensor=tensor_busy,
-                        exp=exp_busy, fp32=fp32_busy, edges=edges),
-        grid=Grid(ctas=ctas, waves=waves, splits=np.ones_like(ctas), kv_tiles=units * pairs,
-                  masked_tiles=units * partial, kv_reload=reload),
-        kernel=k, work=work if work is not None else _no_work(), emulated_exp_fraction=0.0)
+        latency_s=latency_s,
+        tflops=flops / latency_s / 1e12,
+        flops=flops,
+        bound=bound,
+        hbm_bytes=hbm_bytes,
+        utilization=UnitUse(
+            tensor=executed / (target.tensor_rate(dtype, k.mma_class) * latency_s),
+            exp=scores / (target.exp_rate() * latency_s),
+            fp32=scores * BWD_FP32_OPS_PER_SCORE / (target.fp32_ops_per_s() * latency_s),
+            hbm=hbm_bytes / (bw * latency_s),
+        ),
+        phases_s=Phases(
+            compute=compute_s,
+            memory=memory_s + side_s,
+            launch=launch_s,
+            tensor=tensor_busy,
+            exp=exp_busy,
+            fp32=fp32_busy,
+            edges=edges,
+        ),
+        grid=Grid(
+            ctas=ctas,
+            waves=waves,
+            splits=np.ones_like(ctas),
+            kv_tiles=units * pairs,
+            masked_tiles=units * partial,
+            kv_reload=reload,
+        ),
+        kernel=k,
+        work=work if work is not None else _no_work(),
+        emulated_exp_fraction=0.0,
+    )
 
 
 def _no_work() -> TileWork:
-    return TileWork("attention-backward", "simulator.gpu.backward (FlashAttention backward, 5 GEMMs)", 1,
-                    0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    return TileWork(
+        "attention-backward",
+        "simulator.gpu.backward (FlashAttention backward, 5 GEMMs)",
+        1,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    )
 
 
 __all__ = ["BACKWARD_KERNELS", "KERNELS", "PASSES", "bwd_flops", "check_backward", "predict_backward"]

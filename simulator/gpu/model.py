@@ -45,8 +45,9 @@ class Shapes:
 
     @staticmethod
     def of(batch, heads, kv_heads, seq_q, seq_kv) -> Shapes:  # noqa: ANN001 - ints or arrays
-        arrs = np.broadcast_arrays(*(np.atleast_1d(np.asarray(x, dtype=np.int64))
-                                     for x in (batch, heads, kv_heads, seq_q, seq_kv)))
+        arrs = np.broadcast_arrays(
+            *(np.atleast_1d(np.asarray(x, dtype=np.int64)) for x in (batch, heads, kv_heads, seq_q, seq_kv))
+        )
         return Shapes(*arrs)
 
 
@@ -67,8 +68,9 @@ def fa_flops(shapes: Shapes, d_qk: int, d_v: int, causal: bool, window: int | No
     return 2.0 * scores * (d_qk + d_v) * shapes.heads * shapes.batch
 
 
-def _causal_tiles(rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int, causal: bool,
-                  offset: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _causal_tiles(
+    rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int, causal: bool, offset: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(visited key tiles summed over query tiles, of which partially masked, query tiles) per shape.
 
     Causal alignment is bottom-right (FlashAttention >= 2.1): query row r sees keys <= r + seq_kv - rows.
@@ -82,8 +84,9 @@ def _causal_tiles(rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int, causa
     return touched.sum(axis=1), partial.sum(axis=1), nq
 
 
-def causal_tile_matrix(rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int,
-                       offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def causal_tile_matrix(
+    rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int, offset: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per shape and query tile (columns past a shape's last query tile are 0): visited key tiles, of which
     partially masked, under the bottom-right causal mask."""
     nq = -(-rows // bq)
@@ -102,8 +105,9 @@ def causal_tile_matrix(rows: np.ndarray, seq_kv: np.ndarray, bq: int, bkv: int,
 IN_ORDER_TAIL = 0.65
 
 
-def in_order_makespan(cost: np.ndarray, groups: np.ndarray, slots: np.ndarray, ctas_per_sm: int,
-                      sms: float) -> np.ndarray:
+def in_order_makespan(
+    cost: np.ndarray, groups: np.ndarray, slots: np.ndarray, ctas_per_sm: int, sms: float
+) -> np.ndarray:
     """Seconds to run `groups` copies of the CTAs whose SM-seconds are the rows of `cost` (one column per query
     tile, in dispatch order; 0 past the last), each CTA taken by the first free one of `slots` CTA slots in index
     order (greedy list scheduling), `ctas_per_sm` CTAs sharing an SM.
@@ -123,19 +127,26 @@ def in_order_makespan(cost: np.ndarray, groups: np.ndarray, slots: np.ndarray, c
     last_mean = np.where(window, cost, 0.0).sum(axis=1) / np.maximum(window.sum(axis=1), 1)
     spread = total / sms + ctas_per_sm * (c_max - IN_ORDER_TAIL * last_mean)
     one_wave = groups * nq <= slots
-    return np.where(one_wave, c_max * np.minimum(ctas_per_sm, np.ceil(groups * nq / sms)),
-                    np.maximum(spread, c_max))
+    return np.where(one_wave, c_max * np.minimum(ctas_per_sm, np.ceil(groups * nq / sms)), np.maximum(spread, c_max))
 
 
-def q_wait_s(target: GpuTarget, k: KernelConfig, w: TileWork, t: TileTimes, d_qk: int, d_v: int, elem: float,
-             c: Constants) -> float:
+def q_wait_s(
+    target: GpuTarget, k: KernelConfig, w: TileWork, t: TileTimes, d_qk: int, d_v: int, elem: float, c: Constants
+) -> float:
     """SM-seconds a persistent FA3-like CTA waits per tile for its Q (`KernelSpec.q_after_last_qk`): the producer
     issues the next tile's Q load when the consumers arrive at QueryEmpty, after their last Q K^T GEMM
     (hopper/mainloop_fwd_sm90_tma_gmma_ws.hpp, 5018ac6), so only the last P V GEMM and the epilogue hide it; its
     FP8 path (`mma_fp8`, 1-byte elements) arrives there only after that GEMM, so only the epilogue hides it. The
     load moves at the SM's share of HBM bandwidth (ASSUMPTION: every SM streams at once; Q is read once, never
-    from L2). No constant."""
-    if k.name not in KERNELS or not KERNELS[k.name].q_after_last_qk:
+    from L2). A kernel with two Q buffers (`KernelSpec.double_q_buffer`: cuDNN on Hopper) waits only where the second
+    buffer and its K/V stages would not fit shared memory (head dim 256 with FA3's 128 x 80 tile). No constant."""
+    spec = KERNELS.get(k.name)
+    if spec is None:
+        return 0.0
+    if target.architecture in spec.double_q_buffer:  # two Q buffers where they fit (cuDNN's BUFFERS_Q = 2)
+        if elem * (2 * k.block_q * d_qk + k.kv_stages * k.block_kv * (d_qk + d_v)) <= target.sm.smem_bytes:
+            return 0.0
+    elif not spec.q_after_last_qk:
         return 0.0
     load_s = k.block_q * d_qk * elem / (target.hbm.bw_bytes_per_s * c.hbm_efficiency / target.sm_count)
     macs = w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk
@@ -143,8 +154,9 @@ def q_wait_s(target: GpuTarget, k: KernelConfig, w: TileWork, t: TileTimes, d_qk
     return max(load_s - last_pv_s - t.epilogue, 0.0)
 
 
-def packing_and_kernel(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
-                       family: str | None = None) -> tuple[np.ndarray, KernelConfig]:
+def packing_and_kernel(
+    target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str, family: str | None = None
+) -> tuple[np.ndarray, KernelConfig]:
     """Which shapes pack a KV group's query heads into the rows of one tile (decode-like shapes, FlashAttention's
     pack-GQA), and the kernel `predict` assumes for all of them: the one chosen for the most rows of any shape."""
     group = shapes.heads // shapes.kv_heads
@@ -154,11 +166,23 @@ def packing_and_kernel(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int
     return pack, choose_kernel(target, d_qk, d_v, causal, dtype, max_rows=max_rows, family=family)
 
 
-def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str,
-            cascade: str = "attention-1pass", constants: Constants = FITTED,
-            dims: Mapping[str, int] | None = None, kv_elems_per_key: int | None = None,
-            family: str | None = None, page_size: int | None = None, window: int | None = None,
-            block_mask: GpuBlockMask | None = None) -> Prediction:
+def predict(
+    target: GpuTarget,
+    shapes: Shapes,
+    *,
+    d_qk: int,
+    d_v: int,
+    causal: bool,
+    dtype: str,
+    cascade: str = "attention-1pass",
+    constants: Constants = FITTED,
+    dims: Mapping[str, int] | None = None,
+    kv_elems_per_key: int | None = None,
+    family: str | None = None,
+    page_size: int | None = None,
+    window: int | None = None,
+    block_mask: GpuBlockMask | None = None,
+) -> Prediction:
     """Latency, throughput, bound and utilisation for every shape in `shapes` (arrays), plus the kernel used.
 
     `dims` binds the cascade's head-dimension sizes (default E = d_qk, F = d_v; MLA also binds L and R);
@@ -197,8 +221,9 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     base_ctas = units * nq
     nkv = -(-shapes.seq_kv // k.block_kv)
     splittable = (base_ctas < 0.8 * sms) & (nq == 1)  # decode-like: one query tile per (batch, head group)
-    splits = np.where(splittable, np.clip(sms // np.maximum(base_ctas, 1), 1, np.minimum(nkv, MAX_SPLITS)),
-                      1).astype(np.int64)
+    splits = np.where(splittable, np.clip(sms // np.maximum(base_ctas, 1), 1, np.minimum(nkv, MAX_SPLITS)), 1).astype(
+        np.int64
+    )
     ctas = base_ctas * splits
 
     t = tile_times(target, k, w, dtype, d_qk, d_v, constants)
@@ -212,8 +237,9 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     sm_epilogue = units * nq * t.epilogue
     # Synchronous kernels expose part of each CTA's prologue/epilogue transfers; warp-specialised persistent
     # kernels prefetch the next tile's Q under the current one and expose only their pipeline fill.
-    per_cta_edge = t.fill + q_wait_s(target, k, w, t, d_qk, d_v, elem, constants) if k.warp_specialized \
-        else t_edge / k.ctas_per_sm
+    per_cta_edge = (
+        t.fill + q_wait_s(target, k, w, t, d_qk, d_v, elem, constants) if k.warp_specialized else t_edge / k.ctas_per_sm
+    )
     sm_edge = ctas * per_cta_edge
     sm_total = sm_tiles + sm_epilogue + sm_edge
     waves = np.ceil(ctas / slots)
@@ -262,8 +288,7 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     # Per-unit busy time (seconds of the whole GPU) and the bound.
     tensor_busy = (kv_tiles * t.mma + units * nq * t.epilogue_mma) / sms * quantisation
     exp_busy = (kv_tiles * t.exp + units * nq * t.epilogue_exp) / sms * quantisation
-    fp32_busy = (kv_tiles * t.fp32 + partial_tiles * t.mask_fp32
-                 + units * nq * t.epilogue_fp32) / sms * quantisation
+    fp32_busy = (kv_tiles * t.fp32 + partial_tiles * t.mask_fp32 + units * nq * t.epilogue_fp32) / sms * quantisation
     latency_busy = launch_s + sm_edge / sms * quantisation
     bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s, latency_busy, compute_s)
 
@@ -271,25 +296,45 @@ def predict(target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: b
     if block_mask is not None:
         flops = 2.0 * block_mask.scores_per_head() * (d_qk + d_v) * shapes.heads * shapes.batch
     tensor_peak = target.tensor_rate(dtype, k.mma_class)
-    executed_mac_flops = (kv_tiles * 2.0 * (w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk)
-                          + units * nq * 2.0 * w.mac_per_q_tile)
+    executed_mac_flops = (
+        kv_tiles * 2.0 * (w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk)
+        + units * nq * 2.0 * w.mac_per_q_tile
+    )
     exps = kv_tiles * w.exp_per_kv_tile + units * nq * w.exp_per_q_tile
     fp32_ops = kv_tiles * w.fp32_per_kv_tile + partial_tiles * k.block_q * k.block_kv + units * nq * w.fp32_per_q_tile
     return Prediction(
-        latency_s=latency_s, tflops=flops / latency_s / 1e12, flops=flops, bound=bound, hbm_bytes=hbm_bytes,
-        utilization=UnitUse(tensor=executed_mac_flops / (tensor_peak * latency_s),
-                            exp=exps * (1.0 - t.emulated_exp_fraction) / (target.exp_rate() * latency_s),
-                            fp32=fp32_ops / (target.fp32_ops_per_s() * latency_s),
-                            hbm=hbm_bytes / (target.hbm.bw_bytes_per_s * latency_s)),
-        phases_s=Phases(compute=compute_s, memory=memory_s, launch=launch_s, tensor=tensor_busy, exp=exp_busy,
-                        fp32=fp32_busy, edges=sm_edge / sms),
-        grid=Grid(ctas=ctas, waves=waves, splits=splits, kv_tiles=kv_tiles, masked_tiles=partial_tiles,
-                  kv_reload=reload),
-        kernel=k, work=w, emulated_exp_fraction=t.emulated_exp_fraction)
+        latency_s=latency_s,
+        tflops=flops / latency_s / 1e12,
+        flops=flops,
+        bound=bound,
+        hbm_bytes=hbm_bytes,
+        utilization=UnitUse(
+            tensor=executed_mac_flops / (tensor_peak * latency_s),
+            exp=exps * (1.0 - t.emulated_exp_fraction) / (target.exp_rate() * latency_s),
+            fp32=fp32_ops / (target.fp32_ops_per_s() * latency_s),
+            hbm=hbm_bytes / (target.hbm.bw_bytes_per_s * latency_s),
+        ),
+        phases_s=Phases(
+            compute=compute_s,
+            memory=memory_s,
+            launch=launch_s,
+            tensor=tensor_busy,
+            exp=exp_busy,
+            fp32=fp32_busy,
+            edges=sm_edge / sms,
+        ),
+        grid=Grid(
+            ctas=ctas, waves=waves, splits=splits, kv_tiles=kv_tiles, masked_tiles=partial_tiles, kv_reload=reload
+        ),
+        kernel=k,
+        work=w,
+        emulated_exp_fraction=t.emulated_exp_fraction,
+    )
 
 
-def _bound(tensor: np.ndarray, exp: np.ndarray, fp32: np.ndarray, memory: np.ndarray, latency: np.ndarray,
-           compute: np.ndarray) -> np.ndarray:
+def _bound(
+    tensor: np.ndarray, exp: np.ndarray, fp32: np.ndarray, memory: np.ndarray, latency: np.ndarray, compute: np.ndarray
+) -> np.ndarray:
     """Which resource sets the time: HBM when the traffic outlasts the compute; else the GEMMs or, when the
     softmax (SFU + FP32, issued by the same warps) outlasts them, the larger of its two units; `latency` when
     launch and exposed CTA edges outlast that unit."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hw.gpu import GpuTarget
+from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import Constants
 from simulator.gpu.kernels import KernelConfig
@@ -23,11 +23,13 @@ from simulator.gpu.work import TileWork
 
 @dataclass(frozen=True)
 class TileTimes:
-    """SM-seconds of one key tile and its parts, of the extra mask work on a diagonal tile, and of a query tile's
+    """SM-seconds of one key tile and its parts (`smem`: an mma.sync kernel's operand traffic through shared
+    memory, `operand_smem_s`), of the extra mask work on a diagonal tile, and of a query tile's
     epilogue; `fill` is what a warp-specialised CTA exposes at its start and end (pipeline fill and drain)."""
 
     tile: float
     mma: float
+    smem: float
     exp: float
     fp32: float
     mask: float
@@ -53,6 +55,27 @@ def sync_hidden(k: KernelConfig, c: Constants) -> float:
     return c.softmax_overlap if k.ctas_per_sm > 1 else 0.0
 
 
+def operand_smem_s(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk: int, d_v: int) -> float:
+    """SM-seconds of one key tile's shared-memory traffic in an mma.sync kernel (0 for the other classes, whose
+    wgmma / tcgen05 read their operands from shared memory without the register file).
+
+    FlashAttention-2's forward (csrc/flash_attn/src/kernel_traits.h, flash_fwd_kernel.h): the tiled MMA lays its
+    warps along the query rows only (`Layout<Shape<Int<kNWarps>,_1,_1>>`), so every warp reads the whole K tile
+    for S = Q K^T and the whole V tile for O += P V from shared memory (`flash::gemm`, `gemm_rs`: ldmatrix into
+    registers before each k slice), and its own Q rows again each key tile (`Is_Q_in_regs` is false in every
+    forward launch); the K and V tiles arrive in shared memory by cp.async. At the bandwidth of 32 banks x 32 bits
+    per clock (`SmResources.smem_bytes_per_clk`) this traffic can outlast the MMAs it feeds (head dim 256: four
+    warps each read 64 KB of K and V per 64-key tile). FlashInfer's mma.sync path: the same warp layout
+    (ASSUMPTION). No constant."""
+    if k.mma_class != "mma_sync":
+        return 0.0
+    elem = DTYPE_BYTES[dtype]
+    qk_passes = w.passes  # a p-pass cascade recomputes Q K^T, re-reading Q and K
+    reads = (qk_passes * (k.block_q * d_qk + k.warps * k.block_kv * d_qk) + k.warps * k.block_kv * d_v) * elem
+    writes = k.block_kv * (d_qk + d_v) * elem * qk_passes
+    return (reads + writes) / (target.sm.smem_bytes_per_clk * target.clock_hz)
+
+
 def _emulated_fraction(exp_ops: float, fp32_ops: float, exp_rate: float, fp32_rate: float, c: Constants) -> float:
     """Share of the exps FA4 computes on the FMA units: the split at which MUFU and FMA finish together,
     within [0, c.fa4_max_emulated_fraction]."""
@@ -64,8 +87,9 @@ def _emulated_fraction(exp_ops: float, fp32_ops: float, exp_rate: float, fp32_ra
     return float(min(max(f, 0.0), c.fa4_max_emulated_fraction))
 
 
-def tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk: int, d_v: int,
-               c: Constants) -> TileTimes:
+def tile_times(
+    target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk: int, d_v: int, c: Constants
+) -> TileTimes:
     """Costs of one key tile for kernel `k` on `target`. A p-pass cascade recomputes Q K^T p - 1 more times."""
     sms = target.sm_count
     tensor_sm = target.tensor_rate(dtype, k.mma_class) / sms
@@ -94,9 +118,11 @@ def tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk
         exp, fp32 = exp_ops / exp_sm, fp32_ops / fp32_sm
         softmax = exp + fp32
     hidden = sync_hidden(k, c) if k.schedule == "sync" else overlap_of(k.schedule, c)
+    smem = operand_smem_s(target, k, w, dtype, d_qk, d_v)
+    gemm = max(mma, smem)  # ldmatrix and mma.sync issue side by side: the slower of the two sets the GEMM time
 
     def combine(soft: float) -> float:
-        return max(mma, soft) + (1.0 - hidden) * min(mma, soft)
+        return max(gemm, soft) + (1.0 - hidden) * min(gemm, soft)
 
     tile = combine(softmax)
     mask_fp32 = k.block_q * k.block_kv / fp32_sm
@@ -104,11 +130,23 @@ def tile_times(target: GpuTarget, k: KernelConfig, w: TileWork, dtype: str, d_qk
     # the keys from the last block down, FA2 in a separate `n_masking_steps` loop before the main one
     # (flash_fwd_kernel.h), FA3 in the peeled first iteration. ASSUMPTION: nothing overlaps there, so such a tile
     # costs its GEMMs, softmax and mask in series.
-    mask = mma + softmax + mask_fp32 - tile
+    mask = gemm + softmax + mask_fp32 - tile
     fill = c.async_pipeline_fill * min(mma, softmax) if k.warp_specialized else 0.0
     ep_exp = w.exp_per_q_tile / exp_sm
     ep_fp32 = w.fp32_per_q_tile / fp32_sm
     ep_mma = 2.0 * w.mac_per_q_tile / tensor_sm / eff  # per-query projections (MLA absorption), if any
-    return TileTimes(tile=tile, mma=mma, exp=exp, fp32=fp32, mask=mask, mask_fp32=mask_fp32, fill=fill,
-                     epilogue=ep_exp + ep_fp32 + ep_mma, epilogue_mma=ep_mma, epilogue_exp=ep_exp,
-                     epilogue_fp32=ep_fp32, emulated_exp_fraction=emulated)
+    return TileTimes(
+        tile=tile,
+        mma=mma,
+        smem=smem,
+        exp=exp,
+        fp32=fp32,
+        mask=mask,
+        mask_fp32=mask_fp32,
+        fill=fill,
+        epilogue=ep_exp + ep_fp32 + ep_mma,
+        epilogue_mma=ep_mma,
+        epilogue_exp=ep_exp,
+        epilogue_fp32=ep_fp32,
+        emulated_exp_fraction=emulated,
+    )

@@ -12,8 +12,7 @@ from simulator.gpu.calibrate import compare, fit_backward, load_points, mean_abs
 from simulator.gpu.constants import FITTED
 from simulator.gpu.model import Shapes, fa_flops
 
-BASE = ["evaluate", "--target", "h100", "--batch", "2", "--heads", "16", "--seq", "4096", "--head-dim", "128",
-        "--json"]
+BASE = ["evaluate", "--target", "h100", "--batch", "2", "--heads", "16", "--seq", "4096", "--head-dim", "128", "--json"]
 
 
 def run(capsys, *extra: str) -> dict:
@@ -101,12 +100,15 @@ def test_value_dim(capsys):
     assert "value_dim" not in run(capsys)["shape"]
 
 
-@pytest.mark.parametrize(("extra", "needle"), [
-    (["--pass", "sideways"], "choose one of fwd, bwd, fwd+bwd"),
-    (["--pass", "bwd", "--kernel", "flashinfer"], "has no backward kernel; choose --kernel one of fa2, fa3"),
-    (["--head-dim", "192", "--value-dim", "128", "--kernel", "fa2"], "--value-dim 128: --kernel fa2"),
-    (["--value-dim", "100"], "--value-dim 100: fused attention kernels need a multiple of 8"),
-])
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--pass", "sideways"], "choose one of fwd, bwd, fwd+bwd"),
+        (["--pass", "bwd", "--kernel", "flashinfer"], "has no backward kernel; choose --kernel one of fa2, fa3"),
+        (["--head-dim", "192", "--value-dim", "128", "--kernel", "fa2"], "--value-dim 128: --kernel fa2"),
+        (["--value-dim", "100"], "--value-dim 100: fused attention kernels need a multiple of 8"),
+    ],
+)
 def test_refusals(capsys, extra, needle):
     assert main(BASE + extra) == 2
     err = capsys.readouterr().err.strip()
@@ -127,3 +129,22 @@ def test_blackwell_backward_at_head_dims_192_128_takes_flashmlas_mla_tile():
     k = backward_kernel(t, 192, 128, False, "bf16", "cudnn")
     assert (k.block_q, k.block_kv) == (64, 128) and k.smem_bytes_per_cta <= t.sm.smem_bytes
     assert backward_kernel(t, 128, 128, False, "bf16", "cudnn").block_q == 128
+
+
+def test_fp8_wgmma_backward_transposes_q_and_do_each_step():
+    """wgmma takes 8-bit shared-memory operands K-major only, so an FP8 backward on Hopper transposes each step's Q
+    and dO tiles (for dK = dS^T Q and dV = P^T dO) at the forward's V-transpose cost; not in bf16, not on
+    Blackwell's tcgen05."""
+    h100 = load_target("h100")
+    k = backward_kernel(h100, 128, 128, False, "fp8", "cudnn")
+    fp8 = backward_times(h100, k, "fp8", 128, 128, FITTED)
+    free = backward_times(h100, k, "fp8", 128, 128, FITTED.with_values(fp8_transpose_ops_per_elem=0.0))
+    ops = FITTED.fp8_transpose_ops_per_elem * k.block_q * 256
+    assert fp8.fp32 - free.fp32 == pytest.approx(ops / (h100.fp32_ops_per_s() / h100.sm_count))
+    bf16 = backward_times(h100, k, "bf16", 128, 128, FITTED)
+    assert bf16.fp32 == pytest.approx(free.fp32)
+    b200 = load_target("b200")
+    kb = backward_kernel(b200, 128, 128, False, "fp8", "cudnn")
+    assert backward_times(b200, kb, "fp8", 128, 128, FITTED).fp32 == pytest.approx(
+        backward_times(b200, kb, "bf16", 128, 128, FITTED).fp32
+    )

@@ -14,8 +14,9 @@ A100, H100, B200 = (load_target(n) for n in ("a100", "h100", "b200"))
 
 
 def one(target, b, h, g, s, s2, d=128, causal=False, dtype="fp16", cascade="attention-1pass", kernel=None):
-    r = predict(target, Shapes.of(b, h, g, s, s2), d_qk=d, d_v=d, causal=causal, dtype=dtype, cascade=cascade,
-                family=kernel)
+    r = predict(
+        target, Shapes.of(b, h, g, s, s2), d_qk=d, d_v=d, causal=causal, dtype=dtype, cascade=cascade, family=kernel
+    )
     return {**r.row(0), "kernel": r.kernel, "emulated_exp_fraction": r.emulated_exp_fraction}
 
 
@@ -84,7 +85,8 @@ def test_vectorised_sweep_is_fast_and_matches_scalar_calls():
     assert time.perf_counter() - t0 < 1.0
     for i in (0, 17, 4999):
         assert one(H100, b[i], h[i], h[i], s[i], s[i], causal=True, dtype="bf16")["latency_s"] == pytest.approx(
-            r.latency_s[i])
+            r.latency_s[i]
+        )
 
 
 def test_causal_decode_counts_every_key_and_mixed_vectors_keep_masks():
@@ -93,8 +95,14 @@ def test_causal_decode_counts_every_key_and_mixed_vectors_keep_masks():
     f = fa_flops(shapes, 128, 128, True)
     assert f[0] == 4 * 4096 * 128 * 8 and f[1] == 4 * 4096 * 4096 * 128 * 8 * 2 / 2
     # A packed decode shape in the same call must not switch the causal mask off for the prefill shape.
-    mixed = predict(H100, Shapes.of([1, 2], [32, 16], [8, 16], [1, 8192], [8192, 8192]), d_qk=128, d_v=128,
-                    causal=True, dtype="fp16")
+    mixed = predict(
+        H100,
+        Shapes.of([1, 2], [32, 16], [8, 16], [1, 8192], [8192, 8192]),
+        d_qk=128,
+        d_v=128,
+        causal=True,
+        dtype="fp16",
+    )
     alone = one(H100, 2, 16, 16, 8192, 8192, causal=True)
     assert mixed.latency_s[1] == pytest.approx(alone["latency_s"])
 
@@ -108,8 +116,10 @@ def test_blackwell_tiles_fit_tensor_memory():
 
 
 def test_each_architecture_names_its_default_kernel_and_mma_class():
-    assert (one(A100, 2, 16, 16, 4096, 4096)["kernel"].name, one(A100, 2, 16, 16, 4096, 4096)["kernel"].mma_class) \
-        == ("fa2", "mma_sync")
+    assert (one(A100, 2, 16, 16, 4096, 4096)["kernel"].name, one(A100, 2, 16, 16, 4096, 4096)["kernel"].mma_class) == (
+        "fa2",
+        "mma_sync",
+    )
     assert one(H100, 2, 16, 16, 4096, 4096)["kernel"].mma_class == "wgmma"
     b200 = one(B200, 2, 16, 16, 4096, 4096, dtype="bf16")
     assert (b200["kernel"].name, b200["kernel"].mma_class, b200["kernel"].schedule) == ("fa4", "tcgen05", "fa4")
@@ -149,8 +159,28 @@ def test_flashmla_query_tiles_read_each_key_block_together(capsys):
     the cache leaves HBM once however little of it the L2 holds, and the work runs as one balanced wave."""
     from simulator.cli import main
 
-    args = ["evaluate", "--target", "h800", "--cascade", "mla-absorbed", "--batch", "128", "--heads", "128",
-            "--kv-heads", "1", "--seq", "2", "--kv-seq", "4096", "--head-dim", "512", "--dtype", "bf16", "--json"]
+    args = [
+        "evaluate",
+        "--target",
+        "h800",
+        "--cascade",
+        "mla-absorbed",
+        "--batch",
+        "128",
+        "--heads",
+        "128",
+        "--kv-heads",
+        "1",
+        "--seq",
+        "2",
+        "--kv-seq",
+        "4096",
+        "--head-dim",
+        "512",
+        "--dtype",
+        "bf16",
+        "--json",
+    ]
     assert main(args + ["--kernel", "flashmla"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["grid"]["kv_reload"] == 1.0 and out["grid"]["waves"] == 1.0
@@ -170,18 +200,44 @@ def test_fa2_overlaps_softmax_only_across_ctas():
     for gpu, d, ctas, hidden in ((A100, 256, 1, 0.0), (H100, 128, 2, FITTED.softmax_overlap)):
         k = choose_kernel(gpu, d, d, False, "fp16", family="fa2")
         assert k.ctas_per_sm == ctas
-        t = tile_times(gpu, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", d), ("F", d))),
-                       "fp16", d, d, FITTED)
-        soft = t.exp + t.fp32
-        assert t.tile == pytest.approx(max(t.mma, soft) + (1 - hidden) * min(t.mma, soft))
+        t = tile_times(
+            gpu, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", d), ("F", d))), "fp16", d, d, FITTED
+        )
+        soft, gemm = t.exp + t.fp32, max(t.mma, t.smem)
+        assert t.tile == pytest.approx(max(gemm, soft) + (1 - hidden) * min(gemm, soft))
+
+
+def test_fa2_operand_traffic_through_shared_memory():
+    """FA2's warps split the query rows only, so each reads the whole K and V tile from shared memory (plus its own
+    Q rows, and the cp.async writes of K and V) at 128 bytes per clock: at head dim 256 on an H100 (64 x 64, four
+    warps) that is 352 KB a key tile, more time than its MMAs; at head dim 128 (128 x 64) 192 KB, less. wgmma
+    kernels pay none."""
+    from simulator.gpu.constants import FITTED
+    from simulator.gpu.pipeline import tile_times
+    from simulator.gpu.work import tile_work
+
+    for d, kib, binds in ((256, 352, True), (128, 192, False)):
+        k = choose_kernel(H100, d, d, False, "fp16", family="fa2")
+        t = tile_times(
+            H100, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", d), ("F", d))), "fp16", d, d, FITTED
+        )
+        assert t.smem == pytest.approx(kib * 1024 / (128 * H100.clock_hz))
+        assert (t.smem > t.mma) is binds
+    k = choose_kernel(H100, 128, 128, False, "fp16", family="fa3")
+    t = tile_times(
+        H100, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", 128), ("F", 128))), "fp16", 128, 128, FITTED
+    )
+    assert t.smem == 0.0
 
 
 def test_fa2_head_dim_256_tile_follows_the_shared_memory_per_sm():
     """flash_fwd_launch_template.h, run_mha_fwd_hdim256: 128 x 64 with 8 warps needs 128 KB per block and is taken
     only below 192 KB per SM (A100); an H100 (228 KB) runs 64 x 64 with 4 warps, two CTAs per SM (96 KB each), and
     the ~100 KB parts, too small for 128 KB, the same 64 x 64 (one CTA per SM)."""
-    got = {name: choose_kernel(load_target(name), 256, 256, False, "fp16", family="fa2")
-           for name in ("a100", "h100", "rtx4090")}
+    got = {
+        name: choose_kernel(load_target(name), 256, 256, False, "fp16", family="fa2")
+        for name in ("a100", "h100", "rtx4090")
+    }
     assert [(k.block_q, k.block_kv, k.warps) for k in got.values()] == [(128, 64, 8), (64, 64, 4), (64, 64, 4)]
     assert [k.ctas_per_sm for k in got.values()] == [1, 2, 1]
     assert got["h100"].smem_bytes_per_cta == 2 * 256 * (64 + 2 * 64)
@@ -198,9 +254,17 @@ def _greedy_in_order(costs, groups, slots):
     return max(free)
 
 
-@pytest.mark.parametrize(("seq", "heads", "bq", "bkv", "slots"), [
-    (512, 16, 128, 128, 132), (2048, 8, 128, 80, 132), (16384, 16, 128, 128, 132), (16384, 8, 128, 80, 132),
-    (4096, 16, 128, 64, 216), (8192, 32, 128, 64, 264)])
+@pytest.mark.parametrize(
+    ("seq", "heads", "bq", "bkv", "slots"),
+    [
+        (512, 16, 128, 128, 132),
+        (2048, 8, 128, 80, 132),
+        (16384, 16, 128, 128, 132),
+        (16384, 8, 128, 80, 132),
+        (4096, 16, 128, 64, 216),
+        (8192, 32, 128, 64, 264),
+    ],
+)
 def test_in_order_makespan_follows_the_exact_dispatch(seq, heads, bq, bkv, slots):
     from simulator.gpu.model import in_order_makespan
 
@@ -258,8 +322,17 @@ def test_fa3_waits_for_q_only_past_the_last_pv_gemm_and_epilogue():
     assert q_wait_s(H100, k8, w8, t8, 256, 256, 1.0, FITTED) == pytest.approx(max(load8 - t8.epilogue, 0.0))
     assert wait(H100, 128, "fa3")[0] == 0.0
     assert wait(B200, 128, "fa4")[0] == 0.0
-    short, long = (predict(H100, Shapes.of(16384 // s, 8, 8, s, s), d_qk=256, d_v=256, causal=False, dtype="fp16")
-                   for s in (512, 16384))
+    # cuDNN on Hopper keeps two Q buffers (BUFFERS_Q = 2): no wait where they fit (head dim 128, 128 x 128 tiles:
+    # 64 KB of Q + 128 KB of K/V), FA3's wait at head dim 256 (2 x 64 KB of Q + 160 KB of K/V > 228 KB); none on
+    # Blackwell
+    assert wait(H100, 128, "cudnn")[0] == 0.0
+    got_cudnn, expected_cudnn = wait(H100, 256, "cudnn")
+    assert got_cudnn == pytest.approx(expected_cudnn) and got_cudnn > 0
+    assert wait(B200, 256, "cudnn")[0] == 0.0
+    short, long = (
+        predict(H100, Shapes.of(16384 // s, 8, 8, s, s), d_qk=256, d_v=256, causal=False, dtype="fp16")
+        for s in (512, 16384)
+    )
     per_tile = got / H100.sm_count * short.grid.ctas[0] / short.latency_s[0]
     assert 0.03 < per_tile < 0.1  # a few per cent of a 512-token launch
     assert got / H100.sm_count * long.grid.ctas[0] / long.latency_s[0] < 0.003
@@ -284,8 +357,7 @@ def test_cudnn_on_hopper_runs_its_open_kernel_structure(monkeypatch):
     s = Shapes.of(1, 16, 16, 16384, 16384)
     ordered = predict(H100, s, d_qk=128, d_v=128, causal=True, dtype="fp16", family="cudnn").latency_s[0]
     monkeypatch.setitem(catalog.KERNELS, "cudnn", dataclasses.replace(catalog.KERNELS["cudnn"], in_order_causal=False))
-    assert ordered > 1.03 * predict(H100, s, d_qk=128, d_v=128, causal=True, dtype="fp16",
-                                    family="cudnn").latency_s[0]
+    assert ordered > 1.03 * predict(H100, s, d_qk=128, d_v=128, causal=True, dtype="fp16", family="cudnn").latency_s[0]
 
 
 def test_cudnn_hopper_softmax_pays_a_separate_multiply_per_score(monkeypatch):
@@ -322,7 +394,8 @@ def test_cudnn_on_blackwell_runs_fa4s_warp_roles_without_the_polynomial():
 
     k = choose_kernel(B200, 128, 128, False, "bf16", family="cudnn")
     assert (k.schedule, k.block_q, k.block_kv) == ("fa4", 256, 128)
-    t = tile_times(B200, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", 128), ("F", 128))),
-                   "bf16", 128, 128, FITTED)
+    t = tile_times(
+        B200, k, tile_work("attention-1pass", k.block_q, k.block_kv, (("E", 128), ("F", 128))), "bf16", 128, 128, FITTED
+    )
     assert t.emulated_exp_fraction == 0.0
     assert choose_kernel(H100, 128, 128, False, "bf16", family="cudnn").schedule == "pingpong"
