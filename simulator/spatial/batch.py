@@ -30,12 +30,16 @@ class Loops:
 
     def fetches(self, ids: list[int]) -> np.ndarray:
         """Trips of every loop up to the innermost one over a rank in `ids` that runs more than one trip."""
-        hit = np.zeros(self.trips.shape, dtype=bool)
+        hit = np.zeros(self.ranks.shape, dtype=bool)
         for i in ids:
             hit |= self.ranks == i
-        hit &= self.trips > 1
-        reached = np.flip(np.logical_or.accumulate(np.flip(hit, 1), axis=1), 1)
-        return np.prod(np.where(reached, self.trips, 1), axis=1)
+        hit = hit & (self.trips > 1)
+        reached = np.logical_or.accumulate(hit[:, ::-1], axis=1)[:, ::-1]
+        trips = np.where(reached, self.trips, 1)
+        out = trips[:, 0].copy()
+        for j in range(1, trips.shape[1]):  # column by column: numpy's reduction over a short last axis is slow
+            out *= trips[:, j]
+        return out
 
     def __add__(self, other: Loops) -> Loops:
         ranks = np.broadcast_to(self.ranks, self.trips.shape), np.broadcast_to(other.ranks, other.trips.shape)
@@ -93,7 +97,8 @@ def local_structure(spec: Any, em: EinsumMapping, mapping: Mapping, problem: Any
         for t, _ in spec.operands:  # the producers' arrays, for operands forwarded within an array
             p = producers.get(t)
             if p is not None and p != spec.name:
-                einsums[p] = EinsumMapping.model_construct(array=rows(mapping.einsums[p].array, sub))
+                einsums[p] = EinsumMapping.model_construct(array=rows(mapping.einsums[p].array, sub), spatial={},
+                                                           loop_order=(), buffer_tile=None)  # (no default factory)
         levels = {t: rows(v, sub) for t, v in mapping.tensors.items()}
         levels.update({name: TENSOR_LEVELS[code] for (kind, name), code in fixed.items() if kind == "level"})
         view = mapping.model_copy(update={"tensors": levels, "einsums": einsums})
