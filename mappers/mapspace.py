@@ -236,13 +236,20 @@ def _loop_orders(specs: Sequence[Any], choices: list[GroupChoice]) -> dict[str, 
     for i, c in enumerate(choices):
         tiled = {r for r, v in c.tile if v < sizes.get(r, 0)}
         distinct.setdefault(tuple(r for r in c.order if r in tiled), []).append(i)
+    members = {order: np.array(m, dtype=np.int64) for order, m in distinct.items()}
     out = {}
     for s in specs:
         ranks = list(s.iteration_ranks)
-        perm = np.empty((len(choices), len(ranks)), dtype=np.int64)
-        for order, members in distinct.items():
+        if len(members) == 1:  # one order for the whole batch
+            (order,) = members
             first = [r for r in order if r in ranks]
-            perm[members] = [ranks.index(r) for r in first + [r for r in ranks if r not in first]]
+            row = np.array([ranks.index(r) for r in first + [r for r in ranks if r not in first]], dtype=np.int64)
+            out[s.name] = np.broadcast_to(row, (len(choices), len(ranks)))
+            continue
+        perm = np.empty((len(choices), len(ranks)), dtype=np.int64)
+        for order, idx in members.items():
+            first = [r for r in order if r in ranks]
+            perm[idx] = [ranks.index(r) for r in first + [r for r in ranks if r not in first]]
         out[s.name] = perm
     return out
 

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from mappers.mapspace import GroupChoice, tile_ladder
 
 Objective = Literal["latency", "energy", "edp"]
@@ -195,24 +197,28 @@ def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
         radix = [len(ladders[r]) for r in tileable] + [2]
         drawn = rng.sample(range(math.prod(radix)), min(GRID_LIMIT, math.prod(radix)))
 
-        def grid_point(index: int) -> GroupChoice:
-            digits = []
-            for base in reversed(radix):
-                index, digit = divmod(index, base)
-                digits.append(digit)
-            *values, onchip = reversed(digits)
-            return canon({r: ladders[r][v] for r, v in zip(tileable, values, strict=True)}, (), onchip == 0, None)
+        by_name = sorted(range(len(tileable)), key=lambda j: tileable[j])
+
+        def grid_points(indices: Sequence[int]) -> list[GroupChoice]:
+            """The grid's points in mixed radix (the last digit fastest), as `canon` of their tiles would give."""
+            out = []
+            for *values, onchip in np.array(np.unravel_index(np.array(indices, dtype=np.intp), radix)).T.tolist():
+                tile = [ladders[r][v] for r, v in zip(tileable, values, strict=True)]
+                out.append(GroupChoice(tuple((tileable[j], tile[j]) for j in by_name if tile[j] < ranks[tileable[j]]),
+                                       tuple(r for r, t in zip(tileable, tile, strict=True) if t < ranks[r]),
+                                       onchip == 0, None, None))
+            return out
 
         def neighbours(c: GroupChoice) -> list[GroupChoice]:
             return _neighbours(c, ranks, tileable, ladders, streams, canon, blocks)
 
-        first = [grid_point(i) for i in drawn[:FIRST_GRID]]
+        first = grid_points(drawn[:FIRST_GRID])
         ranked = sorted(zip(keys(first), range(len(first)), strict=True))
         starts = [first[i] for k, i in ranked[:2] if math.isfinite(k[0])]
         starts += [canon({}, (), True, None), canon({r: min(ranks[r], max(dims)) for r in tileable}, (), True, None)]
         starts += [canon({r: rng.choice(ladders[r]) for r in tileable}, (), rng.random() < 0.5, None) for _ in range(2)]
         done = _descend_together(starts, neighbours, keys, stats)
-        rest = [grid_point(i) for i in drawn[FIRST_GRID:]]
+        rest = grid_points(drawn[FIRST_GRID:])
         if rest and not stats.exhausted():
             ranked = sorted(zip(keys(rest), range(len(rest)), strict=True))
             _descend_together([rest[i] for k, i in ranked[:2] if math.isfinite(k[0]) and rest[i] not in done],
