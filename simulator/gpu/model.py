@@ -289,8 +289,9 @@ def predict(
     tensor_busy = (kv_tiles * t.mma + units * nq * t.epilogue_mma) / sms * quantisation
     exp_busy = (kv_tiles * t.exp + units * nq * t.epilogue_exp) / sms * quantisation
     fp32_busy = (kv_tiles * t.fp32 + partial_tiles * t.mask_fp32 + units * nq * t.epilogue_fp32) / sms * quantisation
+    smem_busy = kv_tiles * t.smem / sms * quantisation  # an mma.sync kernel's operand traffic (0 otherwise)
     latency_busy = launch_s + sm_edge / sms * quantisation
-    bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s, latency_busy, compute_s)
+    bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s, latency_busy, compute_s, smem_busy)
 
     flops = fa_flops(shapes, d_qk, d_v, causal, window)
     if block_mask is not None:
@@ -322,6 +323,7 @@ def predict(
             exp=exp_busy,
             fp32=fp32_busy,
             edges=sm_edge / sms,
+            smem=smem_busy,
         ),
         grid=Grid(
             ctas=ctas, waves=waves, splits=splits, kv_tiles=kv_tiles, masked_tiles=partial_tiles, kv_reload=reload
@@ -333,14 +335,17 @@ def predict(
 
 
 def _bound(
-    tensor: np.ndarray, exp: np.ndarray, fp32: np.ndarray, memory: np.ndarray, latency: np.ndarray, compute: np.ndarray
+    tensor: np.ndarray, exp: np.ndarray, fp32: np.ndarray, memory: np.ndarray, latency: np.ndarray, compute: np.ndarray,
+    smem: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """Which resource sets the time: HBM when the traffic outlasts the compute; else the GEMMs or, when the
-    softmax (SFU + FP32, issued by the same warps) outlasts them, the larger of its two units; `latency` when
-    launch and exposed CTA edges outlast that unit."""
+    """Which resource sets the time: HBM when the traffic outlasts the compute; else the GEMMs (`smem` where an
+    mma.sync kernel's shared-memory operand traffic outlasts its MMAs) or, when the softmax (SFU + FP32, issued by
+    the same warps) outlasts them, the larger of its two units; `latency` when launch and exposed CTA edges outlast
+    that unit."""
     softmax_unit = np.where(exp >= fp32, "exp", "fp32")
-    compute_unit = np.where(tensor >= exp + fp32, "tensor", softmax_unit)
-    compute_busy = np.maximum(tensor, exp + fp32)
+    gemm = np.maximum(tensor, smem)
+    compute_unit = np.where(gemm >= exp + fp32, np.where(smem > tensor, "smem", "tensor"), softmax_unit)
+    compute_busy = np.maximum(gemm, exp + fp32)
     out = np.where(memory >= compute, "memory", compute_unit)
     dominant = np.where(memory >= compute, memory, compute_busy)
     return np.where(latency > dominant, "latency", out)

@@ -16,7 +16,8 @@ from simulator.gpu.work import TileWork
 
 
 def _at(record: Any, i: int) -> dict[str, Any]:
-    return {f.name: np.asarray(getattr(record, f.name))[i].item() for f in fields(record)}
+    values = {f.name: np.asarray(getattr(record, f.name)) for f in fields(record)}
+    return {name: (v[i] if v.ndim else v).item() for name, v in values.items()}  # (a scalar: the same for every row)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Phases:
     exp: np.ndarray
     fp32: np.ndarray
     edges: np.ndarray
+    smem: np.ndarray | float = 0.0  # busy seconds of an mma.sync kernel's shared-memory operand traffic
 
 
 @dataclass(frozen=True)

@@ -399,3 +399,15 @@ def test_cudnn_on_blackwell_runs_fa4s_warp_roles_without_the_polynomial():
     )
     assert t.emulated_exp_fraction == 0.0
     assert choose_kernel(H100, 128, 128, False, "bf16", family="cudnn").schedule == "pingpong"
+
+
+def test_shared_memory_bound_fa2_tile_says_so():
+    """FA2 at head dim 256 on H100 reads more operand bytes through shared memory than its MMAs take (step 20):
+    the bound names `smem` and its busy time is reported; at head dim 64 the MMAs still bound it, and the
+    warp-specialised FA3 has no such traffic."""
+    wide = one(H100, 2, 16, 16, 16384, 16384, d=256, kernel="fa2")
+    assert wide["bound"] == "smem"
+    assert wide["phases_s"]["smem"] > wide["phases_s"]["tensor"]
+    narrow = one(H100, 2, 16, 16, 16384, 16384, d=64, kernel="fa2")
+    assert narrow["bound"] != "smem" and 0 < narrow["phases_s"]["smem"] < narrow["phases_s"]["tensor"]
+    assert one(H100, 2, 16, 16, 16384, 16384, d=256, kernel="fa3")["phases_s"]["smem"] == 0
