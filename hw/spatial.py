@@ -78,6 +78,10 @@ class GlobalBuffer(Frozen):
     capacity_bytes: PositiveInt
     width_bits: PositiveInt
     banks: PositiveInt
+    bw_bytes_per_cycle: PositiveFloat | None = Field(
+        None, description="bytes the buffer reads and writes per cycle in all, a group then taking at least its "
+        "buffer traffic over this (one access per bank per cycle: banks x width_bits / 8); unset: unlimited, as "
+        "the FuseMax artifact assumes, so a mapping whose traffic exceeds the ports is not slowed by it")
 
 
 class Dram(Frozen):

@@ -318,6 +318,6 @@ def _summarise(plan: SpatialPlan, groups: list[GroupCost], mapping: Mapping, pro
         spilled_fraction=max(g.spilled_fraction for g in groups),
         groups=tuple(GroupRow(group=g.name, latency_s=g.latency_s, compute_s=g.compute_cycles / target.clock_hz,
                               dram_s=g.dram_s, buffer_need_bytes=g.buffer_need_bytes,
-                              spilled_fraction=g.spilled_fraction) for g in groups),
+                              spilled_fraction=g.spilled_fraction, buffer_s=float(g.buffer_s)) for g in groups),
         einsums=tuple(rows), mapping_params=values, mapping_candidates=candidates, shape=plan.shape.as_dict(),
         energy_convention=plan.dataflow.convention)

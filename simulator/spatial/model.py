@@ -82,6 +82,7 @@ class GroupCost:
     spilled_fraction: float
     latency_s: float
     dram_s: float = 0.0  # DRAM transfer time (bytes / bandwidth, or accesses under `dram.packing: spatial_tile`)
+    buffer_s: float = 0.0  # buffer traffic over `global_buffer.bw_bytes_per_cycle` (0 where that is unset)
     feasible: object = True  # a batch: which candidates fit the buffer (the others have latency_s = inf)
 
 
@@ -375,7 +376,8 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
                target: SpatialTarget, table: EnergyTable, file: str, dataflow: Dataflow = PHYSICAL,
                einsum_cost: Callable[..., EinsumCost] | None = None,
                lanes: dict[str, np.ndarray] | None = None) -> GroupCost:
-    """Cost every Einsum of a group, apply spills, pipeline the stages, and bound by DRAM bandwidth.
+    """Cost every Einsum of a group, apply spills, pipeline the stages, and bound by DRAM bandwidth (and by the
+    buffer's, where the target sets `global_buffer.bw_bytes_per_cycle`).
     `einsum_cost` (default `cost_einsum`) lets the mapper pass a memoised `cost_einsum`: the same model. `lanes`
     (a batch of a one-stage group): per Einsum, the lane it runs in for each candidate (lanes run concurrently,
     the Einsums of a lane one after another), in place of the stage's listed lanes."""
@@ -455,10 +457,14 @@ def cost_group(group: Group, specs: dict[str, EinsumSpec], mapping: Mapping, pro
                 for tensor, b in mine.items():
                     part[tensor] = maximum(part.get(tensor, 0.0), b)
         exposed_io_s = minimum(dram_s, (sum(first.values()) + sum(last.values())) / bw)
-    latency = exposed_io_s + maximum(compute / target.clock_hz, dram_s - exposed_io_s)
+    port = target.global_buffer.bw_bytes_per_cycle
+    buffer_s = 0.0 if port is None else sum(c.buffer_read_bytes + c.buffer_write_bytes
+                                            for c in costs.values()) / (port * target.clock_hz)
+    latency = exposed_io_s + maximum(maximum(compute / target.clock_hz, buffer_s), dram_s - exposed_io_s)
     if is_batch(feasible):
         latency = np.where(feasible, latency, np.inf)
-    return GroupCost(group.name, list(costs.values()), compute, dram, total, fraction, latency, dram_s, feasible)
+    return GroupCost(group.name, list(costs.values()), compute, dram, total, fraction, latency, dram_s=dram_s,
+                     buffer_s=buffer_s, feasible=feasible)
 
 
 def lag_cycles(group: Group, costs: dict[str, EinsumCost], file: str) -> float:

@@ -8,7 +8,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class GroupRow:
-    """One fusion group: its latency and what bounds it (compute or DRAM), and its buffer need."""
+    """One fusion group: its latency and what bounds it (compute, DRAM or buffer ports), and its buffer need."""
 
     group: str
     latency_s: float
@@ -16,6 +16,7 @@ class GroupRow:
     dram_s: float
     buffer_need_bytes: float
     spilled_fraction: float
+    buffer_s: float = 0.0  # buffer traffic over `global_buffer.bw_bytes_per_cycle` (0: the target sets no limit)
 
 
 @dataclass(frozen=True)

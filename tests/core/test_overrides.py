@@ -30,7 +30,7 @@ def test_arrays_are_indexed_by_name_or_position():
 
 
 @pytest.mark.parametrize("item,needle", [
-    ("global_buffer.capcity_bytes=1", "valid: banks, capacity_bytes, component, width_bits"),
+    ("global_buffer.capcity_bytes=1", "valid: banks, bw_bytes_per_cycle, capacity_bytes, component, width_bits"),
     ("arrays.pe3d.rows=1", "valid: pe2d, pe1d"),
     ("nosuch=1", "valid: arrays, clock_hz"),
     ("arrays.pe2d.rows=0", "greater than 0"),

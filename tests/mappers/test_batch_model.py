@@ -29,6 +29,7 @@ from simulator.spatial.search import SEARCH_FILE, _mapping, cycles_per_point_of
 
 CASES = [  # (target, cascade, sizes): the FuseMax 1-pass cascade on its target, FLAT's 3-pass, and two others
     ("fusemax", "attention-1pass", {"P": 4096, "M": 4096, "E": 64, "F": 64, "M0": 256}),
+    ("fusemax@2048", "attention-1pass", {"P": 4096, "M": 4096, "E": 64, "F": 64, "M0": 256}),  # ports limited
     ("flat", "attention-3pass", {"P": 4096, "M": 4096, "E": 64, "F": 64}),
     ("unfused", "attention-2pass", {"P": 1024, "M": 1024, "E": 64, "F": 64}),
     ("fusemax", "multi-query-attention", {}),
@@ -66,7 +67,11 @@ def segments(n, rng, count):
 
 @pytest.mark.parametrize("target_name,cascade_name,sizes", CASES)
 def test_a_batch_costs_each_candidate_as_its_own_mapping_alone(target_name, cascade_name, sizes):
-    target = load_target(target_name)
+    target = load_target(target_name.split("@")[0])
+    if "@" in target_name:  # `name@B`: the buffer's ports limited to B bytes per cycle
+        port = float(target_name.split("@")[1])
+        target = target.model_copy(update={"global_buffer": target.global_buffer.model_copy(
+            update={"bw_bytes_per_cycle": port})})
     table = check_against_table(target)
     cascade = load_cascade(cascade_name)
     defaults = dict(cascade.roles.defaults or {}) if cascade.roles is not None else {}
