@@ -212,14 +212,14 @@ def search_group(ranks: dict[str, int], locked: set[str], dims: Sequence[int],
         def neighbours(c: GroupChoice) -> list[GroupChoice]:
             return _neighbours(c, ranks, tileable, ladders, streams, canon, blocks)
 
-        first = grid_points(drawn[:FIRST_GRID])
+        first = [] if stats.exhausted() else grid_points(drawn[:FIRST_GRID])  # (a limit reached: nothing to cost)
         ranked = sorted(zip(keys(first), range(len(first)), strict=True))
         starts = [first[i] for k, i in ranked[:2] if math.isfinite(k[0])]
         starts += [canon({}, (), True, None), canon({r: min(ranks[r], max(dims)) for r in tileable}, (), True, None)]
         starts += [canon({r: rng.choice(ladders[r]) for r in tileable}, (), rng.random() < 0.5, None) for _ in range(2)]
         done = _descend_together(starts, neighbours, keys, stats)
-        rest = grid_points(drawn[FIRST_GRID:])
-        if rest and not stats.exhausted():
+        rest = [] if stats.exhausted() else grid_points(drawn[FIRST_GRID:])
+        if rest:
             ranked = sorted(zip(keys(rest), range(len(rest)), strict=True))
             _descend_together([rest[i] for k, i in ranked[:2] if math.isfinite(k[0]) and rest[i] not in done],
                               neighbours, keys, stats)
@@ -247,11 +247,27 @@ def _neighbours(c: GroupChoice, sizes: dict[str, int], tileable: list[str], ladd
         for v in ladders[r]:
             for b in [c.block] + ([(r, old)] if blocks and v < old else []):
                 out.append(canon({**tile, r: v}, c.order, c.onchip, c.stream, b))
-    out += [canon(tile, perm, c.onchip, c.stream, c.block) for perm in itertools.permutations(c.order)]
+    out += [canon(tile, order, c.onchip, c.stream, c.block) for order in _order_moves(c.order)]
     out += [canon(tile, c.order, flag, s, c.block) for flag in (True, False) for s in streams]
     out += [canon(tile, c.order, c.onchip, c.stream, b)
             for b in _blocks(tile, [r for r, _ in c.tile], ladders, blocks)]
     return [m for m in dict.fromkeys(out) if m != c]
+
+
+#: a DRAM-level order of at most this many ranks has every permutation as a neighbour; a longer one (k! grows past
+#: thousands of candidates per step: MLA tiles up to seven ranks) has every order with one rank moved elsewhere
+ALL_ORDERS_UP_TO = 4
+
+
+def _order_moves(order: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The DRAM-level orders one step from `order` (see `ALL_ORDERS_UP_TO`)."""
+    if len(order) <= ALL_ORDERS_UP_TO:
+        return list(itertools.permutations(order))
+    out = []
+    for i, r in enumerate(order):
+        rest = order[:i] + order[i + 1:]
+        out += [rest[:j] + (r,) + rest[j:] for j in range(len(order)) if j != i]
+    return out
 
 
 def _descend_together(starts: list[GroupChoice], neighbours: Callable[[GroupChoice], list[GroupChoice]],
