@@ -3,7 +3,8 @@
 A stall-all pipeline needs one enable to reach every register of it in the same cycle: in the softmax replay
 that net had ~2,000 sinks, took 2 ns to route and sent nextpnr's router into long rip-up searches. Here the
 pipeline never stalls; instead an element is only issued into it while the FIFO at its end is sure to have room
-for everything in flight (`used` = issued and not yet taken by the consumer < `depth` - 2, registered).
+for everything in flight (`used` = issued and not yet taken by the consumer < `depth` - 4, counted from registered
+`issue` and `pop`, compared into a register).
 `issue_ok` is that flip-flop. Every control signal is a flip-flop or one LUT from flip-flops: the fill level of
 the memory is a thermometer code (`nonempty` is its bit 0), the memory is LUT RAM read through a register
 (`o.payload`), and `o.valid` is a flip-flop. `i.ready`-style independence holds: `issue_ok` depends on
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 from amaranth.hdl import Module, Signal, Value
 from amaranth.lib.memory import Memory
 
+#: credits held back: the check sees `used` as of three issues ago (registered issue, count, `issue_ok`)
+CREDIT_MARGIN = 4
+
 
 @dataclass(frozen=True)
 class CreditFifo:
@@ -29,7 +33,8 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     """Connect the pipeline's last stage (`up_valid`, `up_payload`) to stream `o` through a `depth`-entry FIFO.
 
     `issue` is high in a cycle the producer puts an element into the pipeline (only while `issue_ok`); the
-    pipeline's latency from issue to `up_valid` must stay below `depth` - 4 for one element per cycle."""
+    pipeline's latency from issue to `up_valid` must stay below `depth` - CREDIT_MARGIN - 3 for one element per
+    cycle."""
     if depth < 8 or depth & (depth - 1):
         raise ValueError(f"credit FIFO depth must be a power of two >= 8, not {depth}")
     width = len(Value.cast(up_payload))
@@ -55,11 +60,14 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
         m.d.sync += level.eq((level << 1) | 1)
     with m.Elif(refill & ~up_valid):
         m.d.sync += level.eq(level >> 1)
-    # credits: one taken per issue, one returned per element the consumer takes; the check is a cycle stale
-    # (one more issue may follow it), hence the margin
-    with m.If(issue & ~pop):
+    # credits: one taken per issue, one returned per element the consumer takes, both counted from registered
+    # copies (the count's update starts at flip-flops, not at the AND that is `issue`); the check is thus three
+    # cycles stale (issues in the three cycles before `issue_ok` are not yet in `used`), hence the margin
+    issue_r, pop_r = Signal(name="ofifo_issue_r"), Signal(name="ofifo_pop_r")
+    m.d.sync += [issue_r.eq(issue), pop_r.eq(pop)]
+    with m.If(issue_r & ~pop_r):
         m.d.sync += used.eq(used + 1)
-    with m.Elif(pop & ~issue):
+    with m.Elif(pop_r & ~issue_r):
         m.d.sync += used.eq(used - 1)
-    m.d.sync += issue_ok.eq(used < depth - 2)
+    m.d.sync += issue_ok.eq(used < depth - CREDIT_MARGIN)
     return CreditFifo(issue_ok=issue_ok)

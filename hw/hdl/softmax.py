@@ -72,10 +72,12 @@ class Softmax(wiring.Component):
             accept.eq(self.i.valid & self.i.ready),
             row_end.eq(accept & ~draining & self.i.payload.last),
         ]
-        # space and row-count checks are registered (two cycles stale), with that much margin; a row's end is
-        # registered before it is counted or its length stored (a third cycle: rows_ok then admits at most
-        # ROWS_IN_FLIGHT rows, and each per-row FIFO holds ROWS_IN_FLIGHT + 1)
-        m.d.sync += [occupancy.eq(wptr - rptr), space_ok.eq(occupancy < depth - 4),
+        # space and row-count checks are registered (the space check three cycles stale: the compare goes into a
+        # flip-flop beside its carry chain and is copied to `space_ok` beside the input's logic), with that much
+        # margin; a row's end is registered before it is counted or its length stored (a third cycle: rows_ok
+        # then admits at most ROWS_IN_FLIGHT rows, and each per-row FIFO holds ROWS_IN_FLIGHT + 1)
+        space_pre = Signal(name="space_pre")
+        m.d.sync += [occupancy.eq(wptr - rptr), space_pre.eq(occupancy < depth - 5), space_ok.eq(space_pre),
                      rows_ok.eq(rows < ROWS_IN_FLIGHT - 2)]
         row_end_r, len_r = Signal(name="row_end_r"), Signal.like(cnt, name="len_r")
         m.d.sync += [row_end_r.eq(row_end), len_r.eq(cnt)]
@@ -167,11 +169,9 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     mb, mprev3, x2 = st.reg(m_new, "mb"), st.reg(m_hist[-1], "mprev"), st.reg(x2, "x2m")
     advance(1, "m")
     tags["mb"] = mb
-    step = st.reg(mb - mprev3, "step")
-    diff_value = (mb << LOG2E_FRAC) - x2
-    diff = st.reg(diff_value, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
-    copies = exp2_addr_copies(st, diff_value)
-    advance(1, "diff")
+    step = st.delay(mb - mprev3, EXP2_DIFF_STAGES, "step")
+    diff, copies = exp2_diff(st, (mb << LOG2E_FRAC) - x2, plan.max_int_bits + LOG2E_FRAC + 1)
+    advance(EXP2_DIFF_STAGES, "diff")
 
     # 2^-f: table look-up (LUT ROMs, registered) and linear interpolation
     e, n, d = exp2(m, st, plan, diff, extra=Mux(tags["early"], SHIFT_MAX, clip_low_bits(step, 6)),
@@ -236,19 +236,25 @@ def exp2_stages() -> int:
     return rom_stages(2**TABLE_BITS) + mul_stages(LOG2E_FRAC - TABLE_BITS, variable=True) + 2
 
 
-def exp2_addr_copies(st: Stages, diff_value, prefix: str = ""):
-    """Copies of the table address's low bits, registered beside `diff` from the same value (`diff_value`, not
-    yet registered), one per table slice (`Stages.reg_copies`: on the ECP5 only; None otherwise)."""
+#: register stages of `exp2_diff`
+EXP2_DIFF_STAGES = 2
+
+
+def exp2_diff(st: Stages, diff_value, width: int, prefix: str = ""):
+    """The difference `diff_value` registered, then registered again beside copies of the table address's low
+    bits, one per table slice (`Stages.reg_copies`: on the ECP5 only; None otherwise), all loaded from the first
+    register (not from the subtraction's carry chain). Returns (diff, copies), `EXP2_DIFF_STAGES` stages on."""
     lo_bits = LOG2E_FRAC - TABLE_BITS
-    return st.reg_copies(Value.cast(diff_value)[lo_bits: lo_bits + 4], rom_slices(2**TABLE_BITS),
-                         f"{prefix}exp_addr")
+    diff0 = st.reg(diff_value, f"{prefix}diff0", unsigned(width))
+    copies = st.reg_copies(diff0[lo_bits: lo_bits + 4], rom_slices(2**TABLE_BITS), f"{prefix}exp_addr")
+    return st.reg(diff0, f"{prefix}diff"), copies
 
 
 def exp2(m: Module, st: Stages, plan: SoftmaxPlan, diff, extra=None, prefix: str = "", addr_copies=None):
     """2^-(diff / 2^16) as (e with EXP_FRAC bits, shift n): table of 2^-f plus linear interpolation.
 
     Takes `exp2_stages()`; `extra` (optional) is delayed alongside and returned as the third value;
-    `addr_copies` (optional, `exp2_addr_copies`) feed the table slices instead of `diff` itself."""
+    `addr_copies` (optional, from `exp2_diff`) feed the table slices instead of `diff` itself."""
     t_tab, d_tab = plan.tables()
     lo_bits = LOG2E_FRAC - TABLE_BITS
     hi = diff[lo_bits:LOG2E_FRAC]

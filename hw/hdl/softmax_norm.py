@@ -107,7 +107,9 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     t_f, k_d = reg(t[:2], "norm_tf"), reg(t - 1, "norm_k4", signed(8))
     v, m_d, j_d = reg(v, "norm_v4"), reg(m_c, "norm_m4"), reg(j_c, "norm_j4")
     sn = reg(s_d >> t_f, "norm_sn", sw + 1)
-    v, k_e, m_e, j_e = reg(v, "norm_v5"), reg(k_d, "norm_k5"), reg(m_d, "norm_m5"), reg(j_d, "norm_j5")
+    # each divider's start, registered from the stage before (a flip-flop into its set/reset logic)
+    go = [reg(v & j_d[j], f"div{j}_go") for j in range(DIVIDERS)]
+    k_e, m_e = reg(k_d, "norm_k5"), reg(m_d, "norm_m5")
     shift = f - DIV_FRAC
     dv_out = Signal(DIV_FRAC + 1, name="norm_dv")
     m.d.comb += dv_out.eq(sn >> shift if shift >= 0 else sn << -shift)
@@ -115,11 +117,9 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     # DIVIDERS dividers taking rows in turn; all take the same number of cycles, so rows leave in order
     finished = []
     for j in range(DIVIDERS):
-        go = Signal(name=f"div{j}_go")
-        m.d.comb += go.eq(v & j_e[j])
         with m.If(take & turn[j]):
             m.d.sync += busy[j].eq(1)
-        finished.append(_divider(m, j, busy=busy[j], go=go, dv=dv_out, k=k_e, mx=m_e, w_int=w_int))
+        finished.append(_divider(m, j, busy=busy[j], go=go[j], dv=dv_out, k=k_e, mx=m_e, w_int=w_int))
     # the finished word (each divider's own register; one finishes at a time) is selected into one more
     # register before the FIFO
     sel = finished[-1].word
@@ -166,30 +166,38 @@ def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value,
     kk, mm = Signal(signed(8), name=f"div{j}_k"), Signal(signed(w_int), name=f"div{j}_m")
     it = Signal(range(RECIP_FRAC + 2), name=f"div{j}_it")
     last = Signal(name=f"div{j}_last")
-    # non-restoring: p + d if p < 0 else p - d, as one adder (operand and carry in chosen by p's sign bit, a
-    # flip-flop; the carry in rides on an extra low bit), and the result shifted straight into p. It makes the
-    # same quotient bit decisions as the restoring division of the model (p is the restoring remainder, or that
-    # minus 2d after a step that did not fit), without a multiplexer after the carry chain. The adder is split in
-    # two halves, one per cycle (the low half's carry out in a flip-flop): each cycle's carry chain is half as
-    # long; p's sign (p_hi's top bit) stays unchanged until the step's second cycle ends.
-    neg = p_hi[-1]
+    # non-restoring: p + d if p < 0 else p - d, as one adder (operand and carry in chosen by p's sign bit; the
+    # carry in rides on an extra low bit), and the result shifted straight into p. It makes the same quotient
+    # bit decisions as the restoring division of the model (p is the restoring remainder, or that minus 2d after
+    # a step that did not fit), without a multiplexer after the carry chain. The adder is split in two halves,
+    # one per cycle (the low half's carry out in a flip-flop), and each half's operand (+d or ~d) is registered
+    # a cycle ahead: the high one while the low half adds (p's sign, p_hi's top bit, is unchanged then), the low
+    # one from the new sign (the high sum's next-to-top bit) as the high half ends. Each cycle is a flip-flop,
+    # half a carry chain and a flip-flop.
     d_ext = Cat(d, Const(0, dw - len(d)))
-    operand = d_ext ^ Cat(*([~neg] * dw))
-    low = Cat(Const(1, 1), p_lo) + Cat(~neg, operand[:lw])  # bits 1..lw: the sum, lw + 1: the carry out
-    high = (Cat(Const(1, 1), p_hi) + Cat(carry, operand[lw:]))[1: dw - lw + 1]
+    op_lo = Signal(lw + 1, name=f"div{j}_oplo", reset_less=True)  # Cat(carry in, operand[:lw])
+    op_hi = Signal(dw - lw, name=f"div{j}_ophi", reset_less=True)
+    low = Cat(Const(1, 1), p_lo) + op_lo  # bits 1..lw: the sum, lw + 1: the carry out
+    high = (Cat(Const(1, 1), p_hi) + Cat(carry, op_hi))[1: dw - lw + 1]
+    new_neg = high[-2]  # p_hi's top bit after this step
+    dv_ext = Cat(dv, Const(0, dw - len(d)))
     m.d.sync += done.eq(0)
     with m.If(go):
         p0 = 1 << DIV_FRAC
+        # the first step subtracts (p0 > 0): ~d with a carry in
         m.d.sync += [d.eq(dv), p_lo.eq(p0 & (2**lw - 1)), p_hi.eq(p0 >> lw), q.eq(0), it.eq(0), last.eq(0),
-                     run.eq(1), phase.eq(0), kk.eq(k), mm.eq(mx)]
+                     run.eq(1), phase.eq(0), kk.eq(k), mm.eq(mx), op_lo.eq(Cat(Const(1, 1), ~dv_ext[:lw]))]
     with m.Elif(run):
         m.d.sync += phase.eq(~phase)
         with m.If(~phase):
-            m.d.sync += [p_lo.eq(low[1:lw] << 1), mid.eq(low[lw]), carry.eq(low[lw + 1])]
+            neg = p_hi[-1]
+            m.d.sync += [p_lo.eq(low[1:lw] << 1), mid.eq(low[lw]), carry.eq(low[lw + 1]),
+                         op_hi.eq(d_ext[lw:] ^ Cat(*([~neg] * (dw - lw))))]
         with m.Else():
             # q collects the inverted quotient bits (the sign bits themselves: no LUT after the chain)
             m.d.sync += [q.eq((q << 1) | high[-1]), p_hi.eq(Cat(mid, high[:-1])), it.eq(it + 1),
-                         last.eq(it == RECIP_FRAC - 1)]
+                         last.eq(it == RECIP_FRAC - 1),
+                         op_lo.eq(Cat(~new_neg, d_ext[:lw] ^ Cat(*([~new_neg] * lw))))]
             with m.If(last):
                 m.d.sync += [run.eq(0), busy.eq(0), done.eq(1)]
     # r = q + 1 into a register of its own a cycle after the last step (a new division may start meanwhile)

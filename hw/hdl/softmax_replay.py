@@ -24,7 +24,7 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
            rptr: Signal, ecp5: bool = False) -> Signal:
     """Add pass 2 to `m`: drive the buffer's read address `raddr` (data two cycles later) and pointer `rptr`,
     and stream `o`. Returns a pulse when a row's replay starts."""
-    from hw.hdl.softmax import exp2, exp2_addr_copies, exp2_stages
+    from hw.hdl.softmax import EXP2_DIFF_STAGES, exp2, exp2_diff, exp2_stages
 
     # free running (elements enter only while the output FIFO has room for them); only valid bits reset
     st = Stages(m, Const(1), reset_less=True, ecp5_luts=ecp5)
@@ -77,10 +77,8 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     prod, n_l = st.mul(x, plan.log2e, "rlmul")
     x2 = st.reg(rshift_round(prod, plan.in_fmt.frac_bits), "rx2")
     advance(n_l + 1, "x2")
-    diff_value = (tags["m"] << LOG2E_FRAC) - x2
-    diff = st.reg(diff_value, "rdiff", unsigned(w_int + LOG2E_FRAC + 1))
-    copies = exp2_addr_copies(st, diff_value, prefix="r")
-    advance(1, "diff")
+    diff, copies = exp2_diff(st, (tags["m"] << LOG2E_FRAC) - x2, w_int + LOG2E_FRAC + 1, prefix="r")
+    advance(EXP2_DIFF_STAGES, "diff")
     e, n, _ = exp2(m, st, plan, diff, prefix="r", addr_copies=copies)
     advance(exp2_stages(), "e")
     # (e << 1) >> (n + EXP_FRAC - RECIP_FRAC), rounded: the constant part first, then by a multiple of 8, 0..7
@@ -102,10 +100,12 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     # rounded > p_max exactly when tp[:w_lo] > 2 p_max: that compare (a carry chain's sign bit) is made beside
     # the rounding, so the last stage is one multiplexer
     rnd = st.reg((tp[:w_lo] + 1) >> 1, "p_rnd", unsigned(w_lo))
-    over = (tp[w_lo:] != 0 if len(tp) > w_lo else 0) | (Const(2 * p_max, unsigned(w_lo + 1)) - tp[:w_lo])[-1]
-    hi = st.reg(over, "p_hi", unsigned(1))
+    # the OR of the high bits and the compare each go into a register of their own (combined before the
+    # register, synthesis merged them into one deep cone); the last stage is one LUT per bit
+    hi_or = st.reg(tp[w_lo:] != 0 if len(tp) > w_lo else 0, "p_hi_or", unsigned(1))
+    hi_cmp = st.reg((Const(2 * p_max, unsigned(w_lo + 1)) - tp[:w_lo])[-1], "p_hi_cmp", unsigned(1))
     advance(1, "rnd")
-    out = st.reg(Mux(hi, p_max, rnd), "p", unsigned(plan.out_fmt.width))
+    out = st.reg(Mux(hi_or | hi_cmp, p_max, rnd), "p", unsigned(plan.out_fmt.width))
     advance(1, "out")
     fifo = credit_fifo(m, issue=issue, up_valid=tags["v"], up_payload=Cat(out, tags["last"]), o=o,
                        depth=OUT_FIFO_DEPTH)
