@@ -65,7 +65,7 @@ class Softmax(wiring.Component):
         wptr, row_start = Signal(abits + 1, name="wptr"), Signal(abits + 1, name="row_start")
         rptr = Signal(abits + 1)
         occupancy, space_ok = Signal(abits + 1, name="occupancy"), Signal(name="space_ok")
-        rows, rows_ok = Signal(range(ROWS_IN_FLIGHT + 1), name="rows"), Signal(init=1, name="rows_ok")
+        rows, rows_ok = Signal(range(ROWS_IN_FLIGHT + 2), name="rows"), Signal(init=1, name="rows_ok")
         accept, row_end = Signal(name="accept"), Signal(name="row_end")
         m.d.comb += [
             self.i.ready.eq(draining | (space_ok & rows_ok)),
@@ -74,11 +74,12 @@ class Softmax(wiring.Component):
         ]
         # space and row-count checks are registered (the space check three cycles stale: the compare goes into a
         # flip-flop beside its carry chain and is copied to `space_ok` beside the input's logic), with that much
-        # margin; a row's end is registered before it is counted or its length stored (a third cycle: rows_ok
-        # then admits at most ROWS_IN_FLIGHT rows, and each per-row FIFO holds ROWS_IN_FLIGHT + 1)
+        # margin; a row's end is registered before it is counted or its length stored (rows_ok thus misses the
+        # row ends of its last three cycles: it admits at most ROWS_IN_FLIGHT + 1 rows that have not started
+        # their replay, what each per-row FIFO holds, memory and output register)
         space_pre = Signal(name="space_pre")
         m.d.sync += [occupancy.eq(wptr - rptr), space_pre.eq(occupancy < depth - 5), space_ok.eq(space_pre),
-                     rows_ok.eq(rows < ROWS_IN_FLIGHT - 2)]
+                     rows_ok.eq(rows < ROWS_IN_FLIGHT - 1)]
         row_end_r, len_r = Signal(name="row_end_r"), Signal.like(cnt, name="len_r")
         m.d.sync += [row_end_r.eq(row_end), len_r.eq(cnt)]
         lengths = reg_fifo(m, "lengths", width=len(cnt), depth=ROWS_IN_FLIGHT, w_en=row_end_r, w_data=len_r)

@@ -33,10 +33,8 @@ MAX_OUT_FRAC = 16
 #: row buffer entries beyond max_len: the buffer holds the row being replayed and the next row's first elements
 #: (last input to first replayed read, ~70 cycles), so that rows stream back to back at one element per cycle
 BUFFER_SLACK = 128
-#: rows that may be between input and the start of their replay at once (depth of the per-row FIFOs; 16 is
-#: what one TRELLIS_DPR16X4 holds, and more than rows of 16 at full rate need: ~100 cycles from a row's end to
-#: its replay)
-ROWS_IN_FLIGHT = 16
+#: rows that may be between input and the end of their replay at once (depth of the per-row FIFOs)
+ROWS_IN_FLIGHT = 8
 SHIFT_MAX = 63  # shift amounts saturate here (every shifted value is narrower than this)
 INTERLEAVE = 4  # running sums kept in parallel (element j goes to sum j mod 4): four cycles per update
 

@@ -37,8 +37,7 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     w_int = plan.max_int_bits
     cur_m, cur_r = Signal(signed(w_int), name="cur_m"), Signal(RECIP_FRAC + 1, name="cur_r")
     cur_sh = Signal(range(2 * RECIP_FRAC + 64))
-    issue, would_start = Signal(name="issue"), Signal(name="would_start")
-    start, fetch = Signal(name="start"), Signal(name="fetch")
+    issue, start, fetch = Signal(name="issue"), Signal(name="start"), Signal(name="fetch")
     # the next row's (length, m, r, shift) are fetched from the FIFOs into registers ahead of its start, so
     # that the FIFOs' read side does not depend on `en` (the credit check). A row can start two cycles after
     # the previous start (full rate for rows of 2 and more). `en` only enables flip-flops here; what they load
@@ -46,11 +45,16 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     nxt_valid, nxt_rem = Signal(name="nxt_valid"), Signal.like(rem, name="nxt_rem")
     nxt_m, nxt_r = Signal.like(cur_m, name="nxt_m"), Signal.like(cur_r, name="nxt_r")
     nxt_sh = Signal.like(cur_sh, name="nxt_sh")
-    m.d.comb += [left_zero.eq(rem[-1]), would_start.eq(nxt_valid & (~issuing | left_zero)), issue.eq(en & issuing),
+    # `would_start` (the next row starts at the next issue: nxt_valid & (~issuing | left_zero)) is itself a
+    # flip-flop, loaded with what that expression will be after this edge, so that `start` is one LUT (with
+    # `en`) from flip-flops. That needs the sign of rem - 1 as well: `rem2` counts alongside, one lower.
+    would_start = Signal(name="would_start")
+    rem2, nxt_rem2 = Signal.like(rem, name="rem2"), Signal.like(rem, name="nxt_rem2")
+    m.d.comb += [left_zero.eq(rem[-1]), issue.eq(en & issuing),
                  start.eq(en & would_start), fetch.eq(~nxt_valid & params.valid & lengths.r_rdy),
                  params.pop.eq(fetch), lengths.r_en.eq(fetch), raddr.eq(rptr[: len(raddr)])]
     with m.If(fetch):
-        m.d.sync += [nxt_valid.eq(1), nxt_rem.eq(lengths.r_data[:w] - 1),
+        m.d.sync += [nxt_valid.eq(1), nxt_rem.eq(lengths.r_data[:w] - 1), nxt_rem2.eq(lengths.r_data[:w] - 2),
                      nxt_m.eq(params.m), nxt_r.eq(params.r),
                      nxt_sh.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + params.k)]
     with m.Elif(start):
@@ -59,8 +63,15 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
         m.d.sync += rptr.eq(rptr + 1)
     # the countdown and `issuing` load on `en` alone (one LUT level from flip-flops to their inputs); the
     # countdown may run on while nothing is issued: it is reloaded before it is read again
+    nxt_valid_next = nxt_valid | fetch  # when no row starts
     with m.If(en):
-        m.d.sync += [rem.eq(Mux(would_start, nxt_rem, rem - 1)), issuing.eq(would_start | (issuing & ~left_zero))]
+        m.d.sync += [rem.eq(Mux(would_start, nxt_rem, rem - 1)), rem2.eq(Mux(would_start, nxt_rem2, rem2 - 1)),
+                     issuing.eq(would_start | (issuing & ~left_zero)),
+                     # after a start nxt_valid is 0; otherwise `issuing` becomes issuing & ~left_zero and the
+                     # sign of rem that of rem2
+                     would_start.eq(~would_start & nxt_valid_next & (~(issuing & ~left_zero) | rem2[-1]))]
+    with m.Else():
+        m.d.sync += would_start.eq(nxt_valid_next & (~issuing | left_zero))
     with m.If(start):
         m.d.sync += [cur_m.eq(nxt_m), cur_r.eq(nxt_r), cur_sh.eq(nxt_sh)]
 
