@@ -66,11 +66,17 @@ class Softmax(wiring.Component):
         rptr = Signal(abits + 1)
         occupancy, space_ok = Signal(abits + 1, name="occupancy"), Signal(name="space_ok")
         rows, rows_ok = Signal(range(ROWS_IN_FLIGHT + 2), name="rows"), Signal(init=1, name="rows_ok")
-        accept, row_end = Signal(name="accept"), Signal(name="row_end")
+        # `store` (an element accepted and stored: accept & ~draining) is one LUT from the input and `admit`, a
+        # flip-flop loaded with what ~draining & space_ok & rows_ok will be after the edge
+        store, row_end = Signal(name="store"), Signal(name="row_end")
+        admit, draining_next = Signal(name="admit"), Signal(name="draining_next")
+        last_in = self.i.payload.last
         m.d.comb += [
             self.i.ready.eq(draining | (space_ok & rows_ok)),
-            accept.eq(self.i.valid & self.i.ready),
-            row_end.eq(accept & ~draining & self.i.payload.last),
+            store.eq(self.i.valid & admit),
+            row_end.eq(store & last_in),
+            # a dropped row's rest is consumed up to its last; a row reaching max_len without it starts draining
+            draining_next.eq(Mux(draining, ~(self.i.valid & last_in), store & ~last_in & cnt_end)),
         ]
         # space and row-count checks are registered (the space check three cycles stale: the compare goes into a
         # flip-flop beside its carry chain and is copied to `space_ok` beside the input's logic), with that much
@@ -78,15 +84,15 @@ class Softmax(wiring.Component):
         # row ends of its last three cycles: it admits at most ROWS_IN_FLIGHT + 1 rows that have not started
         # their replay, what each per-row FIFO holds, memory and output register)
         space_pre = Signal(name="space_pre")
+        rows_ok_next = rows < ROWS_IN_FLIGHT - 1
         m.d.sync += [occupancy.eq(wptr - rptr), space_pre.eq(occupancy < depth - 5), space_ok.eq(space_pre),
-                     rows_ok.eq(rows < ROWS_IN_FLIGHT - 1)]
+                     rows_ok.eq(rows_ok_next), draining.eq(draining_next),
+                     admit.eq(~draining_next & space_pre & rows_ok_next)]
         row_end_r, len_r = Signal(name="row_end_r"), Signal.like(cnt, name="len_r")
         m.d.sync += [row_end_r.eq(row_end), len_r.eq(cnt)]
         lengths = reg_fifo(m, "lengths", width=len(cnt), depth=ROWS_IN_FLIGHT, w_en=row_end_r, w_data=len_r)
 
-        with m.If(accept & draining & self.i.payload.last):
-            m.d.sync += draining.eq(0)
-        with m.If(accept & ~draining):
+        with m.If(store):
             m.d.sync += [wptr.eq(wptr + 1), cnt.eq(cnt + 1), at_first.eq(0),
                          early.eq(early & (cnt3 != INTERLEAVE - 1)), cnt_left.eq(cnt_left - 1),
                          cnt3.eq(Mux(cnt3 == INTERLEAVE - 1, 0, cnt3 + 1))]
@@ -95,15 +101,15 @@ class Softmax(wiring.Component):
             with m.If(self.i.payload.last):
                 m.d.sync += row_start.eq(wptr + 1)
             with m.Elif(cnt_end):  # the row is longer than max_len: drop what is stored, consume the rest
-                m.d.sync += [wptr.eq(row_start), draining.eq(1), self.overflow.eq(1)]
+                m.d.sync += [wptr.eq(row_start), self.overflow.eq(1)]
 
         raddr = Signal(abits, name="raddr")
         rdata = row_buffer(m, width=plan.in_fmt.width, depth=depth, en=Const(1), waddr=wptr[:abits],
-                           wdata=self.i.payload.data, we=accept & ~draining, raddr=raddr, ecp5=self.ecp5_bram)
+                           wdata=self.i.payload.data, we=store, raddr=raddr, ecp5=self.ecp5_bram)
 
         # pass 1, free running: the stored elements of a dropped row are never `last`, so they end no row
         st = Stages(m, Const(1), reset_less=True, ecp5_luts=self.ecp5_bram)
-        tags = {"v": st.reg(accept & ~draining, "v0", reset_less=False), "first": st.reg(at_first, "first0"),
+        tags = {"v": st.reg(store, "v0", reset_less=False), "first": st.reg(at_first, "first0"),
                 "last": st.reg(self.i.payload.last, "last0"), "early": st.reg(early, "early0"),
                 "par": st.reg(cnt3, "par0")}
         x = st.reg(self.i.payload.data, "x0")

@@ -2,7 +2,8 @@
 the sum to [1, 2) and divide, while the next rows stream in. Computes what `softmax_model.first_pass` computes.
 
 Stages, each able to take a row at least every 16 cycles (so that rows of 16 and more stream at full rate):
-- combine: a six-stage pipeline (gap to the row's max, clamp, shift by multiples of 8, by 0..7, add pairs, add);
+- combine: a seven-stage pipeline (gap to the row's max, clamp, shift by multiples of 16, of 4, by 0..3, add
+  pairs, add);
 - a FIFO, then normalise: a five-stage pipeline (leading one per four bits, the leading group, two shifts),
   entered only when the divider whose turn it is is free;
 - divide: three dividers (one quotient bit every two cycles, 38 cycles) taking rows in turn;
@@ -56,17 +57,22 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     v, mx = reg(row_summed, "comb_v1"), reg(m_row, "comb_m1", signed(w_int))
     has = [reg(has_par[p], f"comb_has1_{p}") for p in PARS]
     gap = [reg(mx - acc_max[p], f"comb_gap2_{p}", signed(w_int + 1)) for p in PARS]
-    a = [reg(acc[p], f"comb_acc2_{p}", aw) for p in PARS]
-    v, mx, has = reg(v, "comb_v2"), reg(mx, "comb_m2"), [reg(h, f"comb_has2_{p}") for p, h in enumerate(has)]
+    # sums that no element of this row reached (row shorter than 3) hold an older row's value: masked as they
+    # are taken (one LUT beside the snapshot register, not in a shifter's stage)
+    a = [reg(Mux(has[p], acc[p], 0), f"comb_acc2_{p}", aw) for p in PARS]
+    v, mx = reg(v, "comb_v2"), reg(mx, "comb_m2")
     d = [reg(clip_low_bits(gap[p], 6), f"comb_d3_{p}", 6) for p in PARS]
     a = [reg(a[p], f"comb_acc3_{p}") for p in PARS]
-    v, mx, has = reg(v, "comb_v3"), reg(mx, "comb_m3"), [reg(h, f"comb_has3_{p}") for p, h in enumerate(has)]
-    c = [reg(a[p] >> (d[p][3:] << 3), f"comb_c4_{p}", aw) for p in PARS]
-    fine = [reg(d[p][:3], f"comb_f4_{p}") for p in PARS]
-    v, mx, has = reg(v, "comb_v4"), reg(mx, "comb_m4"), [reg(h, f"comb_has4_{p}") for p, h in enumerate(has)]
-    # sums that no element of this row reached (row shorter than 3) hold an older row's value: masked
-    s = [reg(Mux(has[p], c[p] >> fine[p], 0), f"comb_s5_{p}", aw) for p in PARS]
+    v, mx = reg(v, "comb_v3"), reg(mx, "comb_m3")
+    # the shift in three stages of a 4:1 multiplexer each: by 16 x d[4:6], 4 x d[2:4], d[0:2]
+    c = [reg(a[p] >> (d[p][4:] << 4), f"comb_c4_{p}", aw) for p in PARS]
+    d = [reg(d[p][:4], f"comb_d4_{p}") for p in PARS]
+    v, mx = reg(v, "comb_v4"), reg(mx, "comb_m4")
+    c = [reg(c[p] >> (d[p][2:] << 2), f"comb_c5_{p}", aw) for p in PARS]
+    d = [reg(d[p][:2], f"comb_d5_{p}") for p in PARS]
     v, mx = reg(v, "comb_v5"), reg(mx, "comb_m5")
+    s = [reg(c[p] >> d[p], f"comb_s5_{p}", aw) for p in PARS]
+    v, mx = reg(v, "comb_v5b"), reg(mx, "comb_m5b")
     # pairs, then the total (each sum < 2^(aw - 1) and so is the total: aw + 1 bits never overflow)
     pairs = [reg(s[p] + s[p + 1] if p + 1 < len(s) else s[p], f"comb_s{p}", aw + 1) for p in range(0, len(s), 2)]
     assert len(pairs) == 2, "the combine adds two pairs (INTERLEAVE = 4)"
