@@ -83,14 +83,19 @@ class Softmax(wiring.Component):
         # margin; a row's end is registered before it is counted or its length stored (rows_ok thus misses the
         # row ends of its last three cycles: it admits at most ROWS_IN_FLIGHT + 1 rows that have not started
         # their replay, what each per-row FIFO holds, memory and output register)
-        space_pre = Signal(name="space_pre")
+        # the read pointer comes from the replay, far off: a copy registered first (stale: only more cautious)
+        space_pre, rptr_in = Signal(name="space_pre"), Signal.like(rptr, name="rptr_in")
         rows_ok_next = rows < ROWS_IN_FLIGHT - 1
-        m.d.sync += [occupancy.eq(wptr - rptr), space_pre.eq(occupancy < depth - 5), space_ok.eq(space_pre),
+        m.d.sync += [rptr_in.eq(rptr), occupancy.eq(wptr - rptr_in), space_pre.eq(occupancy < depth - 5),
+                     space_ok.eq(space_pre),
                      rows_ok.eq(rows_ok_next), draining.eq(draining_next),
                      admit.eq(~draining_next & space_pre & rows_ok_next)]
         row_end_r, len_r = Signal(name="row_end_r"), Signal.like(cnt, name="len_r")
         m.d.sync += [row_end_r.eq(row_end), len_r.eq(cnt)]
-        lengths = reg_fifo(m, "lengths", width=len(cnt), depth=ROWS_IN_FLIGHT, w_en=row_end_r, w_data=len_r)
+        # the length travels one more register towards the FIFO, which sits by the replay that reads it
+        row_end_w, len_w = Signal(name="row_end_w"), Signal.like(cnt, name="len_w")
+        m.d.sync += [row_end_w.eq(row_end_r), len_w.eq(len_r)]
+        lengths = reg_fifo(m, "lengths", width=len(cnt), depth=ROWS_IN_FLIGHT, w_en=row_end_w, w_data=len_w)
 
         with m.If(store):
             m.d.sync += [wptr.eq(wptr + 1), cnt.eq(cnt + 1), at_first.eq(0),
@@ -119,8 +124,10 @@ class Softmax(wiring.Component):
                             has_par=has_par)
         started = replay(m, plan, params=params, lengths=lengths, rdata=rdata, o=self.o,
                          raddr=raddr, rptr=rptr, ecp5=self.ecp5_bram)
-        started_r = Signal(name="started_r")  # counted a cycle late (fewer LUT levels to the counter)
-        m.d.sync += started_r.eq(started)
+        # counted two cycles late (fewer LUT levels to the counter; the replay is far from the input side, the
+        # second register is on the way): rows_ok only gets more cautious
+        started_r0, started_r = Signal(name="started_r0"), Signal(name="started_r")
+        m.d.sync += [started_r0.eq(started), started_r.eq(started_r0)]
         with m.If(row_end_r & ~started_r):
             m.d.sync += rows.eq(rows + 1)
         with m.Elif(started_r & ~row_end_r):

@@ -133,6 +133,8 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
         sel = Mux(fin.done, fin.word, sel)
     word = reg(sel, "div_word")
     word_v = reg(Cat(*(fin.done for fin in finished)).any(), "div_word_v")
+    # one more register on the way to the FIFO, which sits by the replay that reads it
+    word, word_v = reg(word, "div_word2"), reg(word_v, "div_word_v2")
     params = reg_fifo(m, "params", width=RECIP_FRAC + 1 + 8 + w_int, depth=ROWS_IN_FLIGHT, w_en=word_v,
                       w_data=word)
     rdata = params.r_data
