@@ -148,9 +148,10 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     advance(n_l + 1, "x2")
     w_max = plan.max_int_bits
     flip = 1 << (w_max - 1)  # offset binary (sign bit inverted): a signed compare as an unsigned subtraction
-    c_val = (x2 + (2**LOG2E_FRAC - 1)) >> LOG2E_FRAC
-    c = st.reg(c_val, "c", signed(w_max))
-    c_ob = st.reg(c_val[:w_max].as_unsigned() ^ flip, "c_ob", unsigned(w_max))
+    # c in offset binary straight from the carry chain: the flip (+2^(w_max - 1)) folded into the constant added
+    # (a multiple of 2^LOG2E_FRAC, so the floor commutes with it); c itself is taken back from it a stage later
+    c_ob_val = (x2 + (2**LOG2E_FRAC - 1 + (flip << LOG2E_FRAC))) >> LOG2E_FRAC
+    c_ob = st.reg(c_ob_val[:w_max].as_unsigned(), "c_ob", unsigned(w_max))
     x2 = st.reg(x2, "x2c")
     advance(1, "c")
 
@@ -172,7 +173,7 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     gt_run, gt_ahead = st.reg(greater(c_ob, m_run_ob), "gt_run"), st.reg(greater(c_ob, ahead_c_ob), "gt_ahead")
     upd_r, first_r = st.reg(ahead_upd, "gt_upd"), st.reg(ahead_first, "gt_first")
     gt = Mux(upd_r, Mux(first_r, gt_ahead, gt_run & gt_ahead), gt_run)
-    c, c_ob, x2 = st.reg(c, "c_m"), st.reg(c_ob, "c_ob_m"), st.reg(x2, "x2g")
+    c, c_ob, x2 = st.reg((c_ob ^ flip).as_signed(), "c_m"), st.reg(c_ob, "c_ob_m"), st.reg(x2, "x2g")
     advance(1, "gt")
     m.d.comb += [ahead_upd.eq(tags["v"]), ahead_first.eq(tags["first"]), ahead_c_ob.eq(c_ob)]
     take = tags["first"] | gt
