@@ -7,9 +7,9 @@ for everything in flight (`used` = issued and not yet taken by the consumer < `d
 `issue` and `pop`, compared into a register).
 `issue_ok` is that flip-flop. Every control signal is a flip-flop or one LUT from flip-flops: the fill level of
 the memory is a thermometer code (`nonempty` is its bit 0), the memory is LUT RAM in banks of 16 words, each
-bank read into a register of its own (`pre`, one LUT level from the read pointer), then selected into the output
-register (`o.payload`), and `o.valid` is a flip-flop. `i.ready`-style independence holds: `issue_ok` depends on
-`o.ready` only through registers.
+bank read into a register of its own (`pre`, one LUT level from the read pointer), then selected into a two-entry
+skid buffer (`skid.py`) whose output register is `o.payload`, and `o.valid` is a flip-flop. `i.ready`-style
+independence holds: `issue_ok` depends on `o.ready` only through registers.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib.memory import Memory
+
+from hw.hdl.skid import skid_buffer
 
 #: credits held back: the check sees `used` as of three issues ago (registered issue, count, `issue_ok`)
 CREDIT_MARGIN = 4
@@ -34,7 +36,7 @@ class CreditFifo:
 
 def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, o, depth: int) -> CreditFifo:
     """Connect the pipeline's last stage (`up_valid`, `up_payload`) to stream `o` through a `depth`-entry FIFO
-    (plus the bank registers and the output register: `depth` + 2 words).
+    (plus the bank registers and the skid buffer: `depth` + 3 words).
 
     `issue` is high in a cycle the producer puts an element into the pipeline (only while `issue_ok`); the
     pipeline's latency from issue to `up_valid` must stay below `depth` - CREDIT_MARGIN - 4 for one element per
@@ -47,7 +49,6 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     wptr, rptr = Signal(range(depth), name="ofifo_wptr"), Signal(range(depth), name="ofifo_rptr")
     level = Signal(depth, name="ofifo_level")  # thermometer: bit k = more than k words in the memory
     pre_valid, pre_sel = Signal(name="ofifo_pre_valid"), Signal(range(nbanks), name="ofifo_pre_sel")
-    main_valid, main = Signal(name="ofifo_valid"), Signal(width, name="ofifo_main")
     load, move, pop = Signal(name="ofifo_load"), Signal(name="ofifo_move"), Signal(name="ofifo_pop")
     used = Signal(range(depth + 3), name="ofifo_used")
     issue_ok = Signal(name="ofifo_issue_ok", init=1)
@@ -63,21 +64,20 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
         with m.If(load):
             m.d.sync += word.eq(rp.data)
         pre.append(word)
-    m.d.comb += [move.eq(pre_valid & (~main_valid | o.ready)), load.eq(level[0] & (~pre_valid | move)),
-                 pop.eq(main_valid & o.ready), o.valid.eq(main_valid), o.payload.eq(main)]
+    selected = pre[-1]
+    for b in reversed(range(nbanks - 1)):
+        selected = Mux(pre_sel == b, pre[b], selected)
+    # `pre` moves into a skid buffer whenever its spare entry is free (a flip-flop), so that `load` is one LUT
+    # from flip-flops (it loads the bank registers, the read pointer and the level: a large fan-out)
+    skid_free = skid_buffer(m, pre_valid, selected, o)
+    m.d.comb += [move.eq(pre_valid & skid_free), load.eq(level[0] & (~pre_valid | skid_free)),
+                 pop.eq(o.valid & o.ready)]
     with m.If(up_valid):
         m.d.sync += wptr.eq(wptr + 1)  # wraps: depth is a power of two
     with m.If(load):
         m.d.sync += [rptr.eq(rptr + 1), pre_sel.eq(rptr[abits:] if nbanks > 1 else 0), pre_valid.eq(1)]
     with m.Elif(move):
         m.d.sync += pre_valid.eq(0)
-    selected = pre[-1]
-    for b in reversed(range(nbanks - 1)):
-        selected = Mux(pre_sel == b, pre[b], selected)
-    with m.If(move):
-        m.d.sync += [main.eq(selected), main_valid.eq(1)]
-    with m.Elif(o.ready):
-        m.d.sync += main_valid.eq(0)
     with m.If(up_valid & ~load):
         m.d.sync += level.eq((level << 1) | 1)
     with m.Elif(load & ~up_valid):

@@ -193,11 +193,11 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
                    addr_copies=copies)
     advance(exp2_stages(), "e")
 
-    # e >> n, rounded, into the accumulator's precision: shift by a multiple of 8, by 0..7, round
-    ta_c = st.reg((e << (plan.acc_frac - EXP_FRAC + 1)) >> (n[3:] << 3), "ta_c")
-    ta = st.reg(ta_c >> st.reg(n[:3], "n_f"), "ta")
-    d = st.delay(d, 2, "d_s")
-    advance(2, "sh")
+    # e >> n, rounded, into the accumulator's precision: shift by 16 x n[4:6], 4 x n[2:4], n[0:2] (a 4:1
+    # multiplexer per stage), round
+    ta, _ = shift_stages(st, e << (plan.acc_frac - EXP_FRAC + 1), n, "ta")
+    d = st.delay(d, 3, "d_s")
+    advance(3, "sh")
     # each sum's own copy of its elements' shift (loaded only for them: four distinct registers, each with a
     # quarter of the fan-out, beside its sum's shifter)
     d_a = [_load(m, d, tags["par"] == par, f"acc_da_{par}") for par in PARS]
@@ -234,6 +234,17 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     m.d.comb += row_summed.eq(tags["v"] & tags["last"])
     has_par = [~tags["early"] | (tags["par"] >= par) for par in PARS]  # length > par
     return acc, acc_max, row_summed, tags["mb"], has_par
+
+
+def shift_stages(st: Stages, value, n, name: str):
+    """`value` >> `n` (six bits) in three registered stages of a 4:1 multiplexer each: by 16 x n[4:6], by
+    4 x n[2:4], by n[0:2]. Returns (the shifted value, the last stage's shift bits)."""
+    value = Value.cast(value)
+    a = st.reg(value >> (n[4:6] << 4), f"{name}_a", value.shape())
+    n_b = st.reg(n[:4], f"{name}_nb")
+    b = st.reg(a >> (n_b[2:4] << 2), f"{name}_b", value.shape())
+    n_c = st.reg(n_b[:2], f"{name}_nc")
+    return st.reg(b >> n_c, name, value.shape()), n_c
 
 
 def _load(m: Module, value, en, name: str) -> Signal:

@@ -57,11 +57,12 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     v, mx = reg(row_summed, "comb_v1"), reg(m_row, "comb_m1", signed(w_int))
     has = [reg(has_par[p], f"comb_has1_{p}") for p in PARS]
     gap = [reg(mx - acc_max[p], f"comb_gap2_{p}", signed(w_int + 1)) for p in PARS]
-    # sums that no element of this row reached (row shorter than 3) hold an older row's value: masked as they
-    # are taken (one LUT beside the snapshot register, not in a shifter's stage)
-    a = [reg(Mux(has[p], acc[p], 0), f"comb_acc2_{p}", aw) for p in PARS]
-    v, mx = reg(v, "comb_v2"), reg(mx, "comb_m2")
-    d = [reg(clip_low_bits(gap[p], 6), f"comb_d3_{p}", 6) for p in PARS]
+    a = [reg(acc[p], f"comb_acc2_{p}", aw) for p in PARS]
+    v, mx, has = reg(v, "comb_v2"), reg(mx, "comb_m2"), [reg(h, f"comb_has2_{p}") for p, h in enumerate(has)]
+    # sums that no element of this row reached (row shorter than 3) hold an older row's value: shifted by
+    # SHIFT_MAX, which clears any sum (no mask on the wide sums, whose registers are spread out)
+    assert aw <= SHIFT_MAX, "a shift by SHIFT_MAX must clear a sum"
+    d = [reg(Mux(has[p], clip_low_bits(gap[p], 6), SHIFT_MAX), f"comb_d3_{p}", 6) for p in PARS]
     a = [reg(a[p], f"comb_acc3_{p}") for p in PARS]
     v, mx = reg(v, "comb_v3"), reg(mx, "comb_m3")
     # the shift in three stages of a 4:1 multiplexer each: by 16 x d[4:6], 4 x d[2:4], d[0:2]
@@ -133,8 +134,11 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
         sel = Mux(fin.done, fin.word, sel)
     word = reg(sel, "div_word")
     word_v = reg(Cat(*(fin.done for fin in finished)).any(), "div_word_v")
-    # one more register on the way to the FIFO, which sits by the replay that reads it
-    word, word_v = reg(word, "div_word2"), reg(word_v, "div_word_v2")
+    # one more register on the way to the FIFO, which sits by the replay that reads it; r = quotient + 1 there
+    # (a carry chain straight from the flip-flops)
+    r_bits = RECIP_FRAC + 1
+    word = reg(Cat((word[:r_bits] + 1)[:r_bits], word[r_bits:]), "div_word2", len(word))
+    word_v = reg(word_v, "div_word_v2")
     params = reg_fifo(m, "params", width=RECIP_FRAC + 1 + 8 + w_int, depth=ROWS_IN_FLIGHT, w_en=word_v,
                       w_data=word)
     rdata = params.r_data
@@ -189,7 +193,9 @@ def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value,
     high = (Cat(Const(1, 1), p_hi) + Cat(carry, op_hi))[1: dw - lw + 1]
     new_neg = high[-2]  # p_hi's top bit after this step
     dv_ext = Cat(dv, Const(0, dw - len(d)))
-    m.d.sync += done.eq(0)
+    # a division starts only on an idle divider (`busy` keeps the next `go` off until this one has ended), so
+    # `done` needs no term of `go`
+    m.d.sync += done.eq(run & phase & last)
     with m.If(go):
         p0 = 1 << DIV_FRAC
         # the first step subtracts (p0 > 0): ~d with a carry in
@@ -207,11 +213,12 @@ def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value,
                          last.eq(it == RECIP_FRAC - 1),
                          op_lo.eq(Cat(~new_neg, d_ext[:lw] ^ Cat(*([~new_neg] * lw))))]
             with m.If(last):
-                m.d.sync += [run.eq(0), busy.eq(0), done.eq(1)]
-    # r = q + 1 into a register of its own a cycle after the last step (a new division may start meanwhile)
+                m.d.sync += [run.eq(0), busy.eq(0)]
+    # the quotient (r - 1) into a register of its own a cycle after the last step (a new division may start
+    # meanwhile); r = quotient + 1 is added after the dividers' words are selected (`normaliser`)
     word = Signal(RECIP_FRAC + 1 + 8 + w_int, name=f"div{j}_word")
     word_done = Signal(name=f"div{j}_word_done")
     m.d.sync += word_done.eq(done)
     with m.If(done):
-        m.d.sync += word.eq(Cat((~q + 1)[: RECIP_FRAC + 1], kk, mm))
+        m.d.sync += word.eq(Cat(~q, kk, mm))
     return _DivOut(busy=busy, done=word_done, word=word)

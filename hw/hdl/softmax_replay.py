@@ -24,7 +24,7 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
            rptr: Signal, ecp5: bool = False) -> Signal:
     """Add pass 2 to `m`: drive the buffer's read address `raddr` (data two cycles later) and pointer `rptr`,
     and stream `o`. Returns a pulse when a row's replay starts."""
-    from hw.hdl.softmax import EXP2_DIFF_STAGES, exp2, exp2_diff, exp2_stages
+    from hw.hdl.softmax import EXP2_DIFF_STAGES, exp2, exp2_diff, exp2_stages, shift_stages
 
     # free running (elements enter only while the output FIFO has room for them); only valid bits reset
     st = Stages(m, Const(1), reset_less=True, ecp5_luts=ecp5)
@@ -92,11 +92,11 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     advance(EXP2_DIFF_STAGES, "diff")
     e, n, _ = exp2(m, st, plan, diff, prefix="r", addr_copies=copies)
     advance(exp2_stages(), "e")
-    # (e << 1) >> (n + EXP_FRAC - RECIP_FRAC), rounded: the constant part first, then by a multiple of 8, 0..7
-    tb_c = st.reg(((e << 1) >> (EXP_FRAC - RECIP_FRAC)) >> (n[3:] << 3), "rtb_c")
-    tb = st.reg(tb_c >> st.reg(n[:3], "rn_f"), "rtb")
+    # (e << 1) >> (n + EXP_FRAC - RECIP_FRAC), rounded: the constant part first, then by 16 x n[4:6], 4 x n[2:4],
+    # n[0:2] (a 4:1 multiplexer per stage)
+    tb, _ = shift_stages(st, (e << 1) >> (EXP_FRAC - RECIP_FRAC), n, "rtb")
     e18 = st.reg((tb + 1) >> 1, "re18", unsigned(RECIP_FRAC + 1))
-    advance(3, "sh")
+    advance(4, "sh")
     pprod, n_p = st.mul(e18, tags["r"], "pmul")
     advance(n_p, "p")
     sh = tags["sh"]
