@@ -21,8 +21,9 @@ from amaranth.lib.memory import Memory
 
 from hw.hdl.skid import skid_buffer
 
-#: credits held back: the check sees `used` as of three issues ago (registered issue, count, `issue_ok`)
-CREDIT_MARGIN = 4
+#: credits held back: the check sees `used` as of four issues ago (registered issue, count, the compare, and
+#: `issue_ok` copied once more on its way to the producer)
+CREDIT_MARGIN = 5
 #: words per LUT RAM bank (one TRELLIS_DPR16X4 deep on an ECP5)
 BANK_DEPTH = 16
 
@@ -39,7 +40,7 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     (plus the bank registers and the skid buffer: `depth` + 3 words).
 
     `issue` is high in a cycle the producer puts an element into the pipeline (only while `issue_ok`); the
-    pipeline's latency from issue to `up_valid` must stay below `depth` - CREDIT_MARGIN - 4 for one element per
+    pipeline's latency from issue to `up_valid` must stay below `depth` - CREDIT_MARGIN - 5 for one element per
     cycle."""
     if depth < 8 or depth & (depth - 1):
         raise ValueError(f"credit FIFO depth must be a power of two >= 8, not {depth}")
@@ -84,12 +85,14 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
         m.d.sync += level.eq(level >> 1)
     # credits: one taken per issue, one returned per element the consumer takes, both counted from registered
     # copies (the count's update starts at flip-flops, not at the AND that is `issue`); the check is thus three
-    # cycles stale (issues in the three cycles before `issue_ok` are not yet in `used`), hence the margin
+    # cycles stale (issues in the four cycles up to `issue_ok` are not yet in `used`), hence the margin
     issue_r, pop_r = Signal(name="ofifo_issue_r"), Signal(name="ofifo_pop_r")
     m.d.sync += [issue_r.eq(issue), pop_r.eq(pop)]
     with m.If(issue_r & ~pop_r):
         m.d.sync += used.eq(used + 1)
     with m.Elif(pop_r & ~issue_r):
         m.d.sync += used.eq(used - 1)
-    m.d.sync += issue_ok.eq(used < depth - CREDIT_MARGIN)
+    # the compare into a register by the count, copied into `issue_ok` on the way to the producer (far off)
+    credit_ok = Signal(name="ofifo_credit_ok", init=1)
+    m.d.sync += [credit_ok.eq(used < depth - CREDIT_MARGIN), issue_ok.eq(credit_ok)]
     return CreditFifo(issue_ok=issue_ok)
