@@ -182,36 +182,32 @@ def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value,
     # carry in rides on an extra low bit), and the result shifted straight into p. It makes the same quotient
     # bit decisions as the restoring division of the model (p is the restoring remainder, or that minus 2d after
     # a step that did not fit), without a multiplexer after the carry chain. The adder is split in two halves,
-    # one per cycle (the low half's carry out in a flip-flop), and each half's operand (+d or ~d) is registered
-    # a cycle ahead: the high one while the low half adds (p's sign, p_hi's top bit, is unchanged then), the low
-    # one from the new sign (the high sum's next-to-top bit) as the high half ends. Each cycle is a flip-flop,
-    # half a carry chain and a flip-flop.
+    # one per cycle (the low half's carry out in a flip-flop). The high half's operand (+d or ~d) is registered
+    # while the low half adds (p's sign, p_hi's top bit, is unchanged then), so that cycle is a flip-flop, half
+    # a carry chain and a flip-flop; the low half, the shorter one, chooses its operand in a LUT in front of its
+    # chain (registering it too, from the high sum's next-to-top bit, put a LUT and a long route after the high
+    # chain: measured slower).
+    neg = p_hi[-1]
     d_ext = Cat(d, Const(0, dw - len(d)))
-    op_lo = Signal(lw + 1, name=f"div{j}_oplo", reset_less=True)  # Cat(carry in, operand[:lw])
     op_hi = Signal(dw - lw, name=f"div{j}_ophi", reset_less=True)
-    low = Cat(Const(1, 1), p_lo) + op_lo  # bits 1..lw: the sum, lw + 1: the carry out
+    low = Cat(Const(1, 1), p_lo) + Cat(~neg, d_ext[:lw] ^ Cat(*([~neg] * lw)))  # bits 1..lw: the sum, lw + 1: carry
     high = (Cat(Const(1, 1), p_hi) + Cat(carry, op_hi))[1: dw - lw + 1]
-    new_neg = high[-2]  # p_hi's top bit after this step
-    dv_ext = Cat(dv, Const(0, dw - len(d)))
     # a division starts only on an idle divider (`busy` keeps the next `go` off until this one has ended), so
     # `done` needs no term of `go`
     m.d.sync += done.eq(run & phase & last)
     with m.If(go):
         p0 = 1 << DIV_FRAC
-        # the first step subtracts (p0 > 0): ~d with a carry in
         m.d.sync += [d.eq(dv), p_lo.eq(p0 & (2**lw - 1)), p_hi.eq(p0 >> lw), q.eq(0), it.eq(0), last.eq(0),
-                     run.eq(1), phase.eq(0), kk.eq(k), mm.eq(mx), op_lo.eq(Cat(Const(1, 1), ~dv_ext[:lw]))]
+                     run.eq(1), phase.eq(0), kk.eq(k), mm.eq(mx)]
     with m.Elif(run):
         m.d.sync += phase.eq(~phase)
         with m.If(~phase):
-            neg = p_hi[-1]
             m.d.sync += [p_lo.eq(low[1:lw] << 1), mid.eq(low[lw]), carry.eq(low[lw + 1]),
                          op_hi.eq(d_ext[lw:] ^ Cat(*([~neg] * (dw - lw))))]
         with m.Else():
             # q collects the inverted quotient bits (the sign bits themselves: no LUT after the chain)
             m.d.sync += [q.eq((q << 1) | high[-1]), p_hi.eq(Cat(mid, high[:-1])), it.eq(it + 1),
-                         last.eq(it == RECIP_FRAC - 1),
-                         op_lo.eq(Cat(~new_neg, d_ext[:lw] ^ Cat(*([~new_neg] * lw))))]
+                         last.eq(it == RECIP_FRAC - 1)]
             with m.If(last):
                 m.d.sync += [run.eq(0), busy.eq(0)]
     # the quotient (r - 1) into a register of its own a cycle after the last step (a new division may start

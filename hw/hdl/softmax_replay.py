@@ -39,8 +39,8 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     cur_sh = Signal(range(2 * RECIP_FRAC + 64))
     issue, start, fetch = Signal(name="issue"), Signal(name="start"), Signal(name="fetch")
     # the next row's (length, m, r, shift) are fetched from the FIFOs into registers ahead of its start, so
-    # that the FIFOs' read side does not depend on `en` (the credit check). A row can start two cycles after
-    # the previous start (full rate for rows of 2 and more). `en` only enables flip-flops here; what they load
+    # that the FIFOs' read side does not depend on `en` (the credit check). A row can start three cycles after
+    # the previous start (full rate for rows of 3 and more). `en` only enables flip-flops here; what they load
     # is decided by flip-flops alone.
     nxt_valid, nxt_rem = Signal(name="nxt_valid"), Signal.like(rem, name="nxt_rem")
     nxt_m, nxt_r = Signal.like(cur_m, name="nxt_m"), Signal.like(cur_r, name="nxt_r")
@@ -50,9 +50,13 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     # `en`) from flip-flops. That needs the sign of rem - 1 as well: `rem2` counts alongside, one lower.
     would_start = Signal(name="would_start")
     rem2, nxt_rem2 = Signal.like(rem, name="rem2"), Signal.like(rem, name="nxt_rem2")
+    # the FIFOs are told of a fetch a cycle later (`fetch_r`: their output registers stay loaded meanwhile, and
+    # nxt_valid keeps a second fetch off), so that no path runs FIFO -> replay -> FIFO within a cycle
+    fetch_r = Signal(name="fetch_r")
+    m.d.sync += fetch_r.eq(fetch)
     m.d.comb += [left_zero.eq(rem[-1]), issue.eq(en & issuing),
                  start.eq(en & would_start), fetch.eq(~nxt_valid & params.valid & lengths.r_rdy),
-                 params.pop.eq(fetch), lengths.r_en.eq(fetch), raddr.eq(rptr[: len(raddr)])]
+                 params.pop.eq(fetch_r), lengths.r_en.eq(fetch_r), raddr.eq(rptr[: len(raddr)])]
     with m.If(fetch):
         m.d.sync += [nxt_valid.eq(1), nxt_rem.eq(lengths.r_data[:w] - 1), nxt_rem2.eq(lengths.r_data[:w] - 2),
                      nxt_m.eq(params.m), nxt_r.eq(params.r),
