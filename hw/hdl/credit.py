@@ -84,7 +84,7 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     with m.Elif(load & ~up_valid):
         m.d.sync += level.eq(level >> 1)
     # credits: one taken per issue, one returned per element the consumer takes, both counted from registered
-    # copies (the count's update starts at flip-flops, not at the AND that is `issue`); the check is thus three
+    # copies (the count's update starts at flip-flops, not at the AND that is `issue`); the check is thus four
     # cycles stale (issues in the four cycles up to `issue_ok` are not yet in `used`), hence the margin
     issue_r, pop_r = Signal(name="ofifo_issue_r"), Signal(name="ofifo_pop_r")
     m.d.sync += [issue_r.eq(issue), pop_r.eq(pop)]
