@@ -3,19 +3,29 @@
 A stall-all pipeline needs one enable to reach every register of it in the same cycle: in the softmax replay
 that net had ~2,000 sinks, took 2 ns to route and sent nextpnr's router into long rip-up searches. Here the
 pipeline never stalls; instead an element is only issued into it while the FIFO at its end is sure to have room
-for everything in flight (`used` = issued and not yet taken by the consumer < `depth` - 2, registered).
+for everything in flight (`used` = issued and not yet taken by the consumer < `depth` - 4, counted from registered
+`issue` and `pop`, compared into a register).
 `issue_ok` is that flip-flop. Every control signal is a flip-flop or one LUT from flip-flops: the fill level of
-the memory is a thermometer code (`nonempty` is its bit 0), the memory is LUT RAM read through a register
-(`o.payload`), and `o.valid` is a flip-flop. `i.ready`-style independence holds: `issue_ok` depends on
-`o.ready` only through registers.
+the memory is a thermometer code (`nonempty` is its bit 0), the memory is LUT RAM in banks of 16 words, each
+bank read into a register of its own (`pre`, one LUT level from the read pointer), then selected into a two-entry
+skid buffer (`skid.py`) whose output register is `o.payload`, and `o.valid` is a flip-flop. `i.ready`-style
+independence holds: `issue_ok` depends on `o.ready` only through registers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Module, Signal, Value
+from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib.memory import Memory
+
+from hw.hdl.skid import skid_buffer
+
+#: credits held back: the check sees `used` as of four issues ago (registered issue, count, the compare, and
+#: `issue_ok` copied once more on its way to the producer)
+CREDIT_MARGIN = 5
+#: words per LUT RAM bank (one TRELLIS_DPR16X4 deep on an ECP5)
+BANK_DEPTH = 16
 
 
 @dataclass(frozen=True)
@@ -26,40 +36,63 @@ class CreditFifo:
 
 
 def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, o, depth: int) -> CreditFifo:
-    """Connect the pipeline's last stage (`up_valid`, `up_payload`) to stream `o` through a `depth`-entry FIFO.
+    """Connect the pipeline's last stage (`up_valid`, `up_payload`) to stream `o` through a `depth`-entry FIFO
+    (plus the bank registers and the skid buffer: `depth` + 3 words).
 
     `issue` is high in a cycle the producer puts an element into the pipeline (only while `issue_ok`); the
-    pipeline's latency from issue to `up_valid` must stay below `depth` - 4 for one element per cycle."""
+    pipeline's latency from issue to `up_valid` must stay below `depth` - CREDIT_MARGIN - 5 for one element per
+    cycle."""
     if depth < 8 or depth & (depth - 1):
         raise ValueError(f"credit FIFO depth must be a power of two >= 8, not {depth}")
     width = len(Value.cast(up_payload))
-    mem = Memory(shape=width, depth=depth, init=[])
-    m.submodules.out_fifo = mem
-    wp, rp = mem.write_port(), mem.read_port(domain="comb")
+    bank_depth = min(depth, BANK_DEPTH)
+    nbanks, abits = depth // bank_depth, bank_depth.bit_length() - 1
     wptr, rptr = Signal(range(depth), name="ofifo_wptr"), Signal(range(depth), name="ofifo_rptr")
     level = Signal(depth, name="ofifo_level")  # thermometer: bit k = more than k words in the memory
-    main_valid, main = Signal(name="ofifo_valid"), Signal(width, name="ofifo_main")
-    refill, pop = Signal(name="ofifo_refill"), Signal(name="ofifo_pop")
-    used = Signal(range(depth + 1), name="ofifo_used")
+    pre_valid, pre_sel = Signal(name="ofifo_pre_valid"), Signal(range(nbanks), name="ofifo_pre_sel")
+    load, move, pop = Signal(name="ofifo_load"), Signal(name="ofifo_move"), Signal(name="ofifo_pop")
+    used = Signal(range(depth + 3), name="ofifo_used")
     issue_ok = Signal(name="ofifo_issue_ok", init=1)
-    m.d.comb += [wp.addr.eq(wptr), wp.data.eq(up_payload), wp.en.eq(up_valid), rp.addr.eq(rptr),
-                 refill.eq(level[0] & (~main_valid | o.ready)), pop.eq(main_valid & o.ready),
-                 o.valid.eq(main_valid), o.payload.eq(main)]
+    # memory -> `pre` (each bank's word at rptr, registered) -> `main` (the bank's word selected)
+    pre = []
+    for b in range(nbanks):
+        mem = Memory(shape=width, depth=bank_depth, init=[])
+        m.submodules[f"out_fifo{b}"] = mem
+        wp, rp = mem.write_port(), mem.read_port(domain="comb")
+        hit = up_valid if nbanks == 1 else up_valid & (wptr[abits:] == b)
+        m.d.comb += [wp.addr.eq(wptr[:abits]), wp.data.eq(up_payload), wp.en.eq(hit), rp.addr.eq(rptr[:abits])]
+        word = Signal(width, name=f"ofifo_pre{b}", reset_less=True)
+        with m.If(load):
+            m.d.sync += word.eq(rp.data)
+        pre.append(word)
+    selected = pre[-1]
+    for b in reversed(range(nbanks - 1)):
+        selected = Mux(pre_sel == b, pre[b], selected)
+    # `pre` moves into a skid buffer whenever its spare entry is free (a flip-flop), so that `load` is one LUT
+    # from flip-flops (it loads the bank registers, the read pointer and the level: a large fan-out)
+    skid_free = skid_buffer(m, pre_valid, selected, o)
+    m.d.comb += [move.eq(pre_valid & skid_free), load.eq(level[0] & (~pre_valid | skid_free)),
+                 pop.eq(o.valid & o.ready)]
     with m.If(up_valid):
         m.d.sync += wptr.eq(wptr + 1)  # wraps: depth is a power of two
-    with m.If(refill):
-        m.d.sync += [rptr.eq(rptr + 1), main.eq(rp.data), main_valid.eq(1)]
-    with m.Elif(o.ready):
-        m.d.sync += main_valid.eq(0)
-    with m.If(up_valid & ~refill):
+    with m.If(load):
+        m.d.sync += [rptr.eq(rptr + 1), pre_sel.eq(rptr[abits:] if nbanks > 1 else 0), pre_valid.eq(1)]
+    with m.Elif(move):
+        m.d.sync += pre_valid.eq(0)
+    with m.If(up_valid & ~load):
         m.d.sync += level.eq((level << 1) | 1)
-    with m.Elif(refill & ~up_valid):
+    with m.Elif(load & ~up_valid):
         m.d.sync += level.eq(level >> 1)
-    # credits: one taken per issue, one returned per element the consumer takes; the check is a cycle stale
-    # (one more issue may follow it), hence the margin
-    with m.If(issue & ~pop):
+    # credits: one taken per issue, one returned per element the consumer takes, both counted from registered
+    # copies (the count's update starts at flip-flops, not at the AND that is `issue`); the check is thus four
+    # cycles stale (issues in the four cycles up to `issue_ok` are not yet in `used`), hence the margin
+    issue_r, pop_r = Signal(name="ofifo_issue_r"), Signal(name="ofifo_pop_r")
+    m.d.sync += [issue_r.eq(issue), pop_r.eq(pop)]
+    with m.If(issue_r & ~pop_r):
         m.d.sync += used.eq(used + 1)
-    with m.Elif(pop & ~issue):
+    with m.Elif(pop_r & ~issue_r):
         m.d.sync += used.eq(used - 1)
-    m.d.sync += issue_ok.eq(used < depth - 2)
+    # the compare into a register by the count, copied into `issue_ok` on the way to the producer (far off)
+    credit_ok = Signal(name="ofifo_credit_ok", init=1)
+    m.d.sync += [credit_ok.eq(used < depth - CREDIT_MARGIN), issue_ok.eq(credit_ok)]
     return CreditFifo(issue_ok=issue_ok)

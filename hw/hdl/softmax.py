@@ -65,25 +65,39 @@ class Softmax(wiring.Component):
         wptr, row_start = Signal(abits + 1, name="wptr"), Signal(abits + 1, name="row_start")
         rptr = Signal(abits + 1)
         occupancy, space_ok = Signal(abits + 1, name="occupancy"), Signal(name="space_ok")
-        rows, rows_ok = Signal(range(ROWS_IN_FLIGHT + 1), name="rows"), Signal(init=1, name="rows_ok")
-        accept, row_end = Signal(name="accept"), Signal(name="row_end")
+        rows, rows_ok = Signal(range(ROWS_IN_FLIGHT + 2), name="rows"), Signal(init=1, name="rows_ok")
+        # `store` (an element accepted and stored: accept & ~draining) is one LUT from the input and `admit`, a
+        # flip-flop loaded with what ~draining & space_ok & rows_ok will be after the edge
+        store, row_end = Signal(name="store"), Signal(name="row_end")
+        admit, draining_next = Signal(name="admit"), Signal(name="draining_next")
+        last_in = self.i.payload.last
         m.d.comb += [
             self.i.ready.eq(draining | (space_ok & rows_ok)),
-            accept.eq(self.i.valid & self.i.ready),
-            row_end.eq(accept & ~draining & self.i.payload.last),
+            store.eq(self.i.valid & admit),
+            row_end.eq(store & last_in),
+            # a dropped row's rest is consumed up to its last; a row reaching max_len without it starts draining
+            draining_next.eq(Mux(draining, ~(self.i.valid & last_in), store & ~last_in & cnt_end)),
         ]
-        # space and row-count checks are registered (two cycles stale), with that much margin; a row's end is
-        # registered before it is counted or its length stored (a third cycle: rows_ok then admits at most
-        # ROWS_IN_FLIGHT rows, and each per-row FIFO holds ROWS_IN_FLIGHT + 1)
-        m.d.sync += [occupancy.eq(wptr - rptr), space_ok.eq(occupancy < depth - 4),
-                     rows_ok.eq(rows < ROWS_IN_FLIGHT - 2)]
+        # space and row-count checks are registered (the space check three cycles stale: the compare goes into a
+        # flip-flop beside its carry chain and is copied to `space_ok` beside the input's logic), with that much
+        # margin; a row's end is registered before it is counted or its length stored (rows_ok thus misses the
+        # row ends of its last three cycles: it admits at most ROWS_IN_FLIGHT + 1 rows that have not started
+        # their replay, what each per-row FIFO holds, memory and output register)
+        # the read pointer comes from the replay, far off: a copy registered first (stale: only more cautious)
+        space_pre, rptr_in = Signal(name="space_pre"), Signal.like(rptr, name="rptr_in")
+        rows_ok_next = rows < ROWS_IN_FLIGHT - 1
+        m.d.sync += [rptr_in.eq(rptr), occupancy.eq(wptr - rptr_in), space_pre.eq(occupancy < depth - 5),
+                     space_ok.eq(space_pre),
+                     rows_ok.eq(rows_ok_next), draining.eq(draining_next),
+                     admit.eq(~draining_next & space_pre & rows_ok_next)]
         row_end_r, len_r = Signal(name="row_end_r"), Signal.like(cnt, name="len_r")
         m.d.sync += [row_end_r.eq(row_end), len_r.eq(cnt)]
-        lengths = reg_fifo(m, "lengths", width=len(cnt), depth=ROWS_IN_FLIGHT, w_en=row_end_r, w_data=len_r)
+        # the length travels one more register towards the FIFO, which sits by the replay that reads it
+        row_end_w, len_w = Signal(name="row_end_w"), Signal.like(cnt, name="len_w")
+        m.d.sync += [row_end_w.eq(row_end_r), len_w.eq(len_r)]
+        lengths = reg_fifo(m, "lengths", width=len(cnt), depth=ROWS_IN_FLIGHT, w_en=row_end_w, w_data=len_w)
 
-        with m.If(accept & draining & self.i.payload.last):
-            m.d.sync += draining.eq(0)
-        with m.If(accept & ~draining):
+        with m.If(store):
             m.d.sync += [wptr.eq(wptr + 1), cnt.eq(cnt + 1), at_first.eq(0),
                          early.eq(early & (cnt3 != INTERLEAVE - 1)), cnt_left.eq(cnt_left - 1),
                          cnt3.eq(Mux(cnt3 == INTERLEAVE - 1, 0, cnt3 + 1))]
@@ -92,15 +106,15 @@ class Softmax(wiring.Component):
             with m.If(self.i.payload.last):
                 m.d.sync += row_start.eq(wptr + 1)
             with m.Elif(cnt_end):  # the row is longer than max_len: drop what is stored, consume the rest
-                m.d.sync += [wptr.eq(row_start), draining.eq(1), self.overflow.eq(1)]
+                m.d.sync += [wptr.eq(row_start), self.overflow.eq(1)]
 
         raddr = Signal(abits, name="raddr")
         rdata = row_buffer(m, width=plan.in_fmt.width, depth=depth, en=Const(1), waddr=wptr[:abits],
-                           wdata=self.i.payload.data, we=accept & ~draining, raddr=raddr, ecp5=self.ecp5_bram)
+                           wdata=self.i.payload.data, we=store, raddr=raddr, ecp5=self.ecp5_bram)
 
         # pass 1, free running: the stored elements of a dropped row are never `last`, so they end no row
         st = Stages(m, Const(1), reset_less=True, ecp5_luts=self.ecp5_bram)
-        tags = {"v": st.reg(accept & ~draining, "v0", reset_less=False), "first": st.reg(at_first, "first0"),
+        tags = {"v": st.reg(store, "v0", reset_less=False), "first": st.reg(at_first, "first0"),
                 "last": st.reg(self.i.payload.last, "last0"), "early": st.reg(early, "early0"),
                 "par": st.reg(cnt3, "par0")}
         x = st.reg(self.i.payload.data, "x0")
@@ -110,8 +124,10 @@ class Softmax(wiring.Component):
                             has_par=has_par)
         started = replay(m, plan, params=params, lengths=lengths, rdata=rdata, o=self.o,
                          raddr=raddr, rptr=rptr, ecp5=self.ecp5_bram)
-        started_r = Signal(name="started_r")  # counted a cycle late (fewer LUT levels to the counter)
-        m.d.sync += started_r.eq(started)
+        # counted two cycles late (fewer LUT levels to the counter; the replay is far from the input side, the
+        # second register is on the way): rows_ok only gets more cautious
+        started_r0, started_r = Signal(name="started_r0"), Signal(name="started_r")
+        m.d.sync += [started_r0.eq(started), started_r.eq(started_r0)]
         with m.If(row_end_r & ~started_r):
             m.d.sync += rows.eq(rows + 1)
         with m.Elif(started_r & ~row_end_r):
@@ -132,9 +148,10 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     advance(n_l + 1, "x2")
     w_max = plan.max_int_bits
     flip = 1 << (w_max - 1)  # offset binary (sign bit inverted): a signed compare as an unsigned subtraction
-    c_val = (x2 + (2**LOG2E_FRAC - 1)) >> LOG2E_FRAC
-    c = st.reg(c_val, "c", signed(w_max))
-    c_ob = st.reg(c_val[:w_max].as_unsigned() ^ flip, "c_ob", unsigned(w_max))
+    # c in offset binary straight from the carry chain: the flip (+2^(w_max - 1)) folded into the constant added
+    # (a multiple of 2^LOG2E_FRAC, so the floor commutes with it); c itself is taken back from it a stage later
+    c_ob_val = (x2 + (2**LOG2E_FRAC - 1 + (flip << LOG2E_FRAC))) >> LOG2E_FRAC
+    c_ob = st.reg(c_ob_val[:w_max].as_unsigned(), "c_ob", unsigned(w_max))
     x2 = st.reg(x2, "x2c")
     advance(1, "c")
 
@@ -156,7 +173,7 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     gt_run, gt_ahead = st.reg(greater(c_ob, m_run_ob), "gt_run"), st.reg(greater(c_ob, ahead_c_ob), "gt_ahead")
     upd_r, first_r = st.reg(ahead_upd, "gt_upd"), st.reg(ahead_first, "gt_first")
     gt = Mux(upd_r, Mux(first_r, gt_ahead, gt_run & gt_ahead), gt_run)
-    c, c_ob, x2 = st.reg(c, "c_m"), st.reg(c_ob, "c_ob_m"), st.reg(x2, "x2g")
+    c, c_ob, x2 = st.reg((c_ob ^ flip).as_signed(), "c_m"), st.reg(c_ob, "c_ob_m"), st.reg(x2, "x2g")
     advance(1, "gt")
     m.d.comb += [ahead_upd.eq(tags["v"]), ahead_first.eq(tags["first"]), ahead_c_ob.eq(c_ob)]
     take = tags["first"] | gt
@@ -167,22 +184,20 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     mb, mprev3, x2 = st.reg(m_new, "mb"), st.reg(m_hist[-1], "mprev"), st.reg(x2, "x2m")
     advance(1, "m")
     tags["mb"] = mb
-    step = st.reg(mb - mprev3, "step")
-    diff_value = (mb << LOG2E_FRAC) - x2
-    diff = st.reg(diff_value, "diff", unsigned(plan.max_int_bits + LOG2E_FRAC + 1))
-    copies = exp2_addr_copies(st, diff_value)
-    advance(1, "diff")
+    step = st.delay(mb - mprev3, EXP2_DIFF_STAGES, "step")
+    diff, copies = exp2_diff(st, (mb << LOG2E_FRAC) - x2, plan.max_int_bits + LOG2E_FRAC + 1)
+    advance(EXP2_DIFF_STAGES, "diff")
 
     # 2^-f: table look-up (LUT ROMs, registered) and linear interpolation
     e, n, d = exp2(m, st, plan, diff, extra=Mux(tags["early"], SHIFT_MAX, clip_low_bits(step, 6)),
                    addr_copies=copies)
     advance(exp2_stages(), "e")
 
-    # e >> n, rounded, into the accumulator's precision: shift by a multiple of 8, by 0..7, round
-    ta_c = st.reg((e << (plan.acc_frac - EXP_FRAC + 1)) >> (n[3:] << 3), "ta_c")
-    ta = st.reg(ta_c >> st.reg(n[:3], "n_f"), "ta")
-    d = st.delay(d, 2, "d_s")
-    advance(2, "sh")
+    # e >> n, rounded, into the accumulator's precision: shift by 16 x n[4:6], 4 x n[2:4], n[0:2] (a 4:1
+    # multiplexer per stage), round
+    ta, _ = shift_stages(st, e << (plan.acc_frac - EXP_FRAC + 1), n, "ta")
+    d = st.delay(d, 3, "d_s")
+    advance(3, "sh")
     # each sum's own copy of its elements' shift (loaded only for them: four distinct registers, each with a
     # quarter of the fan-out, beside its sum's shifter)
     d_a = [_load(m, d, tags["par"] == par, f"acc_da_{par}") for par in PARS]
@@ -221,6 +236,17 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
     return acc, acc_max, row_summed, tags["mb"], has_par
 
 
+def shift_stages(st: Stages, value, n, name: str):
+    """`value` >> `n` (six bits) in three registered stages of a 4:1 multiplexer each: by 16 x n[4:6], by
+    4 x n[2:4], by n[0:2]. Returns (the shifted value, the last stage's shift bits)."""
+    value = Value.cast(value)
+    a = st.reg(value >> (n[4:6] << 4), f"{name}_a", value.shape())
+    n_b = st.reg(n[:4], f"{name}_nb")
+    b = st.reg(a >> (n_b[2:4] << 2), f"{name}_b", value.shape())
+    n_c = st.reg(n_b[:2], f"{name}_nc")
+    return st.reg(b >> n_c, name, value.shape()), n_c
+
+
 def _load(m: Module, value, en, name: str) -> Signal:
     """A datapath register (no reset) loaded with `value` while `en`."""
     value = Value.cast(value)
@@ -236,19 +262,25 @@ def exp2_stages() -> int:
     return rom_stages(2**TABLE_BITS) + mul_stages(LOG2E_FRAC - TABLE_BITS, variable=True) + 2
 
 
-def exp2_addr_copies(st: Stages, diff_value, prefix: str = ""):
-    """Copies of the table address's low bits, registered beside `diff` from the same value (`diff_value`, not
-    yet registered), one per table slice (`Stages.reg_copies`: on the ECP5 only; None otherwise)."""
+#: register stages of `exp2_diff`
+EXP2_DIFF_STAGES = 2
+
+
+def exp2_diff(st: Stages, diff_value, width: int, prefix: str = ""):
+    """The difference `diff_value` registered, then registered again beside copies of the table address's low
+    bits, one per table slice (`Stages.reg_copies`: on the ECP5 only; None otherwise), all loaded from the first
+    register (not from the subtraction's carry chain). Returns (diff, copies), `EXP2_DIFF_STAGES` stages on."""
     lo_bits = LOG2E_FRAC - TABLE_BITS
-    return st.reg_copies(Value.cast(diff_value)[lo_bits: lo_bits + 4], rom_slices(2**TABLE_BITS),
-                         f"{prefix}exp_addr")
+    diff0 = st.reg(diff_value, f"{prefix}diff0", unsigned(width))
+    copies = st.reg_copies(diff0[lo_bits: lo_bits + 4], rom_slices(2**TABLE_BITS), f"{prefix}exp_addr")
+    return st.reg(diff0, f"{prefix}diff"), copies
 
 
 def exp2(m: Module, st: Stages, plan: SoftmaxPlan, diff, extra=None, prefix: str = "", addr_copies=None):
     """2^-(diff / 2^16) as (e with EXP_FRAC bits, shift n): table of 2^-f plus linear interpolation.
 
     Takes `exp2_stages()`; `extra` (optional) is delayed alongside and returned as the third value;
-    `addr_copies` (optional, `exp2_addr_copies`) feed the table slices instead of `diff` itself."""
+    `addr_copies` (optional, from `exp2_diff`) feed the table slices instead of `diff` itself."""
     t_tab, d_tab = plan.tables()
     lo_bits = LOG2E_FRAC - TABLE_BITS
     hi = diff[lo_bits:LOG2E_FRAC]

@@ -2,7 +2,8 @@
 the sum to [1, 2) and divide, while the next rows stream in. Computes what `softmax_model.first_pass` computes.
 
 Stages, each able to take a row at least every 16 cycles (so that rows of 16 and more stream at full rate):
-- combine: a six-stage pipeline (gap to the row's max, clamp, shift by multiples of 8, by 0..7, add pairs, add);
+- combine: a seven-stage pipeline (gap to the row's max, clamp, shift by multiples of 16, of 4, by 0..3, add
+  pairs, add);
 - a FIFO, then normalise: a five-stage pipeline (leading one per four bits, the leading group, two shifts),
   entered only when the divider whose turn it is is free;
 - divide: three dividers (one quotient bit every two cycles, 38 cycles) taking rows in turn;
@@ -58,15 +59,21 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     gap = [reg(mx - acc_max[p], f"comb_gap2_{p}", signed(w_int + 1)) for p in PARS]
     a = [reg(acc[p], f"comb_acc2_{p}", aw) for p in PARS]
     v, mx, has = reg(v, "comb_v2"), reg(mx, "comb_m2"), [reg(h, f"comb_has2_{p}") for p, h in enumerate(has)]
-    d = [reg(clip_low_bits(gap[p], 6), f"comb_d3_{p}", 6) for p in PARS]
+    # sums that no element of this row reached (row shorter than 3) hold an older row's value: shifted by
+    # SHIFT_MAX, which clears any sum (no mask on the wide sums, whose registers are spread out)
+    assert aw <= SHIFT_MAX, "a shift by SHIFT_MAX must clear a sum"
+    d = [reg(Mux(has[p], clip_low_bits(gap[p], 6), SHIFT_MAX), f"comb_d3_{p}", 6) for p in PARS]
     a = [reg(a[p], f"comb_acc3_{p}") for p in PARS]
-    v, mx, has = reg(v, "comb_v3"), reg(mx, "comb_m3"), [reg(h, f"comb_has3_{p}") for p, h in enumerate(has)]
-    c = [reg(a[p] >> (d[p][3:] << 3), f"comb_c4_{p}", aw) for p in PARS]
-    fine = [reg(d[p][:3], f"comb_f4_{p}") for p in PARS]
-    v, mx, has = reg(v, "comb_v4"), reg(mx, "comb_m4"), [reg(h, f"comb_has4_{p}") for p, h in enumerate(has)]
-    # sums that no element of this row reached (row shorter than 3) hold an older row's value: masked
-    s = [reg(Mux(has[p], c[p] >> fine[p], 0), f"comb_s5_{p}", aw) for p in PARS]
+    v, mx = reg(v, "comb_v3"), reg(mx, "comb_m3")
+    # the shift in three stages of a 4:1 multiplexer each: by 16 x d[4:6], 4 x d[2:4], d[0:2]
+    c = [reg(a[p] >> (d[p][4:] << 4), f"comb_c4_{p}", aw) for p in PARS]
+    d = [reg(d[p][:4], f"comb_d4_{p}") for p in PARS]
+    v, mx = reg(v, "comb_v4"), reg(mx, "comb_m4")
+    c = [reg(c[p] >> (d[p][2:] << 2), f"comb_c5_{p}", aw) for p in PARS]
+    d = [reg(d[p][:2], f"comb_d5_{p}") for p in PARS]
     v, mx = reg(v, "comb_v5"), reg(mx, "comb_m5")
+    s = [reg(c[p] >> d[p], f"comb_s5_{p}", aw) for p in PARS]
+    v, mx = reg(v, "comb_v5b"), reg(mx, "comb_m5b")
     # pairs, then the total (each sum < 2^(aw - 1) and so is the total: aw + 1 bits never overflow)
     pairs = [reg(s[p] + s[p + 1] if p + 1 < len(s) else s[p], f"comb_s{p}", aw + 1) for p in range(0, len(s), 2)]
     assert len(pairs) == 2, "the combine adds two pairs (INTERLEAVE = 4)"
@@ -107,7 +114,9 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     t_f, k_d = reg(t[:2], "norm_tf"), reg(t - 1, "norm_k4", signed(8))
     v, m_d, j_d = reg(v, "norm_v4"), reg(m_c, "norm_m4"), reg(j_c, "norm_j4")
     sn = reg(s_d >> t_f, "norm_sn", sw + 1)
-    v, k_e, m_e, j_e = reg(v, "norm_v5"), reg(k_d, "norm_k5"), reg(m_d, "norm_m5"), reg(j_d, "norm_j5")
+    # each divider's start, registered from the stage before (a flip-flop into its set/reset logic)
+    go = [reg(v & j_d[j], f"div{j}_go") for j in range(DIVIDERS)]
+    k_e, m_e = reg(k_d, "norm_k5"), reg(m_d, "norm_m5")
     shift = f - DIV_FRAC
     dv_out = Signal(DIV_FRAC + 1, name="norm_dv")
     m.d.comb += dv_out.eq(sn >> shift if shift >= 0 else sn << -shift)
@@ -115,11 +124,9 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     # DIVIDERS dividers taking rows in turn; all take the same number of cycles, so rows leave in order
     finished = []
     for j in range(DIVIDERS):
-        go = Signal(name=f"div{j}_go")
-        m.d.comb += go.eq(v & j_e[j])
         with m.If(take & turn[j]):
             m.d.sync += busy[j].eq(1)
-        finished.append(_divider(m, j, busy=busy[j], go=go, dv=dv_out, k=k_e, mx=m_e, w_int=w_int))
+        finished.append(_divider(m, j, busy=busy[j], go=go[j], dv=dv_out, k=k_e, mx=m_e, w_int=w_int))
     # the finished word (each divider's own register; one finishes at a time) is selected into one more
     # register before the FIFO
     sel = finished[-1].word
@@ -127,6 +134,11 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
         sel = Mux(fin.done, fin.word, sel)
     word = reg(sel, "div_word")
     word_v = reg(Cat(*(fin.done for fin in finished)).any(), "div_word_v")
+    # one more register on the way to the FIFO, which sits by the replay that reads it; r = quotient + 1 there
+    # (a carry chain straight from the flip-flops)
+    r_bits = RECIP_FRAC + 1
+    word = reg(Cat((word[:r_bits] + 1)[:r_bits], word[r_bits:]), "div_word2", len(word))
+    word_v = reg(word_v, "div_word_v2")
     params = reg_fifo(m, "params", width=RECIP_FRAC + 1 + 8 + w_int, depth=ROWS_IN_FLIGHT, w_en=word_v,
                       w_data=word)
     rdata = params.r_data
@@ -166,18 +178,23 @@ def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value,
     kk, mm = Signal(signed(8), name=f"div{j}_k"), Signal(signed(w_int), name=f"div{j}_m")
     it = Signal(range(RECIP_FRAC + 2), name=f"div{j}_it")
     last = Signal(name=f"div{j}_last")
-    # non-restoring: p + d if p < 0 else p - d, as one adder (operand and carry in chosen by p's sign bit, a
-    # flip-flop; the carry in rides on an extra low bit), and the result shifted straight into p. It makes the
-    # same quotient bit decisions as the restoring division of the model (p is the restoring remainder, or that
-    # minus 2d after a step that did not fit), without a multiplexer after the carry chain. The adder is split in
-    # two halves, one per cycle (the low half's carry out in a flip-flop): each cycle's carry chain is half as
-    # long; p's sign (p_hi's top bit) stays unchanged until the step's second cycle ends.
+    # non-restoring: p + d if p < 0 else p - d, as one adder (operand and carry in chosen by p's sign bit; the
+    # carry in rides on an extra low bit), and the result shifted straight into p. It makes the same quotient
+    # bit decisions as the restoring division of the model (p is the restoring remainder, or that minus 2d after
+    # a step that did not fit), without a multiplexer after the carry chain. The adder is split in two halves,
+    # one per cycle (the low half's carry out in a flip-flop). The high half's operand (+d or ~d) is registered
+    # while the low half adds (p's sign, p_hi's top bit, is unchanged then), so that cycle is a flip-flop, half
+    # a carry chain and a flip-flop; the low half, the shorter one, chooses its operand in a LUT in front of its
+    # chain (registering it too, from the high sum's next-to-top bit, put a LUT and a long route after the high
+    # chain: measured slower).
     neg = p_hi[-1]
     d_ext = Cat(d, Const(0, dw - len(d)))
-    operand = d_ext ^ Cat(*([~neg] * dw))
-    low = Cat(Const(1, 1), p_lo) + Cat(~neg, operand[:lw])  # bits 1..lw: the sum, lw + 1: the carry out
-    high = (Cat(Const(1, 1), p_hi) + Cat(carry, operand[lw:]))[1: dw - lw + 1]
-    m.d.sync += done.eq(0)
+    op_hi = Signal(dw - lw, name=f"div{j}_ophi", reset_less=True)
+    low = Cat(Const(1, 1), p_lo) + Cat(~neg, d_ext[:lw] ^ Cat(*([~neg] * lw)))  # bits 1..lw: the sum, lw + 1: carry
+    high = (Cat(Const(1, 1), p_hi) + Cat(carry, op_hi))[1: dw - lw + 1]
+    # a division starts only on an idle divider (`busy` keeps the next `go` off until this one has ended), so
+    # `done` needs no term of `go`
+    m.d.sync += done.eq(run & phase & last)
     with m.If(go):
         p0 = 1 << DIV_FRAC
         m.d.sync += [d.eq(dv), p_lo.eq(p0 & (2**lw - 1)), p_hi.eq(p0 >> lw), q.eq(0), it.eq(0), last.eq(0),
@@ -185,17 +202,19 @@ def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value,
     with m.Elif(run):
         m.d.sync += phase.eq(~phase)
         with m.If(~phase):
-            m.d.sync += [p_lo.eq(low[1:lw] << 1), mid.eq(low[lw]), carry.eq(low[lw + 1])]
+            m.d.sync += [p_lo.eq(low[1:lw] << 1), mid.eq(low[lw]), carry.eq(low[lw + 1]),
+                         op_hi.eq(d_ext[lw:] ^ Cat(*([~neg] * (dw - lw))))]
         with m.Else():
             # q collects the inverted quotient bits (the sign bits themselves: no LUT after the chain)
             m.d.sync += [q.eq((q << 1) | high[-1]), p_hi.eq(Cat(mid, high[:-1])), it.eq(it + 1),
                          last.eq(it == RECIP_FRAC - 1)]
             with m.If(last):
-                m.d.sync += [run.eq(0), busy.eq(0), done.eq(1)]
-    # r = q + 1 into a register of its own a cycle after the last step (a new division may start meanwhile)
+                m.d.sync += [run.eq(0), busy.eq(0)]
+    # the quotient (r - 1) into a register of its own a cycle after the last step (a new division may start
+    # meanwhile); r = quotient + 1 is added after the dividers' words are selected (`normaliser`)
     word = Signal(RECIP_FRAC + 1 + 8 + w_int, name=f"div{j}_word")
     word_done = Signal(name=f"div{j}_word_done")
     m.d.sync += word_done.eq(done)
     with m.If(done):
-        m.d.sync += word.eq(Cat((~q + 1)[: RECIP_FRAC + 1], kk, mm))
+        m.d.sync += word.eq(Cat(~q, kk, mm))
     return _DivOut(busy=busy, done=word_done, word=word)

@@ -24,7 +24,7 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
            rptr: Signal, ecp5: bool = False) -> Signal:
     """Add pass 2 to `m`: drive the buffer's read address `raddr` (data two cycles later) and pointer `rptr`,
     and stream `o`. Returns a pulse when a row's replay starts."""
-    from hw.hdl.softmax import exp2, exp2_addr_copies, exp2_stages
+    from hw.hdl.softmax import EXP2_DIFF_STAGES, exp2, exp2_diff, exp2_stages, shift_stages
 
     # free running (elements enter only while the output FIFO has room for them); only valid bits reset
     st = Stages(m, Const(1), reset_less=True, ecp5_luts=ecp5)
@@ -37,20 +37,28 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     w_int = plan.max_int_bits
     cur_m, cur_r = Signal(signed(w_int), name="cur_m"), Signal(RECIP_FRAC + 1, name="cur_r")
     cur_sh = Signal(range(2 * RECIP_FRAC + 64))
-    issue, would_start = Signal(name="issue"), Signal(name="would_start")
-    start, fetch = Signal(name="start"), Signal(name="fetch")
+    issue, start, fetch = Signal(name="issue"), Signal(name="start"), Signal(name="fetch")
     # the next row's (length, m, r, shift) are fetched from the FIFOs into registers ahead of its start, so
-    # that the FIFOs' read side does not depend on `en` (the credit check). A row can start two cycles after
-    # the previous start (full rate for rows of 2 and more). `en` only enables flip-flops here; what they load
+    # that the FIFOs' read side does not depend on `en` (the credit check). A row can start three cycles after
+    # the previous start (full rate for rows of 3 and more). `en` only enables flip-flops here; what they load
     # is decided by flip-flops alone.
     nxt_valid, nxt_rem = Signal(name="nxt_valid"), Signal.like(rem, name="nxt_rem")
     nxt_m, nxt_r = Signal.like(cur_m, name="nxt_m"), Signal.like(cur_r, name="nxt_r")
     nxt_sh = Signal.like(cur_sh, name="nxt_sh")
-    m.d.comb += [left_zero.eq(rem[-1]), would_start.eq(nxt_valid & (~issuing | left_zero)), issue.eq(en & issuing),
+    # `would_start` (the next row starts at the next issue: nxt_valid & (~issuing | left_zero)) is itself a
+    # flip-flop, loaded with what that expression will be after this edge, so that `start` is one LUT (with
+    # `en`) from flip-flops. That needs the sign of rem - 1 as well: `rem2` counts alongside, one lower.
+    would_start = Signal(name="would_start")
+    rem2, nxt_rem2 = Signal.like(rem, name="rem2"), Signal.like(rem, name="nxt_rem2")
+    # the FIFOs are told of a fetch a cycle later (`fetch_r`: their output registers stay loaded meanwhile, and
+    # nxt_valid keeps a second fetch off), so that no path runs FIFO -> replay -> FIFO within a cycle
+    fetch_r = Signal(name="fetch_r")
+    m.d.sync += fetch_r.eq(fetch)
+    m.d.comb += [left_zero.eq(rem[-1]), issue.eq(en & issuing),
                  start.eq(en & would_start), fetch.eq(~nxt_valid & params.valid & lengths.r_rdy),
-                 params.pop.eq(fetch), lengths.r_en.eq(fetch), raddr.eq(rptr[: len(raddr)])]
+                 params.pop.eq(fetch_r), lengths.r_en.eq(fetch_r), raddr.eq(rptr[: len(raddr)])]
     with m.If(fetch):
-        m.d.sync += [nxt_valid.eq(1), nxt_rem.eq(lengths.r_data[:w] - 1),
+        m.d.sync += [nxt_valid.eq(1), nxt_rem.eq(lengths.r_data[:w] - 1), nxt_rem2.eq(lengths.r_data[:w] - 2),
                      nxt_m.eq(params.m), nxt_r.eq(params.r),
                      nxt_sh.eq(2 * RECIP_FRAC - plan.out_fmt.frac_bits + params.k)]
     with m.Elif(start):
@@ -59,8 +67,15 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
         m.d.sync += rptr.eq(rptr + 1)
     # the countdown and `issuing` load on `en` alone (one LUT level from flip-flops to their inputs); the
     # countdown may run on while nothing is issued: it is reloaded before it is read again
+    nxt_valid_next = nxt_valid | fetch  # when no row starts
     with m.If(en):
-        m.d.sync += [rem.eq(Mux(would_start, nxt_rem, rem - 1)), issuing.eq(would_start | (issuing & ~left_zero))]
+        m.d.sync += [rem.eq(Mux(would_start, nxt_rem, rem - 1)), rem2.eq(Mux(would_start, nxt_rem2, rem2 - 1)),
+                     issuing.eq(would_start | (issuing & ~left_zero)),
+                     # after a start nxt_valid is 0; otherwise `issuing` becomes issuing & ~left_zero and the
+                     # sign of rem that of rem2
+                     would_start.eq(~would_start & nxt_valid_next & (~(issuing & ~left_zero) | rem2[-1]))]
+    with m.Else():
+        m.d.sync += would_start.eq(nxt_valid_next & (~issuing | left_zero))
     with m.If(start):
         m.d.sync += [cur_m.eq(nxt_m), cur_r.eq(nxt_r), cur_sh.eq(nxt_sh)]
 
@@ -77,17 +92,15 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     prod, n_l = st.mul(x, plan.log2e, "rlmul")
     x2 = st.reg(rshift_round(prod, plan.in_fmt.frac_bits), "rx2")
     advance(n_l + 1, "x2")
-    diff_value = (tags["m"] << LOG2E_FRAC) - x2
-    diff = st.reg(diff_value, "rdiff", unsigned(w_int + LOG2E_FRAC + 1))
-    copies = exp2_addr_copies(st, diff_value, prefix="r")
-    advance(1, "diff")
+    diff, copies = exp2_diff(st, (tags["m"] << LOG2E_FRAC) - x2, w_int + LOG2E_FRAC + 1, prefix="r")
+    advance(EXP2_DIFF_STAGES, "diff")
     e, n, _ = exp2(m, st, plan, diff, prefix="r", addr_copies=copies)
     advance(exp2_stages(), "e")
-    # (e << 1) >> (n + EXP_FRAC - RECIP_FRAC), rounded: the constant part first, then by a multiple of 8, 0..7
-    tb_c = st.reg(((e << 1) >> (EXP_FRAC - RECIP_FRAC)) >> (n[3:] << 3), "rtb_c")
-    tb = st.reg(tb_c >> st.reg(n[:3], "rn_f"), "rtb")
+    # (e << 1) >> (n + EXP_FRAC - RECIP_FRAC), rounded: the constant part first, then by 16 x n[4:6], 4 x n[2:4],
+    # n[0:2] (a 4:1 multiplexer per stage)
+    tb, _ = shift_stages(st, (e << 1) >> (EXP_FRAC - RECIP_FRAC), n, "rtb")
     e18 = st.reg((tb + 1) >> 1, "re18", unsigned(RECIP_FRAC + 1))
-    advance(3, "sh")
+    advance(4, "sh")
     pprod, n_p = st.mul(e18, tags["r"], "pmul")
     advance(n_p, "p")
     sh = tags["sh"]
@@ -102,10 +115,12 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     # rounded > p_max exactly when tp[:w_lo] > 2 p_max: that compare (a carry chain's sign bit) is made beside
     # the rounding, so the last stage is one multiplexer
     rnd = st.reg((tp[:w_lo] + 1) >> 1, "p_rnd", unsigned(w_lo))
-    over = (tp[w_lo:] != 0 if len(tp) > w_lo else 0) | (Const(2 * p_max, unsigned(w_lo + 1)) - tp[:w_lo])[-1]
-    hi = st.reg(over, "p_hi", unsigned(1))
+    # the OR of the high bits and the compare each go into a register of their own (combined before the
+    # register, synthesis merged them into one deep cone); the last stage is one LUT per bit
+    hi_or = st.reg(tp[w_lo:] != 0 if len(tp) > w_lo else 0, "p_hi_or", unsigned(1))
+    hi_cmp = st.reg((Const(2 * p_max, unsigned(w_lo + 1)) - tp[:w_lo])[-1], "p_hi_cmp", unsigned(1))
     advance(1, "rnd")
-    out = st.reg(Mux(hi, p_max, rnd), "p", unsigned(plan.out_fmt.width))
+    out = st.reg(Mux(hi_or | hi_cmp, p_max, rnd), "p", unsigned(plan.out_fmt.width))
     advance(1, "out")
     fifo = credit_fifo(m, issue=issue, up_valid=tags["v"], up_payload=Cat(out, tags["last"]), o=o,
                        depth=OUT_FIFO_DEPTH)
