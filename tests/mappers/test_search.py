@@ -105,3 +105,19 @@ def test_search_json_is_one_object(cli):
     code, out = cli("--search", "--budget", "60", "--objective", "energy", "--seed", "1")
     record = json.loads(out)
     assert code == 0 and record["search"]["objective"] == "energy" and record["search"]["seed"] == 1
+
+
+def test_order_moves_are_every_permutation_up_to_four_ranks_and_single_moves_beyond():
+    import itertools as it
+
+    from mappers.search import ALL_ORDERS_UP_TO, _order_moves
+
+    short = tuple("abcd"[:ALL_ORDERS_UP_TO])
+    assert sorted(_order_moves(short)) == sorted(it.permutations(short))
+    long = tuple("abcdefg")
+    moves = set(_order_moves(long))
+    assert long not in moves and len(moves) < 50  # not 7! = 5040
+    for m in moves:  # each is the order with one rank taken out and put back elsewhere
+        assert sorted(m) == sorted(long)
+        assert any(tuple(x for x in long if x != r) == tuple(x for x in m if x != r) for r in long)
+    assert ("b", "a", "c", "d", "e", "f", "g") in moves and ("g", "a", "b", "c", "d", "e", "f") in moves
