@@ -288,8 +288,13 @@ def _spatial_candidates(ranks: int, rows: int, cols: int, tile: np.ndarray) -> n
     """Every unrolling of up to two ranks onto the array's rows and columns (one rank per dimension; a rank smaller
     than a dimension sharing it with another), as factors (B, options, ranks) of the tiles (B, ranks). A 1D array
     (rows = 1) unrolls onto its columns."""
-    values, where = _spatial_values(ranks, rows, cols, tile)
-    return values.reshape(len(tile), -1)[:, where].reshape(len(tile), -1, ranks)
+    return _per_option(*_spatial_values(ranks, rows, cols, tile))
+
+
+def _per_option(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Per-value numbers (B, ranks, values) of `_spatial_values` gathered to each option: (B, options, ranks)."""
+    n, ranks = values.shape[:2]
+    return values.reshape(n, -1)[:, where].reshape(n, -1, ranks)
 
 
 def _spatial_values(ranks: int, rows: int, cols: int, tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -377,10 +382,9 @@ def _spatial_tables(specs: Sequence[Any], arrays: list[ComputeArray], eligible: 
         names = list(dict.fromkeys(name for name, _ in members))
         uniq, inverse = nestmath.unique_rows(np.concatenate([tiles[name] for name in names]))
         values, where = _spatial_values(len(sizes), rows, cols, uniq)  # within the array's PEs by construction
-        n_tiles = len(uniq)
-        options = values.reshape(n_tiles, -1)[:, where].reshape(n_tiles, -1, len(sizes))
+        options = _per_option(values, where)
         outer, inner = nestmath.trips(np.array(sizes, dtype=np.int64)[:, None], uniq[:, :, None], values)
-        inner = inner.reshape(n_tiles, -1)[:, where].reshape(n_tiles, -1, len(sizes))  # (tiles, options, ranks)
+        inner = _per_option(inner, where)  # (tiles, options, ranks)
         its = np.prod(outer[:, :, 0], axis=-1)[:, None] * inner[..., 0]
         for j in range(1, len(sizes)):  # column by column: numpy's reduction over a short last axis is slow
             its = its * inner[..., j]
