@@ -134,7 +134,12 @@ def _predict_via_backend(p: Point, constants: Constants) -> float:
     options = GpuOptions(batch=p.batch, heads=p.heads, kv_heads=p.kv_heads, seq=p.seq, kv_seq=p.kv_seq,
                          head_dim=p.head_dim, value_dim=p.value_dim or None, causal=p.causal, dtype=p.dtype,
                          cascade=p.cascade, kernel=p.kernel)
-    return evaluate_plan(BACKEND.plan(load_target(p.target), options), constants).tflops
+    res = evaluate_plan(BACKEND.plan(load_target(p.target), options), constants)
+    if not p.l2_flush_by_write:
+        return res.tflops
+    ph = res.phases_s
+    latency_s = ph["launch"] + max(ph["compute"], ph["memory"] + l2_writeback_s(load_target(p.target), constants))
+    return res.flops / latency_s / 1e12
 
 
 def compare(points: tuple[Point, ...], constants: Constants = FITTED) -> list[dict]:
