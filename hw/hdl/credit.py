@@ -37,13 +37,14 @@ class CreditFifo:
 
 
 def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, o, depth: int,
-                offset_credits: bool = False) -> CreditFifo:
+                flat_control: bool = False) -> CreditFifo:
     """Connect the pipeline's last stage (`up_valid`, `up_payload`) to stream `o` through a `depth`-entry FIFO
     (plus the bank registers and the skid buffer: `depth` + 3 words).
 
-    `offset_credits`: the same credit check, cycle for cycle, from a count that starts at CREDIT_MARGIN (so that
-    `used < depth - CREDIT_MARGIN` is its top bit, clear: no compare chain) and moves by a registered -1/0/+1 (a
-    bare carry chain from flip-flops, no select after it); GELU uses it.
+    `flat_control`: the same FIFO, cycle for cycle, with the credit check from a count that starts at
+    CREDIT_MARGIN (so that `used < depth - CREDIT_MARGIN` is its top bit, clear: no compare chain) and moves by a
+    registered -1/0/+1 (a bare carry chain from flip-flops, no select after it), and the skid buffer's `flat`
+    form; GELU uses it.
 
     `issue` is high in a cycle the producer puts an element into the pipeline (only while `issue_ok`); the
     pipeline's latency from issue to `up_valid` must stay below `depth` - CREDIT_MARGIN - 5 for one element per
@@ -77,7 +78,7 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
         selected = Mux(pre_sel == b, pre[b], selected)
     # `pre` moves into a skid buffer whenever its spare entry is free (a flip-flop), so that `load` is one LUT
     # from flip-flops (it loads the bank registers, the read pointer and the level: a large fan-out)
-    skid_free = skid_buffer(m, pre_valid, selected, o)
+    skid_free = skid_buffer(m, pre_valid, selected, o, flat=flat_control)
     m.d.comb += [move.eq(pre_valid & skid_free), load.eq(nonempty & (~pre_valid | skid_free)),
                  pop.eq(o.valid & o.ready)]
     with m.If(up_valid):
@@ -101,7 +102,7 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     # copies (the count's update starts at flip-flops, not at the AND that is `issue`); the check is thus four
     # cycles stale (issues in the four cycles up to `issue_ok` are not yet in `used`), hence the margin
     credit_ok = Signal(name="ofifo_credit_ok", init=1)
-    if offset_credits:  # used + CREDIT_MARGIN < depth: the count's bit log2(depth) is clear
+    if flat_control:  # used + CREDIT_MARGIN < depth: the count's bit log2(depth) is clear
         top = depth.bit_length() - 1
         count = Signal(top + 1, name="ofifo_used_off", init=CREDIT_MARGIN)
         step = Signal(top + 1, name="ofifo_step")  # +1, -1 (all ones) or 0, from this cycle's issue and pop

@@ -15,7 +15,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.hdl.credit import CREDIT_MARGIN, credit_fifo
-from hw.hdl.gelu_arith import Num, add, delay, mul, num, round_shift, shape_for, shr
+from hw.hdl.gelu_arith import Num, add, delay, fit, mul, num, round_shift, shape_for, shr
 from hw.hdl.gelu_model import GeluPlan, igelu_constants
 from hw.hdl.pipeline import Stages, rom_stages
 
@@ -70,7 +70,7 @@ class Gelu(wiring.Component):
         valid = st.delay(issue, stages, "valid", reset_less=False)
         if not dry:
             fifo = credit_fifo(m, issue=issue, up_valid=valid, up_payload=out, o=self.o, depth=fifo_depth(stages),
-                               offset_credits=True)
+                               flat_control=True)
             m.d.comb += ready.eq(fifo.issue_ok)
         return stages + FIFO_CYCLES
 
@@ -146,7 +146,8 @@ class Gelu(wiring.Component):
 
     def _igelu(self, st: Stages, x: Signal) -> tuple[Num, int]:
         """I-BERT's i-GELU: x/2 * (1 + sgn(x) L(|x|/sqrt 2)) in integers, as
-        y = round(x * h / 2^yshift) with h = q (x < 0) or 2 - q (x > 0), q = 1 - L = A t^2 (t = max(B - z, 0))."""
+        y = round(x * h / 2^yshift) with h = q (x < 0) or 2 - q (x > 0), q = 1 - L = A t^2 (t = max(B - z, 0))
+        (in `table_frac` bits: 2 is 2^(p+1))."""
         k = igelu_constants(self.plan)
         p = self.plan.table_frac
         fmt = self.plan.in_fmt
@@ -166,16 +167,19 @@ class Gelu(wiring.Component):
         tt, n3 = mul(st, t, t, "tmul")
         ap, n4 = mul(st, shr(st, tt, p, "tts"), k["A"], "amul")
         q = shr(st, ap, p, "q")
-        hp, n5 = add(st, Num(Const(2 * k["one"]), 2 * k["one"], 2 * k["one"]), q, "hp", sub=True)
-        q = delay(st, q, n5, "qd")
-        depth = 2 + n2 + 1 + n1 + n3 + n4 + n5
+        depth = 2 + n2 + 1 + n1 + n3 + n4
         xd = st.delay(xs, depth - 2, "x")
-        # x = 0 gives y = 0 whatever h is (registered, as t)
-        hs = shape_for(min(q.lo, hp.lo), max(q.hi, hp.hi))
-        h = Num(st.reg(Mux(xd[-1], q.value, hp.value), "h", hs), min(q.lo, hp.lo), max(q.hi, hp.hi))
+        # x (2 - q) = x ~q + x (~q: q's bits inverted, 2^(p+1) - 1 - q): no chain for 2 - q; x = 0 gives y = 0
+        # whatever h is. h registered, as t
+        w = k["one"].bit_length()  # p + 1 bits hold q < 2
+        if q.hi >= 2 * k["one"]:
+            raise AssertionError(f"i-gelu: q up to {q.hi} does not fit {w} bits")
+        qw = fit(st, q.value, unsigned(w), "qw")
+        h = Num(st.reg(Mux(xd[-1], qw, ~qw), "h", unsigned(w)), 0, (1 << w) - 1)
         xd = st.reg(xd, "xh")
         depth += 1
-        yp, n6 = mul(st, Num(xd, fmt.min_raw, fmt.max_raw), h, "ymul")
+        yp, n6 = mul(st, Num(xd, fmt.min_raw, fmt.max_raw), h, "ymul",
+                     extra=Num(Mux(xd[-1], 0, xd), 0, fmt.max_raw))
         y, n7 = round_shift(st, yp, k["yshift"], "yr")
         return y, depth + n6 + n7
 

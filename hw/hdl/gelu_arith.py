@@ -122,11 +122,14 @@ class _Term:
     hi: int
 
 
-def mul(st: Stages, a: Num, b: Num | int, name: str) -> tuple[Num, int]:
-    """a * b (b >= 0: a constant, or a Num with lo >= 0) as a registered shift-add tree whose terms keep their
-    shift: a sum's low bits below the other term pass through, so each chain spans only the overlap. Variable
-    partial products (a AND b[k]) are registered first. Returns the product and its stage count."""
+def mul(st: Stages, a: Num, b: Num | int, name: str, extra: Num | None = None) -> tuple[Num, int]:
+    """a * b (+ `extra`, with a variable b: one more term of the tree, registered beside the partial products)
+    (b >= 0: a constant, or a Num with lo >= 0) as a registered shift-add tree whose terms keep their shift: a
+    sum's low bits below the other term pass through, so each chain spans only the overlap. Variable partial
+    products (a AND b[k]) are registered first. Returns the product and its stage count."""
     if isinstance(b, int):
+        if extra is not None:
+            raise ValueError(f"{name}: an extra term needs a variable multiplier")
         if b < 0:
             raise ValueError(f"{name}: constant multiplier must be non-negative, not {b}")
         terms = [_Term(a.value, k, a.lo, a.hi) for k in range(b.bit_length()) if (b >> k) & 1]
@@ -139,6 +142,8 @@ def mul(st: Stages, a: Num, b: Num | int, name: str) -> tuple[Num, int]:
         nb = max(1, bhi.bit_length())
         terms = [_Term(st.reg(Mux(b.value[k], a.value, 0), f"{name}_pp{k}", a.value.shape()), k, min(0, a.lo),
                        max(0, a.hi)) for k in range(nb)]
+        if extra is not None:
+            terms.insert(0, _Term(st.reg(extra.value, f"{name}_ex"), 0, extra.lo, extra.hi))
         stages = 1
     plo, phi = min(a.lo * blo, a.lo * bhi, a.hi * blo, a.hi * bhi), max(a.lo * blo, a.lo * bhi, a.hi * blo, a.hi * bhi)
     if not terms:
@@ -156,6 +161,8 @@ def mul(st: Stages, a: Num, b: Num | int, name: str) -> tuple[Num, int]:
     if stages == 0:  # a single term: register it
         t = _Term(st.reg(t.value, f"{name}_r"), t.shift, t.lo, t.hi)
         stages = 1
+    if extra is not None:
+        plo, phi = plo + extra.lo, phi + extra.hi
     return num(st, t.value << t.shift, max(plo, t.lo << t.shift), min(phi, t.hi << t.shift), f"{name}_p"), stages
 
 
