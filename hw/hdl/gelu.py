@@ -10,6 +10,7 @@ registers (250 MHz on an ECP5 speed 6).
 
 from __future__ import annotations
 
+import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -17,7 +18,8 @@ from amaranth.lib.wiring import In, Out
 from hw.hdl.credit import CREDIT_MARGIN, credit_fifo
 from hw.hdl.gelu_arith import Num, add, delay, fit, mul, num, round_shift, shape_for, shr
 from hw.hdl.gelu_model import GeluPlan, igelu_constants
-from hw.hdl.pipeline import Stages, rom_stages
+from hw.hdl.gelu_rom import KEEP_HIERARCHY, table, table_stages
+from hw.hdl.pipeline import Stages
 
 #: cycles from the last stage's valid to `o.valid` through an empty credit FIFO (write, bank register, skid buffer)
 FIFO_CYCLES = 3
@@ -34,6 +36,9 @@ def fifo_depth(stages: int) -> int:
 
 class Gelu(wiring.Component):
     """GELU over the input format to the output format of `plan`; `latency_cycles` from input to output."""
+
+    #: table slices that synthesis keeps as modules of their own (`hw.hdl.gelu_rom`)
+    keep_hierarchy = KEEP_HIERARCHY
 
     def __init__(self, plan: GeluPlan):
         self.plan = plan
@@ -56,17 +61,23 @@ class Gelu(wiring.Component):
         issue, ready = Signal(), Signal()
         m.d.comb += [self.i.ready.eq(ready), issue.eq(self.i.valid & ready)]
         st = Stages(m, Const(1), reset_less=True)  # runs free: no enable; the valid bits that follow it reset
+        # the input register (i-gelu: twice, x0 by the pins, x1 by the negation that fans out from it)
         x = st.reg(self.i.payload, "x1")
+        extra = 0
         if plan.method == "i-gelu":
+            x, extra = st.reg(x, "x1b"), 1
             y, depth = self._igelu(st, x)
         else:
             y, depth = self._correction(st, x)
-        # saturation in two stages: both range flags (LUTs on y's top bits) in parallel, then a one-LUT select
-        over, under = _range_flags(y, plan.out_fmt.width)
-        over, under, ys = st.reg(over, "over"), st.reg(under, "under"), st.reg(y.value, "ysat")
         lo, hi = plan.out_fmt.min_raw, plan.out_fmt.max_raw
-        out = st.reg(Mux(over, hi, Mux(under, lo, ys)), "y", signed(plan.out_fmt.width))
-        stages = depth + 3  # input register, datapath, range flags, output register
+        if y.lo >= lo and y.hi <= hi:  # the bounds rule saturation out
+            out = st.reg(y.value, "y", signed(plan.out_fmt.width))
+            stages = depth + 2 + extra  # input register(s), datapath, output register
+        else:  # in two stages: both range flags (LUTs on y's top bits) in parallel, then a one-LUT select
+            over, under = _range_flags(y, plan.out_fmt.width)
+            over, under, ys = st.reg(over, "over"), st.reg(under, "under"), st.reg(y.value, "ysat")
+            out = st.reg(Mux(over, hi, Mux(under, lo, ys)), "y", signed(plan.out_fmt.width))
+            stages = depth + 3 + extra  # input register(s), datapath, range flags, output register
         valid = st.delay(issue, stages, "valid", reset_less=False)
         if not dry:
             fifo = credit_fifo(m, issue=issue, up_valid=valid, up_payload=out, o=self.o, depth=fifo_depth(stages),
@@ -100,8 +111,8 @@ class Gelu(wiring.Component):
         relu = self._relu(st, x)
         depth = 3  # (the flags wait one stage beside idx: delayed below from stage 2)
         # table look-up
-        coefs = [Num(st.rom(t, idx, f"rom{k}"), min(t), max(t)) for k, t in enumerate(plan.tables)]
-        k_rom = rom_stages(len(plan.tables[0]))
+        coefs = [Num(table(st, t, idx, f"rom{k}"), min(t), max(t)) for k, t in enumerate(plan.tables)]
+        k_rom = table_stages(len(plan.tables[0]))
         f = delay(st, f, k_rom, "f2")
         depth += k_rom
         if plan.method == "edge-moe":
@@ -114,6 +125,7 @@ class Gelu(wiring.Component):
             prod2, n2 = mul(st, q1, delay(st, f, n1 + m1, "f"), "q1mul")
             c, m2 = add(st, delay(st, coefs[0], n1 + m1 + n2, "a0"), shr(st, prod2, fb, "q1sh"), "c")
             depth += n1 + m1 + n2 + m2
+        c = num(st, c.value, *_correction_bounds(plan, c), "cb")  # (per segment: tighter than c's interval)
         inside = st.delay(inside, depth - 2, "in")
         relu = delay(st, relu[0], depth - 2 - relu[1], "relu")
         c_val, c_lo, c_hi = c.value, c.lo, c.hi
@@ -182,6 +194,22 @@ class Gelu(wiring.Component):
                      extra=Num(Mux(xd[-1], 0, xd), 0, fmt.max_raw))
         y, n7 = round_shift(st, yp, k["yshift"], "yr")
         return y, depth + n6 + n7
+
+
+def _correction_bounds(plan: GeluPlan, c: Num) -> tuple[int, int]:
+    """The tabulated correction's range, segment by segment (each segment's line or parabola over the weight's
+    range, its products bounded at the weight's ends), within the interval `c` already has."""
+    fb = plan.frac_shift
+    fmax = (1 << fb) - 1
+    tabs = [np.asarray(t, dtype=np.int64) for t in plan.tables]
+    if plan.method == "edge-moe":
+        ends = [tabs[0] + ((tabs[1] * f) >> fb) for f in (0, fmax)]
+        lo, hi = np.minimum(*ends), np.maximum(*ends)
+    else:
+        q1 = [tabs[1] + ((tabs[2] * f) >> fb) for f in (0, fmax)]  # linear in the weight: ends bound it
+        plo, phi = np.minimum(0, np.minimum(*q1) * fmax), np.maximum(0, np.maximum(*q1) * fmax)
+        lo, hi = tabs[0] + (plo >> fb), tabs[0] + (phi >> fb)
+    return max(c.lo, int(lo.min())), min(c.hi, int(hi.max()))
 
 
 def _range_flags(y: Num, width: int) -> tuple[Value, Value]:
