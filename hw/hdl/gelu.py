@@ -27,9 +27,10 @@ FIFO_CYCLES = 3
 
 def fifo_depth(stages: int) -> int:
     """The credit FIFO's depth for a pipeline of `stages`: the smallest power of two that keeps one element per
-    cycle (`credit_fifo`: the latency below depth - CREDIT_MARGIN - 5)."""
+    cycle. At full rate the credit count holds the stages + FIFO_CYCLES elements between issue and pop, and an
+    issue needs that count + CREDIT_MARGIN below the depth (`credit_fifo`)."""
     depth = 8
-    while stages >= depth - CREDIT_MARGIN - 5:
+    while stages + FIFO_CYCLES + CREDIT_MARGIN >= depth:
         depth *= 2
     return depth
 
