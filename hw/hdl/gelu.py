@@ -101,8 +101,9 @@ class Gelu(wiring.Component):
         # the range all equal the sign, and a negative x is not -bound itself
         rb = plan.range_log2 + ni
         hi = x[rb:]
-        hz, ho, lnz = st.reg(hi == 0, "hz1"), st.reg(hi.all(), "ho1"), st.reg(x[:rb].any(), "lnz1")
-        sign, rest_nz = st.reg(x[-1], "sg1"), st.reg(x[:-1].any(), "rnz1")  # x == -bound: sign and zeros
+        # (the wide ORs in nibbles, one LUT each, joined in the next stage)
+        hz, ho, lnz = st.reg(hi == 0, "hz1"), st.reg(hi.all(), "ho1"), _any4(st, x[:rb], "lnz1")
+        sign, rest_nz = st.reg(x[-1], "sg1"), _any4(st, x[:-1], "rnz1")  # x == -bound: sign and zeros
         inside = st.reg(hz | (ho & lnz), "in2")
         edge = st.reg(sign & ~rest_nz, "edge2") if plan.at_edge else None
         # two stages: |x|, then split into segment index and interpolation weight
@@ -195,6 +196,11 @@ class Gelu(wiring.Component):
                      extra=Num(Mux(xd[-1], 0, xd), 0, fmt.max_raw))
         y, n7 = round_shift(st, yp, k["yshift"], "yr")
         return y, depth + n6 + n7
+
+
+def _any4(st: Stages, v: Value, name: str) -> Value:
+    """Any bit of `v` set, a stage later: one registered OR per four bits (ORed by the caller's next stage)."""
+    return Cat(*(st.reg(v[k: k + 4].any(), f"{name}_{k // 4}") for k in range(0, len(v), 4))).any()
 
 
 def _correction_bounds(plan: GeluPlan, c: Num) -> tuple[int, int]:
