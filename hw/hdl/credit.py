@@ -106,8 +106,18 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
         top = depth.bit_length() - 1
         count = Signal(top + 1, name="ofifo_used_off", init=CREDIT_MARGIN)
         step = Signal(top + 1, name="ofifo_step")  # +1, -1 (all ones) or 0, from this cycle's issue and pop
-        m.d.sync += [step.eq(Mux(issue & ~pop, 1, Mux(pop & ~issue, -1, 0))), count.eq(count + step),
-                     credit_ok.eq(~count[top]), issue_ok.eq(credit_ok)]
+        moved = Signal(name="ofifo_moved")  # the step is not 0: the count's enable (a flip-flop)
+        # (ifs, not selects or sums alone: an unknown `issue` in a Verilog simulation's first cycles, before its
+        # `always @*` blocks have run, then leaves the count as it is, where a sum would keep it unknown for good)
+        with m.If(issue & ~pop):
+            m.d.sync += [step.eq(1), moved.eq(1)]
+        with m.Elif(pop & ~issue):
+            m.d.sync += [step.eq(-1), moved.eq(1)]
+        with m.Else():
+            m.d.sync += [step.eq(0), moved.eq(0)]
+        with m.If(moved):
+            m.d.sync += count.eq(count + step)
+        m.d.sync += [credit_ok.eq(~count[top]), issue_ok.eq(credit_ok)]
         return CreditFifo(issue_ok=issue_ok)
     issue_r, pop_r = Signal(name="ofifo_issue_r"), Signal(name="ofifo_pop_r")
     m.d.sync += [issue_r.eq(issue), pop_r.eq(pop)]

@@ -79,7 +79,14 @@ class Gelu(wiring.Component):
             over, under, ys = st.reg(over, "over"), st.reg(under, "under"), st.reg(y.value, "ysat")
             out = st.reg(Mux(over, hi, Mux(under, lo, ys)), "y", signed(plan.out_fmt.width))
             stages = depth + 3 + extra  # input register(s), datapath, range flags, output register
-        valid = st.delay(issue, stages, "valid", reset_less=False)
+        # the first valid bit through an if: an unknown `issue` (a Verilog simulation's first cycles, before its
+        # `always @*` blocks have run) then enters as 0, as the producer, which saw no `ready`, counts it
+        v0 = Signal(name="valid_in")
+        with m.If(issue):
+            m.d.sync += v0.eq(1)
+        with m.Else():
+            m.d.sync += v0.eq(0)
+        valid = st.delay(v0, stages - 1, "valid", reset_less=False)
         if not dry:
             fifo = credit_fifo(m, issue=issue, up_valid=valid, up_payload=out, o=self.o, depth=fifo_depth(stages),
                                flat_control=True)
