@@ -105,16 +105,16 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     if flat_control:  # used + CREDIT_MARGIN < depth: the count's bit log2(depth) is clear
         top = depth.bit_length() - 1
         count = Signal(top + 1, name="ofifo_used_off", init=CREDIT_MARGIN)
-        step = Signal(top + 1, name="ofifo_step")  # +1, -1 (all ones) or 0, from this cycle's issue and pop
+        step = Signal(top + 1, name="ofifo_step")  # +1 or -1 (all ones), from the last cycle issue and pop differed
         moved = Signal(name="ofifo_moved")  # the step is not 0: the count's enable (a flip-flop)
-        # (ifs, not selects or sums alone: an unknown `issue` in a Verilog simulation's first cycles, before its
-        # `always @*` blocks have run, then leaves the count as it is, where a sum would keep it unknown for good)
+        # `moved` an XOR into a flip-flop, the step loaded only when it moves (no clear to 0, which synthesis
+        # would make a reset pin behind a LUT), the count updated under `moved`: an unknown `issue` in a Verilog
+        # simulation's first cycles, before its `always @*` blocks have run, then leaves the count as it is
+        m.d.sync += moved.eq(issue ^ pop)
         with m.If(issue & ~pop):
-            m.d.sync += [step.eq(1), moved.eq(1)]
+            m.d.sync += step.eq(1)
         with m.Elif(pop & ~issue):
-            m.d.sync += [step.eq(-1), moved.eq(1)]
-        with m.Else():
-            m.d.sync += [step.eq(0), moved.eq(0)]
+            m.d.sync += step.eq(-1)
         with m.If(moved):
             m.d.sync += count.eq(count + step)
         m.d.sync += [credit_ok.eq(~count[top]), issue_ok.eq(credit_ok)]
