@@ -184,8 +184,11 @@ class Gelu(wiring.Component):
             d, n2 = add(st, bn, shr(st, zp, zs, "zf"), "d", sub=True)
         nb = max(1, b.bit_length())
         # t = max(d, 0) registered: each partial product's clear (a flip-flop's reset pin) is then a flip-flop
-        t = Num(st.reg(Mux(d.value[-1], 0, d.value[:nb]) if d.lo < 0 else d.value, "t", unsigned(nb)), 0, b)
-        tt, n3 = mul(st, t, t, "tmul")
+        # (and inverted beside it, the multiplier's side: the clear is then that flip-flop itself, no inverter,
+        # and each copy drives half the partial products' inputs)
+        tv = Mux(d.value[-1], 0, d.value[:nb]) if d.lo < 0 else d.value
+        t, tn = Num(st.reg(tv, "t", unsigned(nb)), 0, b), st.reg(~fit(st, tv, unsigned(nb), "tv"), "tn")
+        tt, n3 = mul(st, t, Num(~tn, 0, b), "tmul")
         ap, n4 = mul(st, shr(st, tt, p, "tts"), k["A"], "amul")
         q = shr(st, ap, p, "q")
         depth = 2 + n2 + 1 + n1 + n3 + n4
@@ -196,7 +199,7 @@ class Gelu(wiring.Component):
         if q.hi >= 2 * k["one"]:
             raise AssertionError(f"i-gelu: q up to {q.hi} does not fit {w} bits")
         qw = fit(st, q.value, unsigned(w), "qw")
-        h = Num(st.reg(Mux(xd[-1], qw, ~qw), "h", unsigned(w)), 0, (1 << w) - 1)
+        h = Num(~st.reg(Mux(xd[-1], ~qw, qw), "hn", unsigned(w)), 0, (1 << w) - 1)  # (inverted, as t)
         xd = st.reg(xd, "xh")
         depth += 1
         yp, n6 = mul(st, Num(xd, fmt.min_raw, fmt.max_raw), h, "ymul",
