@@ -38,7 +38,7 @@ def fifo_depth(stages: int) -> int:
 class Gelu(wiring.Component):
     """GELU over the input format to the output format of `plan`; `latency_cycles` from input to output."""
 
-    #: table slices that synthesis keeps as modules of their own (`hw.hdl.gelu_rom`)
+    #: submodules (the tables' pieces by output bits) that synthesis keeps as modules of their own (`gelu_rom`)
     keep_hierarchy = KEEP_HIERARCHY
 
     def __init__(self, plan: GeluPlan):
@@ -62,7 +62,7 @@ class Gelu(wiring.Component):
         issue, ready = Signal(), Signal()
         m.d.comb += [self.i.ready.eq(ready), issue.eq(self.i.valid & ready)]
         st = Stages(m, Const(1), reset_less=True)  # runs free: no enable; the valid bits that follow it reset
-        # the input register (i-gelu: twice, x0 by the pins, x1 by the negation that fans out from it)
+        # the input register (i-gelu: twice, x1 may sit by the pins, x1b by the negation that fans out from it)
         x = st.reg(self.i.payload, "x1")
         extra = 0
         if plan.method == "i-gelu":
