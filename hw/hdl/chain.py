@@ -42,7 +42,8 @@ class GeluSoftmax(wiring.Component):
         m = Module()
         m.submodules.gelu = g = Gelu(self.gelu_plan)
         m.submodules.softmax = s = Softmax(self.softmax_plan, ecp5_bram=self.ecp5_bram)
-        # GELU latency plus its skid buffer's two entries, with margin
+        # the GELU's latency with margin: as many elements as it holds at full rate (under backpressure its FIFO
+        # may hold more; then `w_rdy` holds the input back)
         m.submodules.lasts = lasts = SyncFIFOBuffered(width=1, depth=self.gelu_plan.latency_cycles + 8)
         m.d.comb += [
             g.i.valid.eq(self.i.valid & lasts.w_rdy), g.i.payload.eq(self.i.payload.data),

