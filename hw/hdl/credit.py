@@ -5,8 +5,9 @@ that net had ~2,000 sinks, took 2 ns to route and sent nextpnr's router into lon
 pipeline never stalls; instead an element is only issued into it while the FIFO at its end is sure to have room
 for everything in flight (`used` = issued and not yet taken by the consumer < `depth` - 4, counted from registered
 `issue` and `pop`, compared into a register).
-`issue_ok` is that flip-flop. Every control signal is a flip-flop or one LUT from flip-flops: the fill level of
-the memory is a thermometer code (`nonempty` is its bit 0), the memory is LUT RAM in banks of 16 words, each
+`issue_ok` is that flip-flop. Every control signal is a flip-flop or one LUT from flip-flops: `nonempty` is a
+flip-flop, exact, beside a thermometer code of the memory's fill level that lags a cycle (updated from registered
+events, so that the read side's `load` drives no bit of it), the memory is LUT RAM in banks of 16 words, each
 bank read into a register of its own (`pre`, one LUT level from the read pointer), then selected into a two-entry
 skid buffer (`skid.py`) whose output register is `o.payload`, and `o.valid` is a flip-flop. `i.ready`-style
 independence holds: `issue_ok` depends on `o.ready` only through registers.
@@ -48,7 +49,8 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     bank_depth = min(depth, BANK_DEPTH)
     nbanks, abits = depth // bank_depth, bank_depth.bit_length() - 1
     wptr, rptr = Signal(range(depth), name="ofifo_wptr"), Signal(range(depth), name="ofifo_rptr")
-    level = Signal(depth, name="ofifo_level")  # thermometer: bit k = more than k words in the memory
+    level = Signal(depth, name="ofifo_level")  # thermometer: bit k = more than k words in the memory a cycle ago
+    nonempty = Signal(name="ofifo_nonempty")  # a word is in the memory now
     pre_valid, pre_sel = Signal(name="ofifo_pre_valid"), Signal(range(nbanks), name="ofifo_pre_sel")
     load, move, pop = Signal(name="ofifo_load"), Signal(name="ofifo_move"), Signal(name="ofifo_pop")
     used = Signal(range(depth + 3), name="ofifo_used")
@@ -71,7 +73,7 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     # `pre` moves into a skid buffer whenever its spare entry is free (a flip-flop), so that `load` is one LUT
     # from flip-flops (it loads the bank registers, the read pointer and the level: a large fan-out)
     skid_free = skid_buffer(m, pre_valid, selected, o)
-    m.d.comb += [move.eq(pre_valid & skid_free), load.eq(level[0] & (~pre_valid | skid_free)),
+    m.d.comb += [move.eq(pre_valid & skid_free), load.eq(nonempty & (~pre_valid | skid_free)),
                  pop.eq(o.valid & o.ready)]
     with m.If(up_valid):
         m.d.sync += wptr.eq(wptr + 1)  # wraps: depth is a power of two
@@ -79,10 +81,17 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
         m.d.sync += [rptr.eq(rptr + 1), pre_sel.eq(rptr[abits:] if nbanks > 1 else 0), pre_valid.eq(1)]
     with m.Elif(move):
         m.d.sync += pre_valid.eq(0)
-    with m.If(up_valid & ~load):
+    # the level as of the cycle before, updated from registered `up_valid` and `load` (so `load` drives no
+    # thermometer bit); `nonempty` is kept exact beside it: it stays set while 2 or more words are in the memory
+    # (`ge2`, from the lagging level and the registered events), a word arrives, or no word leaves
+    up_r, load_r, ge2 = Signal(name="ofifo_up_r"), Signal(name="ofifo_load_r"), Signal(name="ofifo_ge2")
+    m.d.sync += [up_r.eq(up_valid), load_r.eq(load)]
+    with m.If(up_r & ~load_r):
         m.d.sync += level.eq((level << 1) | 1)
-    with m.Elif(load & ~up_valid):
+    with m.Elif(load_r & ~up_r):
         m.d.sync += level.eq(level >> 1)
+    m.d.comb += ge2.eq(Mux(up_r & ~load_r, level[0], Mux(load_r & ~up_r, level[2], level[1])))
+    m.d.sync += nonempty.eq(up_valid | ge2 | (nonempty & pre_valid & ~skid_free))
     # credits: one taken per issue, one returned per element the consumer takes, both counted from registered
     # copies (the count's update starts at flip-flops, not at the AND that is `issue`); the check is thus four
     # cycles stale (issues in the four cycles up to `issue_ok` are not yet in `used`), hence the margin
