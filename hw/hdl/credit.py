@@ -86,8 +86,10 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     # (`ge2`, from the lagging level and the registered events), a word arrives, or no word leaves
     up_r, load_r, ge2 = Signal(name="ofifo_up_r"), Signal(name="ofifo_load_r"), Signal(name="ofifo_ge2")
     m.d.sync += [up_r.eq(up_valid), load_r.eq(load)]
-    with m.If(up_r ^ load_r):
-        m.d.sync += level.eq(Mux(up_r, (level << 1) | 1, level >> 1))
+    with m.If(up_r & ~load_r):
+        m.d.sync += level.eq((level << 1) | 1)
+    with m.Elif(load_r & ~up_r):
+        m.d.sync += level.eq(level >> 1)
     m.d.comb += ge2.eq(Mux(up_r & ~load_r, level[0], Mux(load_r & ~up_r, level[2], level[1])))
     m.d.sync += nonempty.eq(up_valid | ge2 | (nonempty & pre_valid & ~skid_free))
     # credits: one taken per issue, one returned per element the consumer takes, both counted from registered

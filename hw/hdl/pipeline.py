@@ -141,8 +141,7 @@ class Stages:
 def shift4(m: Module, value: Value, bits: Value, step: int, name: str, ecp5: bool) -> Value:
     """`value` (unsigned) >> (`bits` x `step`), `bits` two bits: one 4:1 multiplexer per bit. `ecp5`: as LUT4 +
     PFUMX instances, one LUT level that synthesis keeps (left to itself, Yosys turned the shifted-out zeros
-    into flip-flop resets and ABC deepened the cone: the combine's first stage, critical on a 4096 build; as
-    instances in every shift stage of the softmax, its LUT4 count rose by 420 at 4096 and its clock did not)."""
+    into flip-flop resets and ABC deepened the cone: the combine's first stage, critical on a 4096 build)."""
     value = Value.cast(value)
     assert not value.shape().signed and len(bits) == 2
     if not ecp5:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Module, Mux, Signal, Value
+from amaranth.hdl import Module, Signal, Value
 from amaranth.lib.memory import Memory
 
 
@@ -43,10 +43,10 @@ def reg_fifo(m: Module, name: str, *, width: int, depth: int, w_en: Value, w_dat
         m.d.sync += wptr.eq(wptr + 1)  # wraps: depth is a power of two
     with m.If(refill):
         m.d.sync += rptr.eq(rptr + 1)
-    # the level changes when exactly one of write and refill happens (the enable, one LUT from w_en, therm[0]
-    # and r_rdy); which way is then w_en alone, so each bit's input is one LUT of w_en and its neighbours
-    with m.If(w_en ^ refill):
-        m.d.sync += therm.eq(Mux(w_en, (therm << 1) | 1, therm >> 1))
+    with m.If(w_en & ~refill):
+        m.d.sync += therm.eq((therm << 1) | 1)
+    with m.Elif(refill & ~w_en):
+        m.d.sync += therm.eq(therm >> 1)
     with m.If(refill):
         m.d.sync += r_rdy.eq(1)
     with m.Elif(r_en):
