@@ -138,17 +138,6 @@ class Stages:
         return outs[0]
 
 
-def shift4(m: Module, value: Value, bits: Value, step: int, name: str, ecp5: bool) -> Value:
-    """`value` (unsigned) >> (`bits` x `step`), `bits` two bits: one 4:1 multiplexer per bit. `ecp5`: as LUT4 +
-    PFUMX instances, one LUT level that synthesis keeps (left to itself, Yosys turned the shifted-out zeros
-    into flip-flop resets and ABC deepened the cone: the combine's first stage, critical on a 4096 build)."""
-    value = Value.cast(value)
-    assert not value.shape().signed and len(bits) == 2
-    if not ecp5:
-        return value >> (bits * step)
-    return _ecp5_select(m, [value >> (k * step) for k in range(4)], bits, name)[: len(value)]
-
-
 def _select(m: Module, options: list[Value], bits: Value, name: str) -> Value:
     out = options[-1]
     for k in reversed(range(len(options) - 1)):

@@ -19,7 +19,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.hdl.pipeline import Stages, clip_low_bits, mul_stages, rom_slices, rom_stages, rshift_round, shift4
+from hw.hdl.pipeline import Stages, clip_low_bits, mul_stages, rom_slices, rom_stages, rshift_round
 from hw.hdl.regfifo import reg_fifo
 from hw.hdl.rowbuffer import row_buffer
 from hw.hdl.softmax_model import (
@@ -238,14 +238,13 @@ def _pass1(m: Module, st: Stages, plan: SoftmaxPlan, tags: dict, x):
 
 def shift_stages(st: Stages, value, n, name: str):
     """`value` >> `n` (six bits) in three registered stages of a 4:1 multiplexer each: by 16 x n[4:6], by
-    4 x n[2:4], by n[0:2] (`shift4`). Returns (the shifted value, the last stage's shift bits)."""
+    4 x n[2:4], by n[0:2]. Returns (the shifted value, the last stage's shift bits)."""
     value = Value.cast(value)
-    m, e = st.m, st.ecp5_luts
-    a = st.reg(shift4(m, value, n[4:6], 16, f"{name}_ma", e), f"{name}_a", value.shape())
+    a = st.reg(value >> (n[4:6] << 4), f"{name}_a", value.shape())
     n_b = st.reg(n[:4], f"{name}_nb")
-    b = st.reg(shift4(m, a, n_b[2:4], 4, f"{name}_mb", e), f"{name}_b", value.shape())
+    b = st.reg(a >> (n_b[2:4] << 2), f"{name}_b", value.shape())
     n_c = st.reg(n_b[:2], f"{name}_nc")
-    return st.reg(shift4(m, b, n_c, 1, f"{name}_mc", e), name, value.shape()), n_c
+    return st.reg(b >> n_c, name, value.shape()), n_c
 
 
 def _load(m: Module, value, en, name: str) -> Signal:
