@@ -138,18 +138,6 @@ class Stages:
         return outs[0]
 
 
-def shift4(m: Module, value: Value, bits: Value, step: int, name: str, ecp5: bool) -> Value:
-    """`value` (unsigned) >> (`bits` x `step`), `bits` two bits: one 4:1 multiplexer per bit. `ecp5`: as LUT4 +
-    PFUMX instances, one LUT level that synthesis keeps (left to itself, Yosys turned the shifted-out zeros
-    into flip-flop resets whose routes were critical: the combine's first stage, at 1024 and 4096; as instances
-    in every shift stage of the softmax, its LUT4 count rose by 420 at 4096, so only the combine uses them)."""
-    value = Value.cast(value)
-    assert not value.shape().signed and len(bits) == 2
-    if not ecp5:
-        return value >> (bits * step)
-    return _ecp5_select(m, [value >> (k * step) for k in range(4)], bits, name)[: len(value)]
-
-
 def _select(m: Module, options: list[Value], bits: Value, name: str) -> Value:
     out = options[-1]
     for k in reversed(range(len(options) - 1)):

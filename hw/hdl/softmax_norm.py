@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
-from hw.hdl.pipeline import clip_low_bits, ecp5_add_xor, shift4
+from hw.hdl.pipeline import clip_low_bits, ecp5_add_xor
 from hw.hdl.regfifo import reg_fifo
 from hw.hdl.softmax_model import DIV_FRAC, INTERLEAVE, RECIP_FRAC, ROWS_IN_FLIGHT, SHIFT_MAX, SoftmaxPlan
 
@@ -44,7 +44,7 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     """Add the once-per-row datapath to `m`. `row_summed` is high (one cycle) when a row's last element has
     been added to its sum; `acc`, `acc_max` then hold the four sums and the max each was scaled to (from the
     next cycle on), `m_row` the row's max and `has_par[p]` whether the row reached sum p (length > p). `ecp5`:
-    the dividers' low adders as CCU2C instances and the combine's shifts as LUT4 + PFUMX (`softmax_ecp5.v`)."""
+    the dividers' low adders as CCU2C instances (`softmax_ecp5.v`)."""
     w_int = plan.max_int_bits
     aw = plan.acc_width
 
@@ -67,13 +67,13 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     a = [reg(a[p], f"comb_acc3_{p}") for p in PARS]
     v, mx = reg(v, "comb_v3"), reg(mx, "comb_m3")
     # the shift in three stages of a 4:1 multiplexer each: by 16 x d[4:6], 4 x d[2:4], d[0:2]
-    c = [reg(shift4(m, a[p], d[p][4:], 16, f"comb_mc4_{p}", ecp5), f"comb_c4_{p}", aw) for p in PARS]
+    c = [reg(a[p] >> (d[p][4:] << 4), f"comb_c4_{p}", aw) for p in PARS]
     d = [reg(d[p][:4], f"comb_d4_{p}") for p in PARS]
     v, mx = reg(v, "comb_v4"), reg(mx, "comb_m4")
-    c = [reg(shift4(m, c[p], d[p][2:], 4, f"comb_mc5_{p}", ecp5), f"comb_c5_{p}", aw) for p in PARS]
+    c = [reg(c[p] >> (d[p][2:] << 2), f"comb_c5_{p}", aw) for p in PARS]
     d = [reg(d[p][:2], f"comb_d5_{p}") for p in PARS]
     v, mx = reg(v, "comb_v5"), reg(mx, "comb_m5")
-    s = [reg(shift4(m, c[p], d[p], 1, f"comb_ms5_{p}", ecp5), f"comb_s5_{p}", aw) for p in PARS]
+    s = [reg(c[p] >> d[p], f"comb_s5_{p}", aw) for p in PARS]
     v, mx = reg(v, "comb_v5b"), reg(mx, "comb_m5b")
     # pairs, then the total (each sum < 2^(aw - 1) and so is the total: aw + 1 bits never overflow)
     pairs = [reg(s[p] + s[p + 1] if p + 1 < len(s) else s[p], f"comb_s{p}", aw + 1) for p in range(0, len(s), 2)]
