@@ -163,6 +163,35 @@ def _lut4(m: Module, init: int, inputs: list[Value], name: str) -> Signal:
     return z
 
 
+#: CCU2C half (Yosys's cells_sim): LUT4 out P = INIT[{D, C, B, A}], S = P ^ carry in, carry out = P ? carry in
+#: : INIT[{B, A}]. With D = 1: P = A ^ B ^ ~C (bits 8-15: 0x69), and INIT[3:0] = A (0xA), the generate when P = 0
+ADD_XNOR_INIT = 0x69AA
+
+
+def ecp5_add_xor(m: Module, a: Value, b: Value, neg: Value, name: str) -> Value:
+    """a + (b ^ ~neg, every bit), with the carry out on top (len(a) + 1 bits): one ECP5 carry chain of CCU2C
+    instances whose LUTs take `neg` themselves. Yosys maps the XOR to a LUT of its own in front of the chain
+    (one LUT level and a route more: the softmax dividers' choice of +d or -d)."""
+    a, b = Value.cast(a), Value.cast(b)
+    n = len(a)
+    assert len(b) == n
+    # the carry out as one more sum bit: A = B = 0, C = 1 (P = 0, so S = the carry in)
+    ins = [(a[k], b[k], neg) for k in range(n)] + [(Const(0, 1), Const(0, 1), Const(1, 1))]
+    ins += [(Const(0, 1), Const(0, 1), Const(1, 1))] * (len(ins) % 2)
+    out, cin = [], Const(0, 1)
+    for c in range(len(ins) // 2):
+        s0, s1 = Signal(name=f"{name}_s{2 * c}"), Signal(name=f"{name}_s{2 * c + 1}")
+        cout = Signal(name=f"{name}_co{c}")
+        (a0, b0, c0), (a1, b1, c1) = ins[2 * c], ins[2 * c + 1]
+        m.submodules[f"{name}_ccu{c}"] = Instance(
+            "CCU2C", p_INIT0=Const(ADD_XNOR_INIT, 16), p_INIT1=Const(ADD_XNOR_INIT, 16), p_INJECT1_0="NO",
+            p_INJECT1_1="NO", i_CIN=cin, i_A0=a0, i_B0=b0, i_C0=c0, i_D0=Const(1, 1), i_A1=a1, i_B1=b1, i_C1=c1,
+            i_D1=Const(1, 1), o_S0=s0, o_S1=s1, o_COUT=cout)
+        out += [s0, s1]
+        cin = cout
+    return Cat(*out[: n + 1])
+
+
 def _ecp5_select(m: Module, options: list[Value], bits: Value, name: str) -> Value:
     """`_select` as one LUT4 per pair of options and a PFUMX (the slice's wide multiplexer) per bit: one LUT
     level. Up to four options; the missing ones repeat the last."""

@@ -121,7 +121,7 @@ class Softmax(wiring.Component):
         acc, acc_max, row_summed, m_row, has_par = _pass1(m, st, plan, tags, x)
 
         params = normaliser(m, plan, row_summed=row_summed, acc=acc, acc_max=acc_max, m_row=m_row,
-                            has_par=has_par)
+                            has_par=has_par, ecp5=self.ecp5_bram)
         started = replay(m, plan, params=params, lengths=lengths, rdata=rdata, o=self.o,
                          raddr=raddr, rptr=rptr, ecp5=self.ecp5_bram)
         # counted two cycles late (fewer LUT levels to the counter; the replay is far from the input side, the

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
-from hw.hdl.pipeline import clip_low_bits
+from hw.hdl.pipeline import clip_low_bits, ecp5_add_xor
 from hw.hdl.regfifo import reg_fifo
 from hw.hdl.softmax_model import DIV_FRAC, INTERLEAVE, RECIP_FRAC, ROWS_IN_FLIGHT, SHIFT_MAX, SoftmaxPlan
 
@@ -40,10 +40,11 @@ class RowParams:
 
 
 def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Signal], acc_max: list[Signal],
-               m_row: Value, has_par: list[Value]) -> RowParams:
+               m_row: Value, has_par: list[Value], ecp5: bool = False) -> RowParams:
     """Add the once-per-row datapath to `m`. `row_summed` is high (one cycle) when a row's last element has
     been added to its sum; `acc`, `acc_max` then hold the four sums and the max each was scaled to (from the
-    next cycle on), `m_row` the row's max and `has_par[p]` whether the row reached sum p (length > p)."""
+    next cycle on), `m_row` the row's max and `has_par[p]` whether the row reached sum p (length > p). `ecp5`:
+    the dividers' low adders as CCU2C instances (`softmax_ecp5.v`)."""
     w_int = plan.max_int_bits
     aw = plan.acc_width
 
@@ -126,7 +127,7 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     for j in range(DIVIDERS):
         with m.If(take & turn[j]):
             m.d.sync += busy[j].eq(1)
-        finished.append(_divider(m, j, busy=busy[j], go=go[j], dv=dv_out, k=k_e, mx=m_e, w_int=w_int))
+        finished.append(_divider(m, j, busy=busy[j], go=go[j], dv=dv_out, k=k_e, mx=m_e, w_int=w_int, ecp5=ecp5))
     # the finished word (each divider's own register; one finishes at a time) is selected into one more
     # register before the FIFO
     sel = finished[-1].word
@@ -161,7 +162,8 @@ def _leading_one(bits: Value) -> Value:
     return out
 
 
-def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value, mx: Value, w_int: int) -> _DivOut:
+def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value, mx: Value, w_int: int,
+             ecp5: bool) -> _DivOut:
     """floor(2^(DIV_FRAC + RECIP_FRAC) / dv), one quotient bit every two cycles, as `restoring_reciprocal`
     computes it (non-restoring steps, same quotient); r = quotient + 1.
     `busy` is set by the caller when it claims this divider, and cleared here when the division ends."""
@@ -190,7 +192,11 @@ def _divider(m: Module, j: int, *, busy: Signal, go: Value, dv: Value, k: Value,
     neg = p_hi[-1]
     d_ext = Cat(d, Const(0, dw - len(d)))
     op_hi = Signal(dw - lw, name=f"div{j}_ophi", reset_less=True)
-    low = Cat(Const(1, 1), p_lo) + Cat(~neg, d_ext[:lw] ^ Cat(*([~neg] * lw)))  # bits 1..lw: the sum, lw + 1: carry
+    # bits 1..lw: the sum, lw + 1: the carry (on the ECP5 the operand's XOR sits in the carry chain's own LUTs)
+    if ecp5:
+        low = ecp5_add_xor(m, Cat(Const(1, 1), p_lo), Cat(Const(0, 1), d_ext[:lw]), neg, f"div{j}_low")
+    else:
+        low = Cat(Const(1, 1), p_lo) + Cat(~neg, d_ext[:lw] ^ Cat(*([~neg] * lw)))
     high = (Cat(Const(1, 1), p_hi) + Cat(carry, op_hi))[1: dw - lw + 1]
     # a division starts only on an idle divider (`busy` keeps the next `go` off until this one has ended), so
     # `done` needs no term of `go`
