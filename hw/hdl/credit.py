@@ -27,9 +27,9 @@ from hw.hdl.skid import skid_buffer
 CREDIT_MARGIN = 5
 #: words per LUT RAM bank (one TRELLIS_DPR16X4 deep on an ECP5)
 BANK_DEPTH = 16
-#: words per bank with `flat_control`: two DPR16X4 and a 2:1 select in each bank's read, so that a 32-word FIFO
-#: has one bank (no bank select into the skid buffer) and a 64-word one two (a 2:1 select, not 4:1)
-FLAT_BANK_DEPTH = 32
+#: banks at most with `flat_control` (a 2:1 select into the skid buffer): a 64-word FIFO has two banks of 32
+#: words, each two DPR16X4 and a 2:1 select in the read into its bank register
+FLAT_BANKS = 2
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
     if depth < 8 or depth & (depth - 1):
         raise ValueError(f"credit FIFO depth must be a power of two >= 8, not {depth}")
     width = len(Value.cast(up_payload))
-    bank_depth = min(depth, FLAT_BANK_DEPTH if flat_control else BANK_DEPTH)
+    bank_depth = min(depth, max(BANK_DEPTH, depth // FLAT_BANKS) if flat_control else BANK_DEPTH)
     nbanks, abits = depth // bank_depth, bank_depth.bit_length() - 1
     wptr, rptr = Signal(range(depth), name="ofifo_wptr"), Signal(range(depth), name="ofifo_rptr")
     level = Signal(depth, name="ofifo_level")  # thermometer: bit k = more than k words in the memory a cycle ago
@@ -129,22 +129,25 @@ def _flat_read(m: Module, up_valid, level, nonempty, pre_valid, skid_free, o, lo
     `blocked` (`pre` is valid and the skid buffer's spare entry too: nothing moves) is a flip-flop of its own,
     so `load` = `nonempty` & ~`blocked` and `pre_valid` = `nonempty` | `blocked` a cycle later; `nonempty` is
     up | `ge2` | (`nonempty` & `blocked`) with `ge2` (2 or more words in the memory) an exact flip-flop too,
-    whose next state takes `ge3` (3 or more) from the lagging level and the registered events."""
+    whose next state takes `ge3` (3 or more) from the lagging level and the registered events. Next states as AND/OR,
+    no Mux (from a Mux that selects its own flip-flop synthesis makes an enable: a second LUT level)."""
     up_r, load_r = Signal(name="ofifo_up_r"), Signal(name="ofifo_load_r")
-    blocked, ge2, ge3 = Signal(name="ofifo_blocked"), Signal(name="ofifo_ge2"), Signal(name="ofifo_ge3")
+    blocked, ge2 = Signal(name="ofifo_blocked"), Signal(name="ofifo_ge2")
+    ge3 = Signal(name="ofifo_ge3")
     m.d.sync += [up_r.eq(up_valid), load_r.eq(load)]
     with m.If(up_r & ~load_r):
         m.d.sync += level.eq((level << 1) | 1)
     with m.Elif(load_r & ~up_r):
         m.d.sync += level.eq(level >> 1)
+    # (the level is a thermometer: level[3] implies level[2] implies level[1])
     m.d.comb += [load.eq(nonempty & ~blocked),
-                 ge3.eq(Mux(up_r & ~load_r, level[1], Mux(load_r & ~up_r, level[3], level[2])))]
+                 ge3.eq(level[3] | (level[2] & ~(load_r & ~up_r)) | (level[1] & up_r & ~load_r))]
     # `blocked`: the skid buffer's `flat` next state of its spare valid (its input valid is pre_valid) and
     # pre_valid's, ANDed
     m.d.sync += [pre_valid.eq(nonempty | blocked),
                  blocked.eq((nonempty | blocked) & ~o.ready & (~skid_free | (pre_valid & o.valid))),
                  nonempty.eq(up_valid | ge2 | (nonempty & blocked)),
-                 ge2.eq(Mux(up_valid & ~load, nonempty, Mux(load & ~up_valid, ge3, ge2)))]
+                 ge2.eq((ge2 & (up_valid | blocked)) | (up_valid & nonempty & blocked) | (~up_valid & ~blocked & ge3))]
 
 
 def _flat_credits(m: Module, issue, pop, depth: int, issue_ok: Signal) -> CreditFifo:
