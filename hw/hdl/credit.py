@@ -158,14 +158,13 @@ def _flat_credits(m: Module, issue, pop, depth: int, issue_ok: Signal) -> Credit
     count = Signal(top + 1, name="ofifo_used_off", init=CREDIT_MARGIN)
     step = Signal(top + 1, name="ofifo_step")  # +1 or -1 (all ones), from the last cycle issue and pop differed
     moved = Signal(name="ofifo_moved")  # the step is not 0: the count's enable (a flip-flop)
-    # `moved` an XOR into a flip-flop, the step loaded only when it moves (no clear to 0, which synthesis
-    # would make a reset pin behind a LUT), the count updated under `moved`: an unknown `issue` in a Verilog
-    # simulation's first cycles, before its `always @*` blocks have run, then leaves the count as it is
+    # `moved` an XOR into a flip-flop, the step loaded only when it moves, as data (+1 or -1 by `issue`: no
+    # constant under a condition, which synthesis would make a reset pin behind a LUT), the count updated
+    # under `moved`: an unknown `issue` in a Verilog simulation's first cycles, before its `always @*` blocks
+    # have run, then leaves the step and the count as they are
     m.d.sync += moved.eq(issue ^ pop)
-    with m.If(issue & ~pop):
-        m.d.sync += step.eq(1)
-    with m.Elif(pop & ~issue):
-        m.d.sync += step.eq(-1)
+    with m.If(issue ^ pop):
+        m.d.sync += step.eq(Mux(issue, 1, -1))
     with m.If(moved):
         m.d.sync += count.eq(count + step)
     m.d.sync += [credit_ok.eq(~count[top]), issue_ok.eq(credit_ok)]
