@@ -46,8 +46,9 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
 
     `flat_control`: the same FIFO, cycle for cycle, with the credit check from a count that starts at
     CREDIT_MARGIN (so that `used < depth - CREDIT_MARGIN` is its top bit, clear: no compare chain) and moves by a
-    registered -1/0/+1 (a bare carry chain from flip-flops, no select after it), and the skid buffer's `flat`
-    form; GELU uses it.
+    registered -1/0/+1 (a bare carry chain from flip-flops, no select after it), the skid buffer's `flat`
+    form, the read side's control from flip-flops of its own (`_flat_read`) and at most FLAT_BANKS banks; GELU
+    uses it.
 
     `issue` is high in a cycle the producer puts an element into the pipeline (only while `issue_ok`); the
     pipeline's latency from issue to `up_valid` must stay below `depth` - CREDIT_MARGIN - 5 for one element per
