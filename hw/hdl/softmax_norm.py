@@ -66,14 +66,17 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     d = [reg(Mux(has[p], clip_low_bits(gap[p], 6), SHIFT_MAX), f"comb_d3_{p}", 6) for p in PARS]
     a = [reg(a[p], f"comb_acc3_{p}") for p in PARS]
     v, mx = reg(v, "comb_v3"), reg(mx, "comb_m3")
-    # the shift in three stages of a 4:1 multiplexer each: by 16 x d[4:6], 4 x d[2:4], d[0:2]
-    c = [reg(a[p] >> (d[p][4:] << 4), f"comb_c4_{p}", aw) for p in PARS]
+    # the shift in three stages of a 4:1 multiplexer each: by 16 x d[4:6], 4 x d[2:4], d[0:2]. Each fills with
+    # the sum's top bit (an arithmetic shift), which is always 0 (each sum < 2^(aw - 1)): the same result as a
+    # zero fill, but Yosys does not turn a constant fill into the flip-flops' synchronous resets (a LUT and a
+    # long route into each slice's LSR, measured the slowest path)
+    c = [reg(a[p].as_signed() >> (d[p][4:] << 4), f"comb_c4_{p}", aw) for p in PARS]
     d = [reg(d[p][:4], f"comb_d4_{p}") for p in PARS]
     v, mx = reg(v, "comb_v4"), reg(mx, "comb_m4")
-    c = [reg(c[p] >> (d[p][2:] << 2), f"comb_c5_{p}", aw) for p in PARS]
+    c = [reg(c[p].as_signed() >> (d[p][2:] << 2), f"comb_c5_{p}", aw) for p in PARS]
     d = [reg(d[p][:2], f"comb_d5_{p}") for p in PARS]
     v, mx = reg(v, "comb_v5"), reg(mx, "comb_m5")
-    s = [reg(c[p] >> d[p], f"comb_s5_{p}", aw) for p in PARS]
+    s = [reg(c[p].as_signed() >> d[p], f"comb_s5_{p}", aw) for p in PARS]
     v, mx = reg(v, "comb_v5b"), reg(mx, "comb_m5b")
     # pairs, then the total (each sum < 2^(aw - 1) and so is the total: aw + 1 bits never overflow)
     pairs = [reg(s[p] + s[p + 1] if p + 1 < len(s) else s[p], f"comb_s{p}", aw + 1) for p in range(0, len(s), 2)]
