@@ -57,17 +57,19 @@ def normaliser(m: Module, plan: SoftmaxPlan, *, row_summed: Value, acc: list[Sig
     # on; the next row's first addition lands on the edge that takes the snapshot, so the snapshot is the old one)
     v, mx = reg(row_summed, "comb_v1"), reg(m_row, "comb_m1", signed(w_int))
     has = [reg(has_par[p], f"comb_has1_{p}") for p in PARS]
-    gap_c = [(mx - acc_max[p]).as_signed() for p in PARS]
-    gap = [reg(gap_c[p], f"comb_gap2_{p}", signed(w_int + 1)) for p in PARS]
-    # the clamp's "gap > SHIFT_MAX" (as `pipeline.clip_low_bits` tests it) in a register of its own, one LUT after the
-    # subtraction's chain: the clamp itself is then one LUT per bit (all in one stage, it was three LUT levels)
-    over = [reg(g[6:-1].any() & ~g[-1], f"comb_over2_{p}") for p, g in enumerate(gap_c)]
+    # the clamp min(gap, SHIFT_MAX) (a negative gap keeping its low bits, as `pipeline.clip_low_bits` does) with
+    # its compare as a subtraction of its own, gap - (SHIFT_MAX + 1) < 0 from the max less SHIFT_MAX + 1 (a
+    # register): the sign bit of a carry chain straight into a flip-flop, so the clamp is one LUT per bit (an OR
+    # of the gap's high bits was three LUT levels, and after the gap's chain a LUT5 and a ~1 ns route)
+    mx_lo = reg(m_row - (SHIFT_MAX + 1), "comb_mlo1", signed(max(w_int, 7) + 1))  # wide enough for -64
+    gap = [reg(mx - acc_max[p], f"comb_gap2_{p}", signed(w_int + 1)) for p in PARS]
+    fits = [reg((mx_lo - acc_max[p])[-1], f"comb_fits2_{p}") for p in PARS]
     a = [reg(acc[p], f"comb_acc2_{p}", aw) for p in PARS]
     v, mx, has = reg(v, "comb_v2"), reg(mx, "comb_m2"), [reg(h, f"comb_has2_{p}") for p, h in enumerate(has)]
     # sums that no element of this row reached (row shorter than 3) hold an older row's value: shifted by
     # SHIFT_MAX, which clears any sum (no mask on the wide sums, whose registers are spread out)
     assert aw <= SHIFT_MAX, "a shift by SHIFT_MAX must clear a sum"
-    d = [reg(Mux(has[p] & ~over[p], gap[p][:6], SHIFT_MAX), f"comb_d3_{p}", 6) for p in PARS]
+    d = [reg(Mux(has[p] & fits[p], gap[p][:6], SHIFT_MAX), f"comb_d3_{p}", 6) for p in PARS]
     a = [reg(a[p], f"comb_acc3_{p}") for p in PARS]
     v, mx = reg(v, "comb_v3"), reg(mx, "comb_m3")
     # the shift in three stages of a 4:1 multiplexer each: by 16 x d[4:6], 4 x d[2:4], d[0:2]. Each fills with
