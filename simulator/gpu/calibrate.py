@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from hw.gpu import GpuTarget
 from hw.registry import load_target
 from simulator.gpu.backward import bwd_flops, predict_backward
 from simulator.gpu.catalog import FAMILY_BY_ARCH, kernel_spec
@@ -112,7 +113,7 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
     return out
 
 
-def l2_writeback_s(gpu, constants: Constants) -> float:  # noqa: ANN001
+def l2_writeback_s(gpu: GpuTarget, constants: Constants) -> float:
     """HBM time of writing back a whole L2 of dirty lines: what a kernel timed after nvbench's cold-run flush
     (nvbench/detail/l2flush.cuh: `cudaMemsetAsync` over a buffer of `cudaDevAttrL2CacheSize` bytes, issued before
     each timed launch) pays on top of its own traffic as its reads evict those lines."""
