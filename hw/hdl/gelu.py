@@ -88,8 +88,7 @@ class Gelu(wiring.Component):
             m.d.sync += v0.eq(0)
         valid = st.delay(v0, stages - 1, "valid", reset_less=False)
         if not dry:
-            fifo = credit_fifo(m, issue=issue, up_valid=valid, up_payload=out, o=self.o, depth=fifo_depth(stages),
-                               flat_control=True)
+            fifo = credit_fifo(m, issue=issue, up_valid=valid, up_payload=out, o=self.o, depth=fifo_depth(stages))
             m.d.comb += ready.eq(fifo.issue_ok)
         return stages + FIFO_CYCLES
 

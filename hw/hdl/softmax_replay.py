@@ -123,6 +123,6 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     out = st.reg(Mux(hi_or | hi_cmp, p_max, rnd), "p", unsigned(plan.out_fmt.width))
     advance(1, "out")
     fifo = credit_fifo(m, issue=issue, up_valid=tags["v"], up_payload=Cat(out, tags["last"]), o=o,
-                       depth=OUT_FIFO_DEPTH, flat_control=True)
+                       depth=OUT_FIFO_DEPTH)
     m.d.comb += en.eq(fifo.issue_ok)
     return start

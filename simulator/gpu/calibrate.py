@@ -102,10 +102,9 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
         gpu = load_target(target)
         fwd_s = 0.0
         if step != "bwd":
-            fwd = predict(gpu, shapes, **args)
-            flushed = np.array([p.l2_flush_by_write for p in ps])
-            writeback = np.where(flushed, l2_writeback_s(gpu, constants), 0.0)
-            fwd_s = fwd.phases_s.launch + np.maximum(fwd.phases_s.compute, fwd.phases_s.memory + writeback)
+            ph = predict(gpu, shapes, **args).phases_s
+            writeback = np.where([p.l2_flush_by_write for p in ps], l2_writeback_s(gpu, constants), 0.0)
+            fwd_s = _latency_s(ph.launch, ph.compute, ph.memory + writeback)
         bwd_s = predict_backward(gpu, shapes, **args).latency_s if step != "fwd" else 0.0
         flops = (fa_flops(shapes, d, d_v, causal) if step != "bwd" else 0.0) \
             + (bwd_flops(shapes, d, d_v, causal) if step != "fwd" else 0.0)
@@ -118,6 +117,12 @@ def l2_writeback_s(gpu: GpuTarget, constants: Constants) -> float:
     (nvbench/detail/l2flush.cuh: `cudaMemsetAsync` over a buffer of `cudaDevAttrL2CacheSize` bytes, issued before
     each timed launch) pays on top of its own traffic as its reads evict those lines."""
     return gpu.l2_bytes / (gpu.hbm.bw_bytes_per_s * constants.hbm_efficiency)
+
+
+def _latency_s(launch_s: np.ndarray, compute_s: np.ndarray, memory_s: np.ndarray) -> np.ndarray:
+    """The model's forward latency from its phases (`model.predict`: launch + max(compute, memory)), here with
+    a measurement's write-back added to the memory time."""
+    return launch_s + np.maximum(compute_s, memory_s)
 
 
 def _own_query_tile(p: Point) -> int:
@@ -139,8 +144,8 @@ def _predict_via_backend(p: Point, constants: Constants) -> float:
     if not p.l2_flush_by_write:
         return res.tflops
     ph = res.phases_s
-    latency_s = ph["launch"] + max(ph["compute"], ph["memory"] + l2_writeback_s(load_target(p.target), constants))
-    return res.flops / latency_s / 1e12
+    writeback = l2_writeback_s(load_target(p.target), constants)
+    return res.flops / _latency_s(ph["launch"], ph["compute"], ph["memory"] + writeback) / 1e12
 
 
 def compare(points: tuple[Point, ...], constants: Constants = FITTED) -> list[dict]:
