@@ -49,3 +49,16 @@ def test_measuring_without_gpu_exits_zero(script, capsys):
     captured = capsys.readouterr()
     assert json.loads(captured.out)["measured"] is None
     assert "no NVIDIA GPU" in captured.err
+
+
+def test_goals_name_every_set_above_the_issue_target(script, capsys):
+    """The report's `goals` agree with its own sets: each validation set over 12% is listed, and no other."""
+    assert script.main(["--data", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)["data"]
+    goals, sets = data["goals"], data["by_set"]
+    over = {k.removeprefix("validation: ") for k, v in sets.items()
+            if k.startswith("validation: ") and v["mean_abs_error"] > goals["set_goal"]}
+    assert set(goals["sets_above_goal"]) == over
+    assert set(goals["sets_above_goal_shape_known"]) <= over
+    assert goals["met"] == (goals["mean_abs_error"] <= goals["mean_goal"] and not over)
+    assert goals["mean_abs_error"] == pytest.approx(data["summary"]["all held-out"]["mean_abs_error"])
