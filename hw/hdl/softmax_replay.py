@@ -12,7 +12,7 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 
 from hw.hdl.credit import credit_fifo
-from hw.hdl.pipeline import Stages, rshift_round
+from hw.hdl.pipeline import Stages, clip_low_bits, rshift_round
 from hw.hdl.softmax_model import EXP_FRAC, LOG2E_FRAC, RECIP_FRAC, SoftmaxPlan
 from hw.hdl.softmax_norm import RowParams
 
@@ -36,7 +36,9 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     rem = Signal(signed(w + 1), name="rem")
     w_int = plan.max_int_bits
     cur_m, cur_r = Signal(signed(w_int), name="cur_m"), Signal(RECIP_FRAC + 1, name="cur_r")
-    cur_sh = Signal(range(2 * RECIP_FRAC + 64))
+    # the row's final shift, clipped to six bits (any shift of 64 or more clears the product, as 63 does)
+    cur_sh = Signal(6, name="cur_sh")
+    nxt_sh = Signal(range(2 * RECIP_FRAC + 64), name="nxt_sh")
     issue, start, fetch = Signal(name="issue"), Signal(name="start"), Signal(name="fetch")
     # the next row's (length, m, r, shift) are fetched from the FIFOs into registers ahead of its start, so
     # that the FIFOs' read side does not depend on `en` (the credit check). A row can start three cycles after
@@ -44,7 +46,6 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     # is decided by flip-flops alone.
     nxt_valid, nxt_rem = Signal(name="nxt_valid"), Signal.like(rem, name="nxt_rem")
     nxt_m, nxt_r = Signal.like(cur_m, name="nxt_m"), Signal.like(cur_r, name="nxt_r")
-    nxt_sh = Signal.like(cur_sh, name="nxt_sh")
     # `would_start` (the next row starts at the next issue: nxt_valid & (~issuing | left_zero)) is itself a
     # flip-flop, loaded with what that expression will be after this edge, so that `start` is one LUT (with
     # `en`) from flip-flops. That needs the sign of rem - 1 as well: `rem2` counts alongside, one lower.
@@ -77,7 +78,7 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     with m.Else():
         m.d.sync += would_start.eq(nxt_valid_next & (~issuing | left_zero))
     with m.If(start):
-        m.d.sync += [cur_m.eq(nxt_m), cur_r.eq(nxt_r), cur_sh.eq(nxt_sh)]
+        m.d.sync += [cur_m.eq(nxt_m), cur_r.eq(nxt_r), cur_sh.eq(clip_low_bits(nxt_sh, 6))]
 
     tags = {"v": st.reg(issue, "rv0", reset_less=False), "last": st.reg(left_zero, "rlast0"), "m": st.reg(cur_m, "rm0"),
             "r": st.reg(cur_r, "rr0"), "sh": st.reg(cur_sh, "rsh0")}
@@ -103,11 +104,11 @@ def replay(m: Module, plan: SoftmaxPlan, *, params: RowParams, lengths, rdata: V
     advance(4, "sh")
     pprod, n_p = st.mul(e18, tags["r"], "pmul")
     advance(n_p, "p")
-    sh = tags["sh"]
-    tp_c = st.reg((pprod << 1) >> (sh[3:] << 3), "tp_c")  # shift by a multiple of 8, then by 0..7
-    advance(1, "tpc")
-    tp = st.reg(tp_c >> tags["sh"][:3], "tp")
-    advance(1, "tp")
+    # (pprod << 1) >> sh in three stages of a 4:1 multiplexer each: by 16 x sh[4:6], 4 x sh[2:4], sh[0:2] (the
+    # 8:1 stage of a shift by 8 x sh[3:] then by sh[:3] was critical: three LUT/PFUMX levels)
+    assert len(pprod) + 1 < 2 ** len(cur_sh), "a shift by 63 must clear the product"
+    tp, _ = shift_stages(st, pprod << 1, tags["sh"], "rtp")
+    advance(3, "tp")
     p_max = min(plan.out_fmt.max_raw, 1 << plan.out_fmt.frac_bits)
     # round, then clip at p_max: the rounding add on the low bits beside an OR of the high ones (any of which
     # means far over p_max), then one short compare; one carry chain per stage

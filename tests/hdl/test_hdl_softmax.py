@@ -69,6 +69,22 @@ def test_softmax_drops_rows_longer_than_max_len_and_flags_overflow():
     assert clean.overflow == 0
 
 
+@pytest.mark.parametrize("max_len", [1, 2, 8])
+def test_softmax_overflow_right_after_a_row_end(max_len):
+    """A row over max_len straight after a row's end (no input gap), then a row that fits: the dropped row's
+    elements go back to the row's start (loaded a cycle after the previous row's end)."""
+    from hw.hdl.softmax_model import softmax_stream_model
+
+    plan = plan_softmax(Q78, UQ115, max_len)
+    rng = np.random.default_rng(max_len)
+    rows = [rng.integers(-2000, 2000, n) for n in (max_len, max_len + 2, 1, max_len + 1, max_len)]
+    want, overflow = softmax_stream_model(plan, rows)
+    assert overflow and len(want) == 3
+    run = _stream(plan, rows, n_out=sum(len(r) for r in want))
+    assert [v & 0xFFFF for v in run.outputs] == np.concatenate(want).tolist()
+    assert run.overflow == 1
+
+
 @pytest.mark.parametrize("length, max_len", [(16, 16), (16, 1024), (23, 64)])
 def test_softmax_streams_back_to_back_rows_at_one_element_per_cycle(length, max_len):
     """Rows of 16 and more go in and come out at one element per cycle, with no gap between rows."""
