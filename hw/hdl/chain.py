@@ -42,21 +42,22 @@ class GeluSoftmax(wiring.Component):
         m = Module()
         m.submodules.gelu = g = Gelu(self.gelu_plan)
         m.submodules.softmax = s = Softmax(self.softmax_plan, ecp5_bram=self.ecp5_bram)
-        # the GELU's latency with margin: as many elements as it holds at full rate (under backpressure its FIFO
-        # may hold more; then `w_rdy` holds the input back)
-        m.submodules.lasts = lasts = SyncFIFOBuffered(width=1, depth=self.gelu_plan.latency_cycles + 8)
+        # one flag per element inside the GELU: its credits keep at most `max_inside` there, so with that many
+        # entries (and margin) `lasts` is never full, and since an element spends `latency_cycles` inside, its flag
+        # is at the head when it comes out; neither `w_rdy` nor `r_rdy` needs to gate the handshakes (their level
+        # logic stays off the ready paths)
+        m.submodules.lasts = lasts = SyncFIFOBuffered(width=1, depth=g.max_inside + 8)
         m.d.comb += [
-            g.i.valid.eq(self.i.valid & lasts.w_rdy), g.i.payload.eq(self.i.payload.data),
-            self.i.ready.eq(g.i.ready & lasts.w_rdy),
-            lasts.w_en.eq(self.i.valid & self.i.ready), lasts.w_data.eq(self.i.payload.last),
+            g.i.valid.eq(self.i.valid), g.i.payload.eq(self.i.payload.data), self.i.ready.eq(g.i.ready),
+            lasts.w_en.eq(self.i.valid & g.i.ready), lasts.w_data.eq(self.i.payload.last),
             lasts.r_en.eq(g.o.valid & g.o.ready),
         ]
         if self.register_slice:  # the softmax's input valid and data come from flip-flops
-            en = skid_buffer(m, g.o.valid & lasts.r_rdy, Cat(g.o.payload, lasts.r_data), s.i)
-            m.d.comb += g.o.ready.eq(en & lasts.r_rdy)
+            en = skid_buffer(m, g.o.valid, Cat(g.o.payload, lasts.r_data), s.i)
+            m.d.comb += g.o.ready.eq(en)
         else:
-            m.d.comb += [s.i.valid.eq(g.o.valid & lasts.r_rdy), s.i.payload.data.eq(g.o.payload),
-                         s.i.payload.last.eq(lasts.r_data), g.o.ready.eq(s.i.ready & lasts.r_rdy)]
+            m.d.comb += [s.i.valid.eq(g.o.valid), s.i.payload.data.eq(g.o.payload),
+                         s.i.payload.last.eq(lasts.r_data), g.o.ready.eq(s.i.ready)]
         wiring.connect(m, wiring.flipped(self.o), s.o)
         m.d.comb += self.overflow.eq(s.overflow)
         return m

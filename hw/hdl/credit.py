@@ -75,7 +75,7 @@ def credit_fifo(m: Module, *, issue: Value, up_valid: Value, up_payload: Value, 
         selected = Mux(pre_sel == b, pre[b], selected)
     # `pre` moves into a skid buffer whenever its spare entry is free (a flip-flop), so that `load` is one LUT
     # from flip-flops (it loads the bank registers, the read pointer and the level: a large fan-out)
-    skid_free = skid_buffer(m, pre_valid, selected, o, flat=True)
+    skid_free = skid_buffer(m, pre_valid, selected, o)
     _read_control(m, up_valid, level, nonempty, pre_valid, skid_free, o, load)
     m.d.comb += pop.eq(o.valid & o.ready)
     with m.If(up_valid):

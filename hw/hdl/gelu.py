@@ -50,6 +50,8 @@ class Gelu(wiring.Component):
         dry = Module()
         dry._MustUse__silence = True  # a dry run that only counts the pipeline depth
         self.latency_cycles = self._build(dry, dry=True)
+        #: the most elements inside at once (accepted, not yet taken at `o`): what its credit FIFO holds
+        self.max_inside = fifo_depth(self.latency_cycles - FIFO_CYCLES)
 
     def elaborate(self, platform) -> Module:
         m = Module()

@@ -58,3 +58,17 @@ def test_chain_ready_does_not_depend_on_downstream_ready(sliced):
 def test_chain_refuses_mismatched_formats():
     with pytest.raises(ValueError, match="not the softmax input"):
         GeluSoftmax(plan_gelu("edge-moe", Q78, parse_format("Q3.12")), plan_softmax(Q78, UQ115, 16))
+
+
+@pytest.mark.parametrize("sliced", [False, True])
+def test_chain_keeps_every_last_flag_when_both_units_fill(sliced):
+    """A sink that takes one element in ten fills the softmax and then the GELU to its credit limit: the `last`
+    flags riding beside the GELU (a FIFO of `max_inside` + 8 that nothing checks for room) stay in step."""
+    gp, sp = plan_gelu("edge-moe", Q78, Q78), plan_softmax(Q78, UQ115, 64)
+    rng = np.random.default_rng(5)
+    rows = [Q78.from_float(rng.normal(0, 3, n)) for n in (64, 3, 50, 64, 1, 64, 20, 64, 64, 7)]
+    want = [int(p) | (int(j == len(r) - 1) << 16)
+            for r in rows for j, p in enumerate(softmax_row_model(sp, gelu_model(gp, r)))]
+    run = run_stream(GeluSoftmax(gp, sp, register_slice=sliced), softmax_payloads(sp, rows), stall_prob=0.9,
+                     seed=1)
+    assert list(run.outputs) == want
