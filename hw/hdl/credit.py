@@ -9,7 +9,7 @@ count that starts at CREDIT_MARGIN so that the check is its top bit, moved by a 
 `nonempty`, `ge2` and `blocked` are exact flip-flops beside a thermometer code of the memory's fill level that
 lags a cycle (updated from registered events, so that the read side's `load` drives no bit of it), the memory is
 LUT RAM in at most FLAT_BANKS banks, each bank read into a register of its own (`pre`, one LUT level from the read
-pointer), then selected into a two-entry skid buffer (`skid.py`, its `flat` form) whose output register is
+pointer), then selected into a two-entry skid buffer (`skid.py`, written as next-state logic) whose output register is
 `o.payload`, and `o.valid` is a flip-flop. `i.ready`-style independence holds: `issue_ok` depends on `o.ready`
 only through registers.
 """
@@ -103,7 +103,7 @@ def _read_control(m: Module, up_valid, level, nonempty, pre_valid, skid_free, o,
     # (the level is a thermometer: level[3] implies level[2] implies level[1])
     m.d.comb += [load.eq(nonempty & ~blocked),
                  ge3.eq(level[3] | (level[2] & ~(load_r & ~up_r)) | (level[1] & up_r & ~load_r))]
-    # `blocked`: the skid buffer's `flat` next state of its spare valid (its input valid is pre_valid) and
+    # `blocked`: the skid buffer's next state of its spare valid (its input valid is pre_valid) and
     # pre_valid's, ANDed
     m.d.sync += [pre_valid.eq(nonempty | blocked),
                  blocked.eq((nonempty | blocked) & ~o.ready & (~skid_free | (pre_valid & o.valid))),
