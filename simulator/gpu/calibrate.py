@@ -48,6 +48,9 @@ class Point:
     #: The measurement flushed the L2 before each run by writing a buffer of its size (nvbench's "cold" runs), so
     #: the timed kernel also writes those dirty lines back to HBM (`l2_writeback_s`)
     l2_flush_by_write: bool = False
+    #: A causal sliding window of this many keys (query p sees keys p - W < m <= p, cuDNN's
+    #: `diagonal_band_left_bound`); 0: none
+    window: int = 0
 
     @property
     def d_v(self) -> int:
@@ -59,7 +62,7 @@ class Point:
 
     def set_name(self) -> str:
         """The validation set this point reports in: GPU, kernel, dtype, mask, prefill or decode."""
-        mask = "causal" if self.causal else "non-causal"
+        mask = "sliding-window" if self.window else "causal" if self.causal else "non-causal"
         phase = "decode" if self.decode else "prefill"
         step = "" if self.training_pass == "fwd" else f" {self.training_pass}"
         return f"{self.target} {kernel_spec(self.kernel).name} {self.dtype} {mask} {phase}{step}"
@@ -74,7 +77,8 @@ def _point(raw: dict) -> Point:
                  dtype=str(raw.get("dtype", "fp16")), tflops=float(raw["tflops"]), source=str(raw["source"]),
                  approximate=bool(raw.get("approximate", False)),
                  cascade=str(raw.get("cascade", "attention-1pass")), training_pass=str(raw.get("pass", "fwd")),
-                 value_dim=int(raw.get("value_dim", 0)), l2_flush_by_write=raw.get("l2_flush") == "memset")
+                 value_dim=int(raw.get("value_dim", 0)), l2_flush_by_write=raw.get("l2_flush") == "memset",
+                 window=int(raw.get("window", 0)))
 
 
 @lru_cache(maxsize=4)
@@ -92,13 +96,15 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
         if p.cascade != "attention-1pass":  # head dims from the cascade's roles (MLA): through the backend
             out[i] = _predict_via_backend(p, constants)
             continue
-        key = (p.target, p.kernel, p.head_dim, p.d_v, p.causal, p.dtype, p.training_pass, _own_query_tile(p))
+        key = (p.target, p.kernel, p.head_dim, p.d_v, p.causal, p.dtype, p.training_pass, p.window,
+               _own_query_tile(p))
         groups.setdefault(key, []).append(i)
-    for (target, kernel, d, d_v, causal, dtype, step, _), idx in groups.items():
+    for (target, kernel, d, d_v, causal, dtype, step, window, _), idx in groups.items():
         ps = [points[i] for i in idx]
         shapes = Shapes.of([p.batch for p in ps], [p.heads for p in ps], [p.kv_heads for p in ps],
                            [p.seq for p in ps], [p.kv_seq for p in ps])
-        args = {"d_qk": d, "d_v": d_v, "causal": causal, "dtype": dtype, "constants": constants, "family": kernel}
+        args = {"d_qk": d, "d_v": d_v, "causal": causal, "dtype": dtype, "constants": constants, "family": kernel,
+                "window": window or None}
         gpu = load_target(target)
         fwd_s = 0.0
         if step != "bwd":
@@ -106,8 +112,8 @@ def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> 
             writeback = np.where([p.l2_flush_by_write for p in ps], l2_writeback_s(gpu, constants), 0.0)
             fwd_s = _latency_s(ph.launch, ph.compute, ph.memory + writeback)
         bwd_s = predict_backward(gpu, shapes, **args).latency_s if step != "fwd" else 0.0
-        flops = (fa_flops(shapes, d, d_v, causal) if step != "bwd" else 0.0) \
-            + (bwd_flops(shapes, d, d_v, causal) if step != "fwd" else 0.0)
+        flops = (fa_flops(shapes, d, d_v, causal, window or None) if step != "bwd" else 0.0) \
+            + (bwd_flops(shapes, d, d_v, causal, window or None) if step != "fwd" else 0.0)
         out[idx] = flops / (fwd_s + bwd_s) / 1e12
     return out
 
@@ -152,7 +158,8 @@ def compare(points: tuple[Point, ...], constants: Constants = FITTED) -> list[di
     """One row per point: shape, measured and predicted TFLOP/s, relative error (predicted / measured - 1)."""
     pred = predict_points(points, constants)
     return [{"target": p.target, "kernel": p.kernel, "batch": p.batch, "heads": p.heads, "seq": p.seq,
-             "head_dim": p.head_dim, "causal": p.causal, "dtype": p.dtype, "measured_tflops": p.tflops,
+             "head_dim": p.head_dim, "causal": p.causal, "window": p.window or None, "dtype": p.dtype,
+             "measured_tflops": p.tflops,
              "predicted_tflops": float(q),
              "error": float(q / p.tflops - 1.0), "approximate": p.approximate,
              "default_kernel": kernel_spec(p.kernel).family == FAMILY_BY_ARCH[load_target(p.target).architecture],

@@ -53,8 +53,11 @@ def test_held_out_backward_error():
     assert mean_abs_error(default) < 0.12  # documented: FA3 hd64 7.9%, cuDNN 11.2% (docs/gpu.md)
     assert mean_abs_error(rows) < 0.10  # FA2 6.4%
     # cudnn-frontend's H200 csv (cuDNN 9.19.1): the 16-bit backward is checked; its fp8 backward is a known gap
-    h200 = [r for r in bwd if r["target"] == "h200" and r["dtype"] == "bf16"]
+    h200 = [r for r in bwd if r["target"] == "h200" and r["dtype"] == "bf16" and r["window"] is None]
     assert len(h200) == 10 and mean_abs_error(h200) < 0.10
+    # its sliding-window backward (gpt-oss, head dim 64, 1024 keys) is a known gap, +27-34% (docs/gpu.md)
+    window = [r for r in bwd if r["target"] == "h200" and r["window"] == 1024]
+    assert len(window) == 5 and 0.2 < mean_abs_error(window) < 0.4
 
 
 def test_blackwell_backward_tile_fits_shared_memory():
