@@ -32,7 +32,7 @@ from simulator.gpu.model import Shapes, fa_flops, predict  # noqa: E402
 #: Substrings of torch.cuda.get_device_name() -> built-in profile.
 #: More specific names first ("H100 PCIe" before "H100").
 PROFILE_BY_NAME = (("A100", "a100"), ("H100 PCIe", "h100-pcie"), ("H100", "h100"), ("H200", "h200"), ("H800", "h800"),
-                   ("GB200", "gb200"), ("B200", "b200"), ("B300", "b300"), ("L40S", "l40s"),
+                   ("GB200", "gb200"), ("GB300", "gb300"), ("B200", "b200"), ("B300", "b300"), ("L40S", "l40s"),
                    ("RTX 4090", "rtx4090"), ("RTX 5090", "rtx5090"))
 #: torch SDPA backend -> the kernel the model predicts it with (None: the GPU's default).
 KERNEL_BY_BACKEND = {"flash": "fa2", "cudnn": "cudnn"}

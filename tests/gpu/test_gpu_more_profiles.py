@@ -1,5 +1,5 @@
-"""The H100 PCIe, GB200, B300, L40S, RTX 4090 and RTX 5090 profiles: they load with their cited figures, evaluate,
-run only the kernels their instruction classes allow, and refuse the others in one line."""
+"""The H100 PCIe, GB200, GB300, B300, L40S, RTX 4090 and RTX 5090 profiles: they load with their cited figures,
+evaluate, run only the kernels their instruction classes allow, and refuse the others in one line."""
 
 import pytest
 
@@ -10,7 +10,7 @@ from simulator.gpu.catalog import KERNELS
 from simulator.gpu.kernels import choose_kernel
 from simulator.gpu.model import Shapes, predict
 
-NEW = ("h100-pcie", "gb200", "b300", "l40s", "rtx4090", "rtx5090")
+NEW = ("h100-pcie", "gb200", "gb300", "b300", "l40s", "rtx4090", "rtx5090")
 
 
 @pytest.mark.parametrize(("name", "arch", "sms", "fp16_tflops", "dram_tb_s", "smem_kb"), [
@@ -18,6 +18,8 @@ NEW = ("h100-pcie", "gb200", "b300", "l40s", "rtx4090", "rtx5090")
     ("h100-pcie", "hopper", 114, 756.5, 2.0, 228),
     # GB200 NVL72 datasheet: 10 PF sparse fp16 and 16 TB/s per superchip (two GPUs).
     ("gb200", "blackwell", 148, 2500, 8.0, 228),
+    # Verda's GB300 NVL72 per-GPU table: 2.5 PF dense fp16; Blackwell Ultra blog: 8 TB/s.
+    ("gb300", "blackwell", 148, 2500, 8.0, 228),
     # HGX B300 datasheet: 36 PF sparse fp16 per 8 GPUs; Blackwell Ultra blog: 8 TB/s.
     ("b300", "blackwell", 148, 2250, 8.0, 228),
     # L40S datasheet: 362.05 TF dense fp16, 864 GB/s; CUDA guide cc 8.9: 100 KB shared memory per SM.
@@ -42,12 +44,13 @@ def test_rated_clock_reproduces_the_dense_fp16_rate(name):
     FLOP/clk/SM the architecture's: Hopper 4096, datacenter Blackwell 8192, L40S 1024, GeForce (FP32 accumulate)
     512."""
     t = load_target(name)
-    per_clk = {"h100-pcie": 4096, "gb200": 8192, "b300": 8192, "l40s": 1024, "rtx4090": 512, "rtx5090": 512}[name]
+    per_clk = {"h100-pcie": 4096, "gb200": 8192, "gb300": 8192, "b300": 8192, "l40s": 1024, "rtx4090": 512,
+               "rtx5090": 512}[name]
     assert t.sm_count * per_clk * t.rated_clock_hz == pytest.approx(t.tensor_flops_per_s["fp16"], rel=0.01)
 
 
 @pytest.mark.parametrize(("name", "default", "mma"), [
-    ("h100-pcie", "fa3", "wgmma"), ("gb200", "fa4", "tcgen05"), ("b300", "fa4", "tcgen05"),
+    ("h100-pcie", "fa3", "wgmma"), ("gb200", "fa4", "tcgen05"), ("gb300", "fa4", "tcgen05"), ("b300", "fa4", "tcgen05"),
     ("l40s", "fa2", "mma_sync"), ("rtx4090", "fa2", "mma_sync"), ("rtx5090", "fa2", "mma_sync"),
 ])
 def test_each_evaluates_with_its_default_kernel(name, default, mma):
@@ -129,3 +132,20 @@ def test_fa2_backward_shared_memory_is_its_kernel_traits():
     got = {n: backward_kernel(load_target(n), 256, 256, False, "fp16", "fa2") for n in ("h100", "a100", "rtx4090")}
     assert [(k.block_q, k.block_kv) for k in got.values()] == [(64, 64), (64, 64), (64, 32)]
     assert [k.smem_bytes_per_cta for k in got.values()] == [176 * 1024, 144 * 1024, 96 * 1024]
+
+
+def test_gb300_held_out_rows():
+    """cudnn-frontend's GB300 csvs (validation.yaml; nothing fitted on them): without a window every point is within
+    the documented envelope (mean 6.5%); the 128-key window is the documented gap: the GB300 is measured at most 20%
+    above the GB200 there while the model, whose windowed tiles are exp-bound, puts it far above."""
+    from simulator.gpu.calibrate import compare, load_points, mean_abs_error
+
+    rows = compare(tuple(p for p in load_points("validation") if p.target in ("gb200", "gb300")))
+    gb300 = [r for r in rows if r["target"] == "gb300"]
+    dense = [r for r in gb300 if r["window"] is None]
+    assert len(dense) == 145 and mean_abs_error(dense) < 0.08
+    fwd = {(r["target"], r["dtype"], r["seq"]): r for r in rows if r["window"] == 128 and r["pass"] == "fwd"}
+    for dtype, seq in (("bf16", 8192), ("fp8", 8192)):
+        b, u = fwd[("gb200", dtype, seq)], fwd[("gb300", dtype, seq)]
+        assert u["measured_tflops"] < 1.2 * b["measured_tflops"]
+        assert u["predicted_tflops"] > 1.3 * b["predicted_tflops"]
