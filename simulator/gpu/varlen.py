@@ -50,12 +50,14 @@ def launch_makespan(cost: np.ndarray, copies: np.ndarray, heads: int, sequence_m
     each sequence (`SEQUENCE_MAJOR`).
 
     `model.in_order_makespan` for a sequence of different blocks: the balanced load plus a tail,
-    W / sms + ctas_per_sm * (c - `tail` * mean of the last `slots` CTAs) (`model.IN_ORDER_TAIL`), evaluated at the end of each run of
-    identical blocks in the last pass (W the work dispatched up to there, c that block's costliest tile), the
-    largest taken: a costly block followed by cheap ones sets the time where it ends, not at the launch's end. The
-    last `slots` CTAs are rounded out to whole blocks as `in_order_makespan` takes a whole row. With every
-    sequence equal it is `in_order_makespan` of the same grid; against an exact simulation of mixed launches
-    (tests/gpu/test_gpu_varlen.py) within about 1% on average, +17% at worst.
+    W / sms + ctas_per_sm * (c - `tail` * mean of the last `slots` CTAs) (`tail`: `model.IN_ORDER_TAIL`),
+    evaluated at the end of each sequence's run of blocks in the last pass (W the work dispatched up to there, c
+    that block's costliest tile) and the largest taken: a costly block followed by cheap ones sets the time where
+    it ends, not at the launch's end. The last `slots` CTAs are rounded out to whole blocks, as
+    `in_order_makespan` takes a whole row. With every sequence equal it is `in_order_makespan` of the same grid;
+    against an exact simulation of 565 random mixed launches (108-264 slots, 1-11 sequences of 256-16k tokens,
+    4-32 heads, both orders, more CTAs than slots) its error is 0.9% on average, -5% to +17% at worst (the
+    smallest grids); tests/gpu/test_gpu_varlen.py checks eight of them.
     """
     rows = [r[r > 0] for r in cost]
     keep = np.array([r.size > 0 for r in rows])
