@@ -9,7 +9,11 @@ in-order dispatch tail over the launch's CTAs in the kernel's order (`launch_mak
 
 Approximations: CTAs past a sequence's last query tile in FA2's (max_seqlen_q, batch, heads) grid exit at once and
 are not costed; the L2 reuse rule stays per sequence (each sequence's K/V reload is computed as if the CTAs in
-flight worked on sequences of its own length, their number capped by the launch's KV groups).
+flight worked on sequences of its own length, their number capped by the launch's KV groups); the wave rule counts
+CTAs, not their cost, so where no in-order tail is modelled (non-causal launches, kernels without in-order
+dispatch, the backward) a mixed launch's cheap CTAs count as full ones in its last wave (against an exact greedy
+schedule of 400 random mixed non-causal launches: 2.3% on average, -22% to +34% at worst, small grids); the
+dispatch order of FA3's scheduler is the one of its varlen source above, cuDNN's assumed.
 """
 
 from __future__ import annotations
