@@ -51,6 +51,12 @@ class EvaluateRequest:
     window: int | None = None
     #: GPU only (`--block-mask`): a block mask file (.npy / .npz as for `cascade bound --mask`) over --seq tokens
     block_mask: str | None = None
+    #: GPU only (`--seq-lens 512,2048,8192`): a variable-length batch, one query length per sequence (K/V lengths
+    #: equal to them unless `kv_seq_lens` is given); all sequences run as one kernel launch
+    seq_lens: tuple[int, ...] = ()
+    #: GPU only (`--kv-seq-lens 1024,8192`): one K/V length per sequence (with `seq_lens`, as many; alone, every
+    #: query is `seq` long, e.g. 1 for decode)
+    kv_seq_lens: tuple[int, ...] = ()
     #: how energy is accounted (spatial targets): "physical" (every PE's register file) or "artifact" (the FuseMax
     #: artifact's accounting: one PE's register file, its dataflow overlay); see simulator/spatial/convention.py
     energy_convention: str = "physical"

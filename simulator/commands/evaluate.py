@@ -48,6 +48,11 @@ def evaluate_command(
     block_mask: Annotated[str | None, typer.Option("--block-mask", help="GPU: block-sparse mask file over --seq "
                                                    "tokens (.npy query x KV blocks, or a .npz block list, as for "
                                                    "`cascade bound --mask`)")] = None,
+    seq_lens: Annotated[str | None, typer.Option("--seq-lens", help="GPU: a variable-length batch run as one "
+                                                 "launch, one query length per sequence, e.g. 512,2048,8192 (K/V "
+                                                 "lengths equal unless --kv-seq-lens)")] = None,
+    kv_seq_lens: Annotated[str | None, typer.Option("--kv-seq-lens", help="GPU: one K/V length per sequence, e.g. "
+                                                    "1024,8192 (with --seq 1: a decode batch)")] = None,
     energy_convention: Annotated[str, typer.Option(
         "--energy-convention", help="spatial targets: physical (every PE's register file, default) | artifact (the "
         "FuseMax artifact's accounting: one PE's register file per Einsum, its FLAT dataflow)")] = "physical",
@@ -70,6 +75,8 @@ def evaluate_command(
                               kv_seq=kv_seq, head_dim=head_dim, causal=causal, dtype=dtype,
                               kernel=kernel, page_size=page_size, training_pass=pass_,
                               value_dim=value_dim, window=window, block_mask=block_mask,
+                              seq_lens=parse_lengths(seq_lens, "--seq-lens"),
+                              kv_seq_lens=parse_lengths(kv_seq_lens, "--kv-seq-lens"),
                               energy_convention=energy_convention,
                               objective=objective, budget=budget, time_limit=time_limit, seed=seed, out=out,
                               unit=unit, method=method, in_format=in_format, out_format=out_format, max_len=max_len,
@@ -82,6 +89,19 @@ def evaluate_command(
     else:
         result = evaluate(request)
     emit(result, json_, render_result)
+
+
+def parse_lengths(text: str | None, option: str) -> tuple[int, ...]:
+    """`512,2048,8192` as a tuple of positive ints (None: empty); anything else is a one-line error."""
+    if text is None:
+        return ()
+    from simulator.errors import SimulatorError
+
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise SimulatorError(f"{option} {text[:40]!r}: give comma-separated positive integers, e.g. {option} "
+                             "512,2048,8192", source=option)
+    return tuple(int(p) for p in parts)
 
 
 def render_result(result: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from simulator.gpu.backward import backward_kernel, check_backward, predict_back
 from simulator.gpu.blockmask import GpuBlockMask, read_block_mask
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
+from simulator.gpu.lengths import Lengths, check_varlen_masks, lengths
 from simulator.gpu.model import Shapes, packing_and_kernel, predict
 from simulator.gpu.prediction import Prediction
 from simulator.gpu.results import GpuResult, TileWorkRow
@@ -30,11 +31,14 @@ DEFAULT_CASCADE = "attention-1pass"
 
 
 class GpuOptions(Frozen):
-    """What `cascade evaluate` takes for a GPU target (anything else is refused by name)."""
+    """What `cascade evaluate` takes for a GPU target (anything else is refused by name).
 
-    batch: PositiveInt
+    `batch` and `seq` are optional here only so that a variable-length batch (`seq_lens` / `kv_seq_lens`) can
+    stand in for them; without one, `plan` requires both as before (`simulator.gpu.lengths`)."""
+
+    batch: PositiveInt | None = None
     heads: PositiveInt
-    seq: PositiveInt
+    seq: PositiveInt | None = None
     head_dim: PositiveInt
     kv_heads: PositiveInt | None = None
     kv_seq: PositiveInt | None = None
@@ -48,11 +52,15 @@ class GpuOptions(Frozen):
     training_pass: str = "fwd"
     window: PositiveInt | None = None
     block_mask: str | None = None
+    seq_lens: tuple[PositiveInt, ...] = ()
+    kv_seq_lens: tuple[PositiveInt, ...] = ()
 
 
 @dataclass(frozen=True)
 class GpuPlan:
-    """The shape, the cascade and the head dims the kernel sees, checked against the GPU."""
+    """The shape, the cascade and the head dims the kernel sees, checked against the GPU. A variable-length
+    batch keeps its lengths in `seq_lens` / `kv_seq_lens` (one query and one K/V length per sequence) and its
+    `shape` is the batch of them with `seq` / `kv_seq` the longest."""
 
     target: GpuTarget
     cascade: CascadeSketch
@@ -70,6 +78,9 @@ class GpuPlan:
     window: int | None = None
     #: a block-sparse mask over the sequence (None: no block mask)
     block_mask: GpuBlockMask | None = None
+    #: a variable-length batch: each sequence's query and K/V length (empty: `shape.batch` equal sequences)
+    seq_lens: tuple[int, ...] = ()
+    kv_seq_lens: tuple[int, ...] = ()
 
 
 class GpuBackend:
@@ -79,6 +90,7 @@ class GpuBackend:
                  "picks its own tiles"
 
     def plan(self, target: GpuTarget, options: GpuOptions) -> GpuPlan:
+        lens = lengths(options)  # --batch and --seq, or a variable-length batch
         name = options.cascade or DEFAULT_CASCADE
         cascade = select_sketch(name, options.causal)
         roles = cascade.roles
@@ -91,7 +103,8 @@ class GpuBackend:
                                  "causal and sliding-window masks by tile (use `cascade bound` for other sparse "
                                  "patterns)", source="--cascade")
         windowed = roles.mask == "sliding-window"
-        check_window(options.window, options.seq, options.kv_seq or options.seq, cascade.name, windowed)
+        check_varlen_masks(lens, windowed, options.block_mask)
+        check_window(options.window, lens.seq, lens.seq if lens.varlen else lens.kv_seq, cascade.name, windowed)
         if options.block_mask is not None and windowed:
             raise SimulatorError(f"--block-mask: cascade {cascade.name!r} already has a sliding-window mask; use "
                                  "--cascade attention-1pass (or attention-causal) with a block mask",
@@ -118,8 +131,8 @@ class GpuBackend:
             raise SimulatorError(f"--dtype {dtype}: {target.name} has no {dtype} tensor cores (it supports "
                                  f"{', '.join(target.tensor_flops_per_s)}); pick one of those or another target",
                                  source="--dtype")
-        shape = AttentionShape(batch=options.batch, heads=options.heads, kv_heads=kv_heads, seq=options.seq,
-                               kv_seq=options.kv_seq or options.seq, head_dim=options.head_dim,
+        shape = AttentionShape(batch=lens.batch, heads=options.heads, kv_heads=kv_heads, seq=lens.seq,
+                               kv_seq=lens.kv_seq, head_dim=options.head_dim,
                                value_dim=value_dim, dtype=dtype, causal=cascade.causal)
         sizes = dict(roles.defaults)
         r = roles.ranks
@@ -132,14 +145,16 @@ class GpuBackend:
             kv_per_key = d_qk + d_v
             dims = {_symbol(cascade, r.head_dim): d_qk, _symbol(cascade, r.value_dim): d_v}
         elem = DTYPE_BYTES[dtype]
-        tensors_bytes = elem * (shape.batch * shape.heads * shape.seq * (d_qk + d_v)
-                                + shape.batch * shape.kv_heads * shape.kv_seq * kv_per_key)
+        tokens, kv_tokens = (sum(lens.seq_lens), sum(lens.kv_seq_lens)) if lens.varlen else \
+            (shape.batch * shape.seq, shape.batch * shape.kv_seq)  # summed over the sequences
+        tensors_bytes = elem * (tokens * shape.heads * (d_qk + d_v) + kv_tokens * shape.kv_heads * kv_per_key)
         if tensors_bytes > target.hbm.capacity_bytes:
+            fix = "shorten --seq-lens / --kv-seq-lens" if lens.varlen else "lower --batch or --seq"
             raise SimulatorError(f"Q, K, V and O need {tensors_bytes / 1e9:.1f} GB but {target.name} has "
-                                 f"{target.hbm.capacity_bytes / 1e9:.0f} GB of HBM; lower --batch or --seq",
-                                 source="--seq")
+                                 f"{target.hbm.capacity_bytes / 1e9:.0f} GB of HBM; {fix}",
+                                 source="--seq-lens" if lens.varlen else "--seq")
         kernel = choose_kernel(target, d_qk, d_v, shape.causal, dtype, family=options.kernel)  # one-line refusals
-        check_page_size(options.page_size, shape.kv_seq, kernel.name)
+        check_page_size(options.page_size, shape.kv_seq, kernel.name, lens)
         check_backward(kernel.name, options.training_pass)
         block_mask = None if options.block_mask is None else read_block_mask(
             options.block_mask, shape.seq, shape.kv_seq, shape.heads, shape.causal)
@@ -147,7 +162,7 @@ class GpuBackend:
             backward_kernel(target, d_qk, d_v, shape.causal, dtype, kernel.name)  # its own one-line refusals
         return GpuPlan(target, cascade, name if cascade.name == name else cascade.name, shape, d_qk, d_v, dims,
                        kv_per_key, tensors_bytes, kernel.name, options.page_size, options.training_pass, window,
-                       block_mask)
+                       block_mask, lens.seq_lens, lens.kv_seq_lens)
 
     def cost(self, plan: GpuPlan) -> GpuResult:
         return evaluate_plan(plan)
@@ -164,14 +179,25 @@ BACKEND = GpuBackend()
 PAGE_RULES = {"fa2": (256, "a multiple of 256"), "flashmla": (64, "64")}
 
 
-def check_page_size(page_size: int | None, kv_seq: int, kernel: str) -> None:
-    """Refuse a page size the K/V length or the kernel cannot take, naming the valid choices."""
+def check_page_size(page_size: int | None, kv_seq: int, kernel: str, lens: Lengths | None = None) -> None:
+    """Refuse a page size the K/V length (of every sequence of a variable-length batch `lens`) or the kernel
+    cannot take, naming the valid choices."""
     if page_size is None:
         return
     step, text = PAGE_RULES.get(kernel, (1, ""))
     if page_size % step or (kernel == "flashmla" and page_size != step):
         raise SimulatorError(f"--page-size {page_size}: --kernel {kernel} takes a page size of {text}",
                              source="--page-size")
+    if lens is not None and lens.varlen:
+        for i, length in enumerate(lens.kv_seq_lens):
+            if length % page_size:
+                ok = [p for p in (16, 32, 64, 128, 256, 512, 1024)
+                      if p % step == 0 and all(n % p == 0 for n in lens.kv_seq_lens)]
+                given = "--kv-seq-lens" if lens.kv_seq_lens != lens.seq_lens else "--seq-lens"
+                choice = "one of " + ", ".join(map(str, ok)) if ok else "a common divisor of the K/V lengths"
+                raise SimulatorError(f"--page-size {page_size} does not divide K/V length {length} (sequence "
+                                     f"{i + 1} of {given}); choose {choice}", source="--page-size")
+        return
     if kv_seq % page_size:
         ok = [p for p in (16, 32, 64, 128, 256, 512, 1024) if kv_seq % p == 0 and p % step == 0]
         raise SimulatorError(f"--page-size {page_size} does not divide --kv-seq {kv_seq}; choose one of "
@@ -199,23 +225,38 @@ def evaluate_plans(plans: list[GpuPlan], constants: Constants = FITTED) -> list[
     their sizes (batch, heads, KV heads, lengths) on the same GPU and kernel: a sweep over shapes costs a batch
     of points for about the price of one. Each result equals `evaluate_plan`'s of its plan alone."""
     groups: dict[tuple, list[int]] = {}
-    for i, plan in enumerate(plans):
-        groups.setdefault(_batch_key(plan), []).append(i)
     out: list[GpuResult | None] = [None] * len(plans)
+    for i, plan in enumerate(plans):
+        if plan.seq_lens:  # a variable-length batch is one launch of its own
+            out[i] = _result(plan, _predict_forward(plan, *_plan_shapes(plan), constants), 0, constants)
+        else:
+            groups.setdefault(_batch_key(plan), []).append(i)
     for members in groups.values():
         first = plans[members[0]]
         shapes = Shapes.of(*zip(*(_sizes(plans[i].shape) for i in members), strict=True))
-        forward = predict(first.target, shapes, d_qk=first.d_qk, d_v=first.d_v, causal=first.shape.causal,
-                          dtype=first.shape.dtype, cascade=first.cascade.path, dims=first.dims,
-                          kv_elems_per_key=first.kv_elems_per_key, family=first.kernel, page_size=first.page_size,
-                          constants=constants, window=first.window, block_mask=first.block_mask)
+        forward = _predict_forward(first, shapes, False, constants)
         for j, i in enumerate(members):
             out[i] = _result(plans[i], forward, j, constants)
     return out  # type: ignore[return-value]
 
 
+def _predict_forward(plan: GpuPlan, shapes: Shapes, one_launch: bool, constants: Constants) -> Prediction:
+    return predict(plan.target, shapes, d_qk=plan.d_qk, d_v=plan.d_v, causal=plan.shape.causal,
+                   dtype=plan.shape.dtype, cascade=plan.cascade.path, dims=plan.dims,
+                   kv_elems_per_key=plan.kv_elems_per_key, family=plan.kernel, page_size=plan.page_size,
+                   constants=constants, window=plan.window, block_mask=plan.block_mask, one_launch=one_launch)
+
+
 def _sizes(sh: AttentionShape) -> tuple[int, int, int, int, int]:
     return sh.batch, sh.heads, sh.kv_heads, sh.seq, sh.kv_seq
+
+
+def _plan_shapes(plan: GpuPlan) -> tuple[Shapes, bool]:
+    """The plan's shape, or the sequences of its variable-length batch (batch 1 each) and one_launch=True."""
+    sh = plan.shape
+    if not plan.seq_lens:
+        return Shapes.of(*_sizes(sh)), False
+    return Shapes.of(1, sh.heads, sh.kv_heads, list(plan.seq_lens), list(plan.kv_seq_lens)), True
 
 
 def _batch_key(plan: GpuPlan) -> tuple:
@@ -255,14 +296,16 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
         shape["window"] = plan.window
     if plan.block_mask is not None:
         shape["block_mask"] = plan.block_mask.path
+    if plan.seq_lens:  # a variable-length batch: `seq` / `kv_seq` above are the longest
+        shape["seq_lens"], shape["kv_seq_lens"] = list(plan.seq_lens), list(plan.kv_seq_lens)
     row = res.row(i)
     pass_latency = {"fwd": row["latency_s"]}
     if plan.training_pass != "fwd":
-        shapes = Shapes.of(*_sizes(sh))
+        shapes, one_launch = _plan_shapes(plan)
         bwd = predict_backward(target, shapes, d_qk=plan.d_qk, d_v=plan.d_v, causal=sh.causal, dtype=sh.dtype,
                                constants=constants, family=plan.kernel, work=work,
                                kv_elems_per_key=plan.kv_elems_per_key, window=plan.window,
-                               block_mask=plan.block_mask)
+                               block_mask=plan.block_mask, one_launch=one_launch)
         bwd_row = bwd.row(0)
         bwd_flop = float(bwd.flops[0])
         # Backward roofline: 2.5x the GEMMs, one exp per score, Q, K, V, O, dO in and dQ, dK, dV out once.

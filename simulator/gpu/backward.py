@@ -27,9 +27,10 @@ from simulator.gpu.blockmask import GpuBlockMask
 from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import SMEM_RESERVED_PER_BLOCK_BYTES, KernelConfig, choose_kernel
-from simulator.gpu.model import Shapes, _bound, _causal_tiles, fa_flops
+from simulator.gpu.model import Shapes, _bound, _causal_tiles, _same, fa_flops
 from simulator.gpu.pipeline import sync_hidden
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
+from simulator.gpu.varlen import summed
 from simulator.gpu.window import window_tile_counts
 from simulator.gpu.work import TileWork
 
@@ -249,9 +250,18 @@ def predict_backward(
     kv_elems_per_key: int | None = None,
     window: int | None = None,
     block_mask: GpuBlockMask | None = None,
+    one_launch: bool = False,
 ) -> Prediction:
     """Latency and throughput of the backward pass (preprocess + main + postprocess kernels) for every shape;
-    `window`: a causal sliding window, its (query tile, key tile) pairs counted as in the forward."""
+    `window`: a causal sliding window, its (query tile, key tile) pairs counted as in the forward.
+
+    `one_launch`: the shapes are the sequences of one varlen launch of each kernel (as in `model.predict`): one
+    entry out, SM-seconds, CTAs (one per sequence, head and key tile) and bytes summed, waves on the total, three
+    launch latencies; the L2 rule for the re-read of Q, dO, LSE and D is kept per sequence (the CTAs in flight
+    capped by the launch's heads). No dispatch tail is modelled for the backward, varlen or not."""
+    if one_launch and block_mask is not None:
+        raise ValueError("one_launch: a block mask is not costed over the sequences of a varlen launch")
+    launch = summed if one_launch else _same
     causal = causal or window is not None
     k = backward_kernel(target, d_qk, d_v, causal, dtype, family)
     c = constants
@@ -275,9 +285,9 @@ def predict_backward(
     edge_bytes = 2.0 * k.block_kv * (d_qk + d_v) * elem
     per_cta = t.fill if k.warp_specialized else c.edge_overhead * edge_bytes / (bw / sms) / k.ctas_per_sm
     sm_total = units * (pairs * t.tile + partial * t.mask) + ctas * per_cta
-    waves = np.ceil(ctas / slots)
-    quantisation = waves / (ctas / slots)
-    compute_s = sm_total / sms * quantisation
+    waves = np.ceil(launch(ctas) / slots)
+    quantisation = waves / (launch(ctas) / slots)
+    compute_s = launch(sm_total) / sms * quantisation
 
     # Main kernel HBM: K, V read (per KV head), dK, dV written (fp32 per query head under GQA, then summed);
     # Q, dO, LSE, D re-read by every key-tile CTA of a head unless the L2 holds what concurrent CTAs share.
@@ -285,32 +295,35 @@ def predict_backward(
     kv_bytes = shapes.batch * shapes.kv_heads * skv * per_key * elem
     dkv_bytes = np.where(group > 1, units * skv * (d_qk + d_v) * (4.0 + elem), kv_bytes)
     q_side = units * rows * ((d_qk + d_v) * elem + 8.0)
-    concurrent = np.clip(slots / np.maximum(nkv, 1), 1, units)
+    concurrent = np.clip(slots / np.maximum(nkv, 1), 1, launch(units))
     miss = np.clip(1.0 - target.l2_bytes / (concurrent * rows * ((d_qk + d_v) * elem + 8.0)), 0.0, 1.0)
     reload = 1.0 + (nkv - 1) * miss
     dq_accum = units * rows * d_qk * 4.0 * 2.0  # the fp32 accumulator leaves L2 once (written, read back)
-    main_bytes = kv_bytes + dkv_bytes + q_side * reload + dq_accum
+    main_bytes = launch(kv_bytes + dkv_bytes + q_side * reload + dq_accum)
     memory_s = main_bytes / (bw * c.hbm_efficiency)
     # Preprocess reads O and dO, writes D and zeroes dQaccum; postprocess reads dQaccum, writes dQ.
-    side_bytes = units * rows * (2.0 * d_v * elem + 4.0 + d_qk * 4.0) + units * rows * d_qk * (4.0 + elem)
+    side_bytes = launch(units * rows * (2.0 * d_v * elem + 4.0 + d_qk * 4.0) + units * rows * d_qk * (4.0 + elem))
     side_s = side_bytes / (bw * c.hbm_efficiency) + 2.0 * c.launch_latency_s
     launch_s = c.launch_latency_s + 2.0 * c.launch_latency_s * np.ones_like(compute_s)
     latency_s = c.launch_latency_s + np.maximum(compute_s, memory_s) + side_s
 
-    tensor_busy = units * pairs * t.mma / sms * quantisation
-    exp_busy = units * pairs * t.exp / sms * quantisation
+    if one_launch:  # the launch's reload of the query side: its sequences' reloads weighted by their bytes
+        reload = summed(q_side * reload) / summed(q_side)
+    unit_pairs, unit_partial = launch(units * pairs), launch(units * partial)
+    tensor_busy = unit_pairs * t.mma / sms * quantisation
+    exp_busy = unit_pairs * t.exp / sms * quantisation
     fp32_busy = (
-        units
-        * (pairs * t.fp32 + partial * k.block_q * k.block_kv / (target.fp32_ops_per_s() / sms))
+        launch(units * (pairs * t.fp32 + partial * k.block_q * k.block_kv / (target.fp32_ops_per_s() / sms)))
         / sms
         * quantisation
     )
+    ctas = launch(ctas)
     edges = ctas * per_cta / sms
     bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s + side_s, launch_s + edges * quantisation, compute_s)
-    flops = bwd_flops(shapes, d_qk, d_v, causal, window)
+    flops = launch(bwd_flops(shapes, d_qk, d_v, causal, window))
     if block_mask is not None:
         flops = 2.0 * block_mask.scores_per_head() * (3.0 * d_qk + 2.0 * d_v) * shapes.heads * shapes.batch
-    scores = units * pairs * k.block_q * k.block_kv
+    scores = unit_pairs * k.block_q * k.block_kv
     executed = 2.0 * scores * (3 * d_qk + 2 * d_v)
     hbm_bytes = main_bytes + side_bytes
     return Prediction(
@@ -338,8 +351,8 @@ def predict_backward(
             ctas=ctas,
             waves=waves,
             splits=np.ones_like(ctas),
-            kv_tiles=units * pairs,
-            masked_tiles=units * partial,
+            kv_tiles=unit_pairs,
+            masked_tiles=unit_partial,
             kv_reload=reload,
         ),
         kernel=k,

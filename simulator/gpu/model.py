@@ -23,6 +23,7 @@ from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.pipeline import TileTimes, tile_times
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
+from simulator.gpu.varlen import SEQUENCE_MAJOR, launch_makespan, launch_splits, summed
 from simulator.gpu.window import window_scores, window_tile_counts, window_tile_matrix
 from simulator.gpu.work import TileWork, tile_work
 
@@ -166,6 +167,21 @@ def packing_and_kernel(
     return pack, choose_kernel(target, d_qk, d_v, causal, dtype, max_rows=max_rows, family=family)
 
 
+def launch_packing_and_kernel(
+    target: GpuTarget, shapes: Shapes, *, d_qk: int, d_v: int, causal: bool, dtype: str, family: str | None = None
+) -> tuple[np.ndarray, KernelConfig]:
+    """`packing_and_kernel` for the sequences of one launch (`predict(one_launch=True)`): one decision for all,
+    packed only when every sequence would be (its longest query shorter than a tile, as FA2 packs GQA heads only
+    for max_seqlen_q == 1), else none is and the kernel is the one for the longest query."""
+    if shapes.heads.size and (np.unique(shapes.heads).size > 1 or np.unique(shapes.kv_heads).size > 1):
+        raise ValueError("one_launch: the sequences of one launch have the same heads and kv_heads")
+    pack, k = packing_and_kernel(target, shapes, d_qk=d_qk, d_v=d_v, causal=causal, dtype=dtype, family=family)
+    if bool(pack.all()):
+        return pack, k
+    rows = int(shapes.seq_q.max())
+    return np.zeros_like(pack), choose_kernel(target, d_qk, d_v, causal, dtype, max_rows=rows, family=family)
+
+
 def predict(
     target: GpuTarget,
     shapes: Shapes,
@@ -182,6 +198,7 @@ def predict(
     page_size: int | None = None,
     window: int | None = None,
     block_mask: GpuBlockMask | None = None,
+    one_launch: bool = False,
 ) -> Prediction:
     """Latency, throughput, bound and utilisation for every shape in `shapes` (arrays), plus the kernel used.
 
@@ -192,10 +209,19 @@ def predict(
     causal sliding window of that many keys, self-attention) counts the key tiles it visits (`simulator.gpu.window`)
     instead of the causal ones; `block_mask` (self-attention) the key tiles a block-sparse mask visits
     (`simulator.gpu.blockmask`).
+
+    `one_launch`: the entries of `shapes` are the sequences of one launch (a variable-length batch; each normally
+    batch 1, all with the same heads and kv_heads; no `block_mask`) and the Prediction has one entry, the launch:
+    work, bytes and FLOPs summed over the sequences, waves, split-KV, packing, launch latency and the causal
+    dispatch tail decided once for the launch (`simulator.gpu.varlen`, which lists what is approximated).
     """
     causal = causal or window is not None  # a sliding window is a causal mask with a lower edge
     group = shapes.heads // shapes.kv_heads
-    pack, k = packing_and_kernel(target, shapes, d_qk=d_qk, d_v=d_v, causal=causal, dtype=dtype, family=family)
+    if one_launch and block_mask is not None:
+        raise ValueError("one_launch: a block mask is not costed over the sequences of a varlen launch")
+    packer = launch_packing_and_kernel if one_launch else packing_and_kernel
+    pack, k = packer(target, shapes, d_qk=d_qk, d_v=d_v, causal=causal, dtype=dtype, family=family)
+    launch = summed if one_launch else _same  # per-shape arrays, or the launch's one-entry totals
     bound_dims = tuple(sorted((dims or {"E": d_qk, "F": d_v}).items()))
     w = tile_work(cascade, k.block_q, k.block_kv, bound_dims)
     sms = float(target.sm_count)
@@ -224,6 +250,8 @@ def predict(
     splits = np.where(splittable, np.clip(sms // np.maximum(base_ctas, 1), 1, np.minimum(nkv, MAX_SPLITS)), 1).astype(
         np.int64
     )
+    if one_launch:  # one decision on the launch's CTAs, the same splits for every sequence
+        splits = launch_splits(base_ctas, nq, nkv, sms, MAX_SPLITS)
     ctas = base_ctas * splits
 
     t = tile_times(target, k, w, dtype, d_qk, d_v, constants)
@@ -242,12 +270,12 @@ def predict(
     )
     sm_edge = ctas * per_cta_edge
     sm_total = sm_tiles + sm_epilogue + sm_edge
-    waves = np.ceil(ctas / slots)
-    quantisation = waves / (ctas / slots)
+    waves = np.ceil(launch(ctas) / slots)
+    quantisation = waves / (launch(ctas) / slots)
     coscheduled = KERNELS[k.name].coscheduled_query_tiles if k.name in KERNELS else False
     if coscheduled:  # one wave of persistent CTAs over work the kernel's scheduler balanced (FlashMLA)
         waves, quantisation = np.ones_like(waves), np.ones_like(quantisation)
-    compute_s = sm_total / sms * quantisation
+    compute_s = launch(sm_total) / sms * quantisation
     # FA2's grid (m blocks fastest) and FA3's causal scheduler hand CTAs out in index order, the query tiles of a
     # head from the cheapest to the costliest: with a causal mask the costly last ones make a tail.
     in_order = dispatches_in_order(k.name, target.architecture)
@@ -260,15 +288,20 @@ def predict(
         else:
             touched, partial = causal_tile_matrix(rows, shapes.seq_kv, k.block_q, k.block_kv, offset)
         cost = np.where(touched > 0, touched * t.tile + partial * t.mask + t.epilogue + per_cta_edge, 0.0)
-        greedy = in_order_makespan(cost, units, np.full(cost.shape[0], slots), k.ctas_per_sm, sms)
-        compute_s = np.where(~pack & (splits == 1) & (nq > 1), greedy, compute_s)  # packed/split: as before
+        if not one_launch:
+            greedy = in_order_makespan(cost, units, np.full(cost.shape[0], slots), k.ctas_per_sm, sms)
+            compute_s = np.where(~pack & (splits == 1) & (nq > 1), greedy, compute_s)  # packed/split: as before
+        elif not pack.any() and int(splits.max()) == 1 and int(nq.max()) > 1:
+            compute_s = np.atleast_1d(launch_makespan(cost, shapes.batch, int(shapes.heads[0]),
+                                                      k.name in SEQUENCE_MAJOR, slots, k.ctas_per_sm, sms,
+                                                      IN_ORDER_TAIL))
 
     # HBM traffic.
     q_o = units * rows * (d_qk * elem + d_v * out_elem) + units * rows * 4.0
     kv_group = shapes.seq_kv * (kv_elems_per_key or d_qk + d_v) * elem
     kv_units = shapes.batch * shapes.kv_heads
     sharers = nq * np.where(pack, 1, group) * splits
-    concurrent_groups = np.clip(slots / np.maximum(sharers, 1), 1, kv_units)
+    concurrent_groups = np.clip(slots / np.maximum(sharers, 1), 1, launch(kv_units))  # one launch: all its groups
     working_set = concurrent_groups * kv_group
     miss = np.clip(1.0 - target.l2_bytes / working_set, 0.0, 1.0)
     reload = 1.0 + (np.minimum(sharers, nq * np.where(pack, 1, group)) - 1) * miss
@@ -279,30 +312,36 @@ def predict(
     combine = np.where(splits > 1, 2.0 * units * rows * splits * (d_v + 1) * 4.0, 0.0)
     # A paged cache adds its block table: one 4-byte page index per page, read with the K/V it points to.
     table = kv_units * -(-shapes.seq_kv // page_size) * 4.0 * reload if page_size else 0.0
-    hbm_bytes = q_o + kv_bytes + combine + table
+    hbm_bytes = launch(q_o + kv_bytes + combine + table)
     memory_s = hbm_bytes / (target.hbm.bw_bytes_per_s * constants.hbm_efficiency)
+    if one_launch:  # the launch's K/V reload: its sequences' reloads weighted by their K/V bytes
+        reload = summed(kv_units * kv_group * reload) / summed(kv_units * kv_group)
+        splits = splits[:1]
 
     launch_s = constants.launch_latency_s * np.where(splits > 1, 2.0, 1.0)
     latency_s = launch_s + np.maximum(compute_s, memory_s)
 
     # Per-unit busy time (seconds of the whole GPU) and the bound.
-    tensor_busy = (kv_tiles * t.mma + units * nq * t.epilogue_mma) / sms * quantisation
-    exp_busy = (kv_tiles * t.exp + units * nq * t.epilogue_exp) / sms * quantisation
-    fp32_busy = (kv_tiles * t.fp32 + partial_tiles * t.mask_fp32 + units * nq * t.epilogue_fp32) / sms * quantisation
+    ctas, sm_edge, kv_tiles, partial_tiles, q_tiles = (
+        launch(x) for x in (ctas, sm_edge, kv_tiles, partial_tiles, units * nq)
+    )
+    tensor_busy = (kv_tiles * t.mma + q_tiles * t.epilogue_mma) / sms * quantisation
+    exp_busy = (kv_tiles * t.exp + q_tiles * t.epilogue_exp) / sms * quantisation
+    fp32_busy = (kv_tiles * t.fp32 + partial_tiles * t.mask_fp32 + q_tiles * t.epilogue_fp32) / sms * quantisation
     smem_busy = kv_tiles * t.smem / sms * quantisation  # an mma.sync kernel's operand traffic (0 otherwise)
     latency_busy = launch_s + sm_edge / sms * quantisation
     bound = _bound(tensor_busy, exp_busy, fp32_busy, memory_s, latency_busy, compute_s, smem_busy)
 
-    flops = fa_flops(shapes, d_qk, d_v, causal, window)
+    flops = launch(fa_flops(shapes, d_qk, d_v, causal, window))
     if block_mask is not None:
         flops = 2.0 * block_mask.scores_per_head() * (d_qk + d_v) * shapes.heads * shapes.batch
     tensor_peak = target.tensor_rate(dtype, k.mma_class)
     executed_mac_flops = (
         kv_tiles * 2.0 * (w.mac_per_kv_tile + (w.passes - 1) * k.block_q * k.block_kv * d_qk)
-        + units * nq * 2.0 * w.mac_per_q_tile
+        + q_tiles * 2.0 * w.mac_per_q_tile
     )
-    exps = kv_tiles * w.exp_per_kv_tile + units * nq * w.exp_per_q_tile
-    fp32_ops = kv_tiles * w.fp32_per_kv_tile + partial_tiles * k.block_q * k.block_kv + units * nq * w.fp32_per_q_tile
+    exps = kv_tiles * w.exp_per_kv_tile + q_tiles * w.exp_per_q_tile
+    fp32_ops = kv_tiles * w.fp32_per_kv_tile + partial_tiles * k.block_q * k.block_kv + q_tiles * w.fp32_per_q_tile
     return Prediction(
         latency_s=latency_s,
         tflops=flops / latency_s / 1e12,
@@ -332,6 +371,10 @@ def predict(
         work=w,
         emulated_exp_fraction=t.emulated_exp_fraction,
     )
+
+
+def _same(x: np.ndarray) -> np.ndarray:
+    return x
 
 
 def _bound(
