@@ -295,6 +295,15 @@ def predict(
             compute_s = np.atleast_1d(launch_makespan(cost, shapes.batch, int(shapes.heads[0]),
                                                       k.name in SEQUENCE_MAJOR, slots, k.ctas_per_sm, sms,
                                                       IN_ORDER_TAIL))
+    elif one_launch and not causal and not coscheduled and not pack.any() and int(splits.max()) == 1 \
+            and np.unique(np.stack([rows, shapes.seq_kv]), axis=1).shape[1] > 1:
+        # Mixed lengths without a mask: the wave rule would count a short sequence's cheap CTAs as full ones in
+        # the last wave; the same greedy dispatch estimate as the causal launch, over rows of equal CTAs.
+        q_tile = nkv * t.tile + (shapes.seq_kv % k.block_kv != 0) * t.mask + t.epilogue + per_cta_edge
+        cost = np.where(np.arange(int(nq.max()))[None, :] < nq[:, None], q_tile[:, None], 0.0)
+        compute_s = np.atleast_1d(launch_makespan(cost, shapes.batch, int(shapes.heads[0]),
+                                                  k.name in SEQUENCE_MAJOR, slots, k.ctas_per_sm, sms,
+                                                  IN_ORDER_TAIL))
 
     # HBM traffic.
     q_o = units * rows * (d_qk * elem + d_v * out_elem) + units * rows * 4.0

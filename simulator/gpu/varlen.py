@@ -9,11 +9,12 @@ in-order dispatch tail over the launch's CTAs in the kernel's order (`launch_mak
 
 Approximations: CTAs past a sequence's last query tile in FA2's (max_seqlen_q, batch, heads) grid exit at once and
 are not costed; the L2 reuse rule stays per sequence (each sequence's K/V reload is computed as if the CTAs in
-flight worked on sequences of its own length, their number capped by the launch's KV groups); the wave rule counts
-CTAs, not their cost, so where no in-order tail is modelled (non-causal launches, kernels without in-order
-dispatch, the backward) a mixed launch's cheap CTAs count as full ones in its last wave (against an exact greedy
-schedule of 400 random mixed non-causal launches: 2.3% on average, -22% to +34% at worst, small grids); the
-dispatch order of FA3's scheduler is the one of its varlen source above, cuDNN's assumed.
+flight worked on sequences of its own length, their number capped by the launch's KV groups); a mixed launch
+without a mask is costed by `launch_makespan` over rows of equal CTAs (400 random mixed launches: 2.4% off an
+exact greedy schedule on average, -23% to +32% at worst on small grids; the wave rule, which counts a short
+sequence's cheap CTAs as full ones in the last wave, 5.3%, -34% to +81%), while causal launches of kernels
+without in-order dispatch and the backward keep the wave rule on the total CTA count; the dispatch order of FA3's
+scheduler is the one of its varlen source above, cuDNN's assumed.
 """
 
 from __future__ import annotations

@@ -261,3 +261,14 @@ def test_cli_refuses_a_bad_length_list(capsys, text):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --seq-lens") and "comma-separated positive integers" in err and err.count("\n") == 1
+
+
+def test_a_mixed_launch_without_a_mask_costs_no_more_than_its_sequences_apart():
+    """Without a mask a mixed launch is costed by the greedy dispatch over its CTAs' costs: one launch of four
+    lengths is not slower than four launches (the wave rule on the CTA count made it 0.94 ms against 0.92 ms)."""
+    gpu = load_target("h100")
+    lens = np.array([512, 2048, 8192, 1024])
+    one = predict(gpu, Shapes.of(1, 16, 16, lens, lens), causal=False, one_launch=True, **ARGS)
+    apart = predict(gpu, Shapes.of(1, 16, 16, lens, lens), causal=False, **ARGS)
+    assert one.latency_s[0] < apart.latency_s.sum()
+    assert one.latency_s[0] > apart.latency_s.max()
