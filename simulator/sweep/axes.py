@@ -64,6 +64,8 @@ def check_value(name: str, value: Any, where: str) -> Any:
                 raise SimulatorError(f"{value} is not a finite number", field=where)
             return value
         raise SimulatorError(f"a target field takes a number, true/false or text, not {shown(value)}", field=where)
+    if isinstance(value, list) and _takes_tuple(name):  # YAML has lists, the request a tuple (`seq_lens`)
+        value = tuple(value)
     try:
         _adapter(name).validate_python(value)
     except ValidationError as exc:
@@ -72,6 +74,13 @@ def check_value(name: str, value: Any, where: str) -> Any:
         raise SimulatorError(f"{shown(value)} is not a valid {name} ({_type_name(kind)}): {msg}",
                              field=where) from None
     return value
+
+
+@cache
+def _takes_tuple(name: str) -> bool:
+    """Whether request field `name` holds a tuple (possibly optional), so that a YAML list is its value."""
+    hint = get_type_hints(EvaluateRequest)[name]
+    return any(getattr(h, "__origin__", h) is tuple for h in (hint, *getattr(hint, "__args__", ())))
 
 
 def _type_name(hint: Any) -> str:

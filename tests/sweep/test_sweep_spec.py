@@ -126,3 +126,22 @@ def test_relative_paths_resolve_against_the_sweep_file(tmp_path, monkeypatch):
     assert not os.path.exists("local.yaml")
     summary = run_sweep(path, tmp_path / "out")
     assert summary.failed == 0 and summary.points_done == 1
+
+
+def test_a_varlen_batch_is_a_sweep_value_and_resumes(tmp_path):
+    """`seq_lens` takes a YAML list (the request holds a tuple): fixed, or one list per grid value; a resumed run
+    finds those points done."""
+    path = write(tmp_path, """name: varlen
+grid: {target: [h100], seq_lens: [[512, 2048, 8192], [8192, 8192, 8192]]}
+fixed: {heads: 16, head_dim: 128}
+""")
+    summary = run_sweep(path, tmp_path / "out")
+    assert summary.points == 2 and summary.failed == 0
+    by = {tuple(r["seq_lens"]): r["latency_s"] for r in summary.table}
+    assert by[(512, 2048, 8192)] < by[(8192, 8192, 8192)]
+    again = run_sweep(path, tmp_path / "out", resume=True)
+    assert again.computed == 0 and again.skipped == 2
+    bad = write(tmp_path, "name: x\ngrid: {target: [h100], seq_lens: [[512, 1.5]]}\n"
+                "fixed: {heads: 16, head_dim: 128}\n", name="bad.yaml")
+    with pytest.raises(SimulatorError, match=r"not a valid seq_lens"):
+        load_sweep(bad)
