@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from simulator.output import console, emit, fmt, key_value_table
@@ -119,3 +120,6 @@ def render_result(result: dict[str, Any]) -> None:
             for row in value:
                 table.add_row(*(fmt(row.get(c, "")) for c in columns))
             console.print(table)
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):  # caveats: one per line
+            for line in value:
+                console.print(f"[bold yellow]{key[:-1] if key.endswith('s') else key}:[/] {escape(line)}")

@@ -321,6 +321,8 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
         latency = sum(pass_latency.values())
         row = {**bwd_row, "latency_s": latency, "tflops": flops / latency / 1e12, "hbm_bytes": hbm}
         res = bwd
+    forward_kernel = res.kernel if plan.training_pass == "fwd" else choose_kernel(
+        target, plan.d_qk, plan.d_v, sh.causal, sh.dtype, family=plan.kernel)
     return GpuResult(
         target=target.name, cascade=plan.cascade.name, shape=shape,
         latency_s=row["latency_s"], tflops=row["tflops"], flops=flops, bound=row["bound"],
@@ -329,4 +331,29 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
         kernel={**asdict(res.kernel), "emulated_exp_fraction": res.emulated_exp_fraction},
         work_per_kv_tile=TileWorkRow(mac=work.mac_per_kv_tile, exp=work.exp_per_kv_tile, fp32=work.fp32_per_kv_tile,
                                      passes=work.passes, source=work.source),
-        constants=constants.as_dict(), training_pass=plan.training_pass, pass_latency_s=pass_latency)
+        constants=constants.as_dict(), training_pass=plan.training_pass, pass_latency_s=pass_latency,
+        caveats=caveats(plan, forward_kernel))
+
+
+def caveats(plan: GpuPlan, forward: KernelConfig) -> list[str]:
+    """Where measured kernels sit far from this model (validation data, docs/gpu.md "Known gaps"), said with the
+    number so that a user of the result sees it: a window narrower than the query tile (gap 8b) and cuDNN's fp8
+    backward (gap 5)."""
+    out = []
+    bwd = plan.training_pass != "fwd"
+    if plan.window is not None and plan.window < forward.block_q:
+        out.append(f"a {plan.window}-key window is narrower than the {forward.block_q}-row query tile, so every "
+                   "visited tile is an edge tile: measured cuDNN kernels ran 1.2-2.8x slower than this model there "
+                   "(GB200/GB300, 128 keys; docs/gpu.md gap 8b)")
+    if bwd and plan.kernel == "cudnn" and plan.shape.dtype == "fp8":
+        gqa = plan.shape.kv_heads != plan.shape.heads
+        if plan.target.architecture == "hopper":
+            out.append("cuDNN's fp8 backward measured 1.5-2.7x slower than this model on the H200 (Llama 3.1, GQA; "
+                       "no MHA point; docs/gpu.md gap 5)")
+        elif gqa:
+            out.append("cuDNN's fp8 backward with GQA measured 1.1-1.65x slower than this model on GB200/GB300 "
+                       "(Llama 3.1, worst at 2k; its MHA rows -8% to +16%; docs/gpu.md gap 5)")
+        if plan.window is not None:
+            out.append("cuDNN's fp8 backward visited every key tile under a sliding window (GB200/GB300: time "
+                       "quadratic in the length), which this model does not cost")
+    return out

@@ -41,3 +41,5 @@ class GpuResult:
     training_pass: str = "fwd"
     pass_latency_s: dict[str, float] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: regimes where measured kernels are known to be far from this model (docs/gpu.md, "Known gaps"): one line each
+    caveats: list[str] = field(default_factory=list)

@@ -1,0 +1,39 @@
+"""Caveats in a GPU result: where measured kernels sit far from the model, the result says so, with the ratios the
+validation data give (so a model change that moves them fails here until the text is updated)."""
+
+import numpy as np
+
+from simulator.evaluate import EvaluateRequest, evaluate
+from simulator.gpu.calibrate import compare, load_points
+
+
+def _ratios(select) -> np.ndarray:
+    """Measured time / predicted time over the validation points `select` keeps."""
+    rows = compare(tuple(p for p in load_points("validation") if select(p)))
+    return np.array([r["predicted_tflops"] / r["measured_tflops"] for r in rows])
+
+
+def test_a_window_narrower_than_the_query_tile_carries_its_measured_ratio():
+    r = evaluate(EvaluateRequest(target="gb200", cascade="attention-sliding-window", window=128, batch=2, heads=128,
+                                 seq=8192, head_dim=64, kernel="cudnn", dtype="bf16"))
+    assert len(r.caveats) == 1 and "1.2-2.8x slower" in r.caveats[0] and "256-row" in r.caveats[0]
+    ratios = _ratios(lambda p: p.window == 128)
+    assert len(ratios) == 30 and ratios.min() >= 1.2 and ratios.max() <= 2.85
+    wide = evaluate(EvaluateRequest(target="h200", cascade="attention-sliding-window", window=1024, batch=2,
+                                    heads=64, kv_heads=8, seq=8192, head_dim=64, kernel="cudnn", dtype="bf16"))
+    assert wide.caveats == []
+
+
+def test_cudnn_fp8_backward_carries_its_measured_ratio():
+    r = evaluate(EvaluateRequest(target="h200", batch=1, heads=64, kv_heads=8, seq=8192, head_dim=128,
+                                 kernel="cudnn", dtype="fp8", training_pass="bwd"))
+    assert len(r.caveats) == 1 and "1.5-2.7x slower" in r.caveats[0]
+    hopper = _ratios(lambda p: p.target == "h200" and p.dtype == "fp8" and p.training_pass == "bwd")
+    assert len(hopper) == 10 and hopper.min() >= 1.5 and hopper.max() <= 2.75
+    gqa = _ratios(lambda p: p.target in ("gb200", "gb300") and p.dtype == "fp8" and p.training_pass == "bwd"
+                  and p.kv_heads != p.heads)
+    assert len(gqa) == 20 and gqa.min() >= 1.05 and gqa.max() <= 1.66
+    mha = evaluate(EvaluateRequest(target="gb300", batch=1, heads=64, seq=8192, head_dim=128, kernel="cudnn",
+                                   dtype="fp8", training_pass="bwd"))
+    assert mha.caveats == []
+    assert evaluate(EvaluateRequest(target="h100", batch=2, heads=16, seq=8192, head_dim=128)).caveats == []
