@@ -90,8 +90,8 @@ def data_mode(as_json: bool) -> dict:
                                          "shape_assumed": any(r["approximate"] for r in members)}
     goals = issue_goals(val, by_set)
     if not as_json:
-        cols = ["target", "kernel", "batch", "heads", "seq", "head_dim", "causal", "dtype", "measured_tflops",
-                "predicted_tflops", "error"]
+        cols = ["target", "kernel", "pass", "batch", "heads", "seq", "head_dim", "causal", "window", "dtype",
+                "measured_tflops", "predicted_tflops", "error"]
         for name, rows in groups.items():
             if name == "all held-out":
                 continue
