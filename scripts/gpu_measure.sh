@@ -1,0 +1,34 @@
+#!/bin/sh
+# On a lent NVIDIA GPU: time torch SDPA (flash, cuDNN, memory-efficient backends; bf16 and fp16) over
+# benchmarks/gpu_validate.py's grid against the model, writing one JSON file per run (rows, GPU name, driver, clocks,
+# torch version) and nvidia-smi's clock state under $OUT (default runs/gpu-measure). With the device tool:
+#   sh scripts/gpu_wheels.sh                                  # here, once: pydantic wheels into .whl/
+#   run(command="sh scripts/gpu_measure.sh", carry=[".whl"], timeout_s=540)
+# Without a GPU each run says so and exits 0. The measured rows become validation data (docs/gpu.md).
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ -d .whl ]; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+        || exit 1
+    export PYTHONPATH=/tmp/site:$PWD
+else
+    export PYTHONPATH=$PWD
+fi
+export PYTHONUNBUFFERED=1
+out=${OUT:-runs/gpu-measure}
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit,temperature.gpu \
+    --format=csv > "$out/nvidia-smi.csv" 2>/dev/null || echo "no nvidia-smi" > "$out/nvidia-smi.csv"
+status=0
+for backend in cudnn flash efficient; do  # six JSON files, the csv and one log: the device tool returns eight
+    for dtype in bf16 fp16; do
+        echo "== $backend $dtype" | tee -a "$out/measure.log"
+        if ! "$PY" benchmarks/gpu_validate.py --measure --backend "$backend" --dtype "$dtype" \
+                --out "$out/measure-$backend-$dtype.json" >> "$out/measure.log" 2>&1; then
+            status=1
+            echo "failed: $backend $dtype (see measure.log)"
+        fi
+        grep -E "^mean \|error\| over|skipping" "$out/measure.log" | tail -1
+    done
+done
+exit $status
