@@ -1,7 +1,7 @@
 #!/bin/sh
 # On a lent NVIDIA GPU: time torch SDPA (flash, cuDNN, memory-efficient backends; bf16 and fp16) over
 # benchmarks/gpu_validate.py's grid against the model, writing one JSON file per run (rows, GPU name, driver, clocks,
-# torch version) and nvidia-smi's clock state under $OUT (default runs/gpu-measure). With the device tool:
+# torch version) and nvidia-smi's clock state under $OUT (default results/gpu-measure). With the device tool:
 #   sh scripts/gpu_wheels.sh                                  # here, once: pydantic wheels into .whl/
 #   run(command="sh scripts/gpu_measure.sh", carry=[".whl"], timeout_s=540)
 # Without a GPU each run says so and exits 0. The measured rows become validation data (docs/gpu.md).
@@ -15,7 +15,7 @@ else
     export PYTHONPATH=$PWD
 fi
 export PYTHONUNBUFFERED=1
-out=${OUT:-runs/gpu-measure}
+out=${OUT:-results/gpu-measure}
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit,temperature.gpu \
     --format=csv > "$out/nvidia-smi.csv" 2>/dev/null || echo "no nvidia-smi" > "$out/nvidia-smi.csv"
