@@ -86,6 +86,11 @@ class GpuTarget(Frozen):
     power_limit_w: float | None = Field(
         default=None, gt=0, description="board power limit the sustained clock was observed under (documentation only)"
     )
+    compute_capability: float | None = Field(
+        default=None, gt=0,
+        description="CUDA compute capability (10.0 Blackwell, 10.3 Blackwell Ultra); kernels whose code branches on "
+                    "it read it (FlashAttention-4 on the sm_103 family)",
+    )
     tensor_flops_per_s: dict[DType, float] = Field(
         description="dense tensor-core FLOP/s by input dtype, native MMA class, at rated_clock_hz"
     )

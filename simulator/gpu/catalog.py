@@ -58,6 +58,11 @@ class KernelSpec:
     #: architectures where the kernel forms each exp's argument with a separate multiply and subtract (one FP32 op
     #: per score more than the cascade's one subtract, which FA2/FA3 fuse with the scale into an FFMA)
     unfused_exp_scale: tuple[str, ...] = ()
+    #: from this compute capability on, each unmasked score tile's row max comes with its tensor-memory load (a
+    #: load with a max reduction), so the cascade's one FP32 max per score is not issued there
+    hardware_row_max_from: float | None = None
+    #: from this compute capability on, the kernel computes every exp on MUFU (no polynomial), whatever `emulates_exp`
+    exp_emulation_until: float | None = None
 
     def supports_dims(self, d_qk: int, d_v: int) -> bool:
         if (d_qk, d_v) in self.extra_dims:
@@ -129,6 +134,11 @@ KERNELS: dict[str, KernelSpec] = {
             extra_dims=((192, 128),),
             source="Zadouri, Dao et al. 2026; flash-attention flash_attn/cute",
             equal_dims_only=True,
+            # flash_attn/cute/flash_fwd_sm100.py (0251105): on the sm_103 family `use_ldred_rowmax` ("ld.red returns
+            # each x32 tile's max in an extra register"; masked tiles reduce in software) and `enable_ex2_emu` off
+            # ("sm_103 (B300) has fast hardware ex2")
+            hardware_row_max_from=10.3,
+            exp_emulation_until=10.3,
         ),
         # On Blackwell, cudnn-frontend's open sm100 SDPA forward (generated/sdpa/sm100/prefill/full_seqlens/
         # d128_fprop_kernel.h) has FA4's warp roles - two softmax warpgroups (SoftmaxWarpGroups = 2, Tiles_Q = 2 query

@@ -105,10 +105,17 @@ def tile_times(
     if dtype == "fp8" and k.mma_class == "wgmma":  # wgmma wants V k-major: FP8 kernels transpose each V tile
         fp32_ops += c.fp8_transpose_ops_per_elem * k.block_kv * d_v
     emulated = 0.0
+    software_max = 0.0  # FP32 ops a masked tile pays that an unmasked one does not
+    cc = target.compute_capability or 0.0
+    if spec is not None and spec.hardware_row_max_from is not None and cc >= spec.hardware_row_max_from:
+        software_max = k.block_q * k.block_kv  # the row max comes with the S load: masked tiles reduce in software
+        fp32_ops = max(fp32_ops - software_max, 0.0)
     if k.schedule == "fa4":
         # Correction warps rescale O (one multiply and one add per output element) off the softmax path.
         fp32_ops = max(fp32_ops - 2.0 * k.block_q * d_v, 0.0)
         emulates = KERNELS[k.name].emulates_exp if k.name in KERNELS else True
+        if spec is not None and spec.exp_emulation_until is not None and cc >= spec.exp_emulation_until:
+            emulates = False
         emulated = _emulated_fraction(exp_ops, fp32_ops, exp_sm, fp32_sm, c) if emulates else 0.0
         sfu_s = (1.0 - emulated) * exp_ops / exp_sm
         fma_s = (fp32_ops + emulated * exp_ops * c.fa4_poly_ops_per_exp) / fp32_sm
@@ -125,7 +132,7 @@ def tile_times(
         return max(gemm, soft) + (1.0 - hidden) * min(gemm, soft)
 
     tile = combine(softmax)
-    mask_fp32 = k.block_q * k.block_kv / fp32_sm
+    mask_fp32 = (k.block_q * k.block_kv + software_max) / fp32_sm
     # Masked tiles (the causal diagonal, a ragged last key tile) are the first ones each CTA runs: FA2 and FA3 walk
     # the keys from the last block down, FA2 in a separate `n_masking_steps` loop before the main one
     # (flash_fwd_kernel.h), FA3 in the peeled first iteration. ASSUMPTION: nothing overlaps there, so such a tile

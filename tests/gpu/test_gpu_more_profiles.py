@@ -149,3 +149,24 @@ def test_gb300_held_out_rows():
         b, u = fwd[("gb200", dtype, seq)], fwd[("gb300", dtype, seq)]
         assert u["measured_tflops"] < 1.2 * b["measured_tflops"]
         assert u["predicted_tflops"] > 1.3 * b["predicted_tflops"]
+
+
+def test_fa4_on_the_sm103_family_reads_the_row_max_from_tmem_and_keeps_exp_on_mufu():
+    """FlashAttention-4's sm100 forward branches on the sm_103 family (B300, GB300): the row max of an unmasked
+    tile comes with its tensor-memory load (`use_ldred_rowmax`; masked tiles reduce in software) and no exp is
+    emulated (`enable_ex2_emu` off). The same GPU declared as compute capability 10.0 emulates and issues the max."""
+    from simulator.gpu.constants import FITTED
+    from simulator.gpu.pipeline import tile_times
+    from simulator.gpu.work import tile_work
+
+    ultra = load_target("gb300")
+    plain = load_target("gb300", {"compute_capability": 10.0})
+    assert ultra.compute_capability == pytest.approx(10.3)
+    k = choose_kernel(ultra, 128, 128, False, "bf16")
+    w = tile_work("attention-1pass", k.block_q, k.block_kv, (("E", 128), ("F", 128)))
+    t_ultra, t_plain = (tile_times(t, k, w, "bf16", 128, 128, FITTED) for t in (ultra, plain))
+    assert t_ultra.emulated_exp_fraction == 0.0 < t_plain.emulated_exp_fraction
+    fp32_sm = ultra.fp32_ops_per_s() / ultra.sm_count
+    assert t_ultra.mask_fp32 - t_plain.mask_fp32 == pytest.approx(k.block_q * k.block_kv / fp32_sm)
+    b200 = choose_kernel(load_target("b200"), 128, 128, False, "bf16")
+    assert b200.name == "fa4" and load_target("b200").compute_capability == pytest.approx(10.0)
