@@ -1,6 +1,7 @@
 """Check the GPU kernel model against measurements: published data, and torch SDPA timed on this machine's GPU.
 
     python benchmarks/gpu_validate.py --data            # model vs calibration and validation data (no GPU needed)
+    python benchmarks/gpu_validate.py --data --plot results/gpu-validation.png   # and a predicted-vs-measured plot
     python benchmarks/gpu_validate.py --measure         # also time torch SDPA on the local NVIDIA GPU, vs model
     python benchmarks/gpu_validate.py --measure --backend cudnn --dtype bf16 --quick --json --out run.json
 
@@ -266,6 +267,51 @@ def _finite(value: object) -> object:
     return value
 
 
+def plot_data(data: dict, path: Path) -> Path:
+    """Predicted against measured TFLOP/s of every calibration and validation point (log axes), coloured by GPU,
+    with the y = x line and the issue's 12% band; shape-assumed points hollow, calibration points as crosses."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    rows = data["validation"]
+    gpus = sorted({r["target"] for r in rows + data["calibration"]})
+    colours = dict(zip(gpus, plt.cm.tab10.colors * 2, strict=False))
+    for gpu in gpus:
+        label = f"{gpu} ({sum(r['target'] == gpu for r in rows)})"
+        for assumed in (False, True):
+            pts = [r for r in rows if r["target"] == gpu and r["approximate"] == assumed]
+            if pts:
+                ax.scatter([r["measured_tflops"] for r in pts], [r["predicted_tflops"] for r in pts], s=14,
+                           facecolors="none" if assumed else colours[gpu], edgecolors=colours[gpu], linewidths=0.8,
+                           label=label)
+                label = None
+        fit = [r for r in data["calibration"] + data["backward_fit"] if r["target"] == gpu]
+        if fit:
+            ax.scatter([r["measured_tflops"] for r in fit], [r["predicted_tflops"] for r in fit], marker="x", s=22,
+                       color=colours[gpu], linewidths=1.0)
+    every = [r["measured_tflops"] for r in rows + data["calibration"]]
+    line = [min(every) / 1.3, max(every) * 1.3]
+    ax.plot(line, line, color="black", linewidth=0.8)
+    for f in (1.12, 1 / 1.12):
+        ax.plot(line, [v * f for v in line], color="grey", linewidth=0.6, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("measured TFLOP/s (published)")
+    ax.set_ylabel("predicted TFLOP/s (model)")
+    goals = data["goals"]
+    ax.set_title(f"GPU kernel model: {len(rows)} held-out points, mean |error| {goals['mean_abs_error']:.1%}\n"
+                 "x: calibration (fitted), hollow: shape assumed, dashed: +-12%", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", title="GPU (held-out points)", title_fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", action="store_true", help="only compare with the published data files (default)")
@@ -276,8 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="fp16", choices=("fp16", "bf16"))
     parser.add_argument("--quick", action="store_true", help="a small grid")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--plot", help="write a predicted-vs-measured scatter of the data to this PNG file")
     args = parser.parse_args(argv)
     out = {"data": data_mode(args.json)}
+    if args.plot:
+        out["plot_png"] = str(plot_data(out["data"], Path(args.plot)))
+        _say(f"\nplot: {out['plot_png']}", args.json)
     if args.measure:
         out["measured"] = measure_mode(args)
     if args.json:

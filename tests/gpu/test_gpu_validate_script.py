@@ -62,3 +62,11 @@ def test_goals_name_every_set_above_the_issue_target(script, capsys):
     assert set(goals["sets_above_goal_shape_known"]) <= over
     assert goals["met"] == (goals["mean_abs_error"] <= goals["mean_goal"] and not over)
     assert goals["mean_abs_error"] == pytest.approx(data["summary"]["all held-out"]["mean_abs_error"])
+
+
+def test_plot_writes_a_png_of_the_data(script, capsys, tmp_path):
+    path = tmp_path / "plots" / "gpu-validation.png"
+    assert script.main(["--data", "--json", "--plot", str(path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["plot_png"] == str(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
