@@ -51,6 +51,8 @@ class Point:
     #: A causal sliding window of this many keys (query p sees keys p - W < m <= p, cuDNN's
     #: `diagonal_band_left_bound`); 0: none
     window: int = 0
+    #: timed by this project (`gpu_validate.py --measure`, kept in `data/measured/`), not published: its own sets
+    measured_here: bool = False
 
     @property
     def d_v(self) -> int:
@@ -65,7 +67,8 @@ class Point:
         mask = "sliding-window" if self.window else "causal" if self.causal else "non-causal"
         phase = "decode" if self.decode else "prefill"
         step = "" if self.training_pass == "fwd" else f" {self.training_pass}"
-        return f"{self.target} {kernel_spec(self.kernel).name} {self.dtype} {mask} {phase}{step}"
+        here = " (torch SDPA, measured here)" if self.measured_here else ""
+        return f"{self.target} {kernel_spec(self.kernel).name} {self.dtype} {mask} {phase}{step}{here}"
 
 
 def _point(raw: dict) -> Point:
@@ -83,9 +86,41 @@ def _point(raw: dict) -> Point:
 
 @lru_cache(maxsize=4)
 def load_points(which: str) -> tuple[Point, ...]:
-    """The points of `simulator/gpu/data/{which}.yaml` ("calibration", "validation" or "backward_fit")."""
+    """The points of `simulator/gpu/data/{which}.yaml` ("calibration", "validation" or "backward_fit"); the
+    validation points also hold every measured run kept in `data/measured/` (`measured_points`)."""
     data = yaml.safe_load((DATA_DIR / f"{which}.yaml").read_text())
-    return tuple(_point(p) for p in data["points"])
+    points = tuple(_point(p) for p in data["points"])
+    return points + measured_points() if which == "validation" else points
+
+
+#: `benchmarks/gpu_validate.py --measure --out FILE` runs (torch SDPA timed on a GPU) kept as validation data
+MEASURED_DIR = DATA_DIR / "measured"
+#: torch SDPA backends that run no kernel the model has: predicted with the GPU's default, flagged approximate
+UNMODELLED_BACKENDS = ("efficient", "default")
+
+
+def measured_points(folder: Path = MEASURED_DIR) -> tuple[Point, ...]:
+    """Every timed row of the `--measure --out` JSON files in `folder`, as a validation point: the run's profile
+    and dtype, the kernel the run predicted the backend with (flash: FlashAttention-2; cuDNN where it runs), and a
+    source naming the device, driver, clock, torch version and file. A row the backend could not run is skipped."""
+    import json
+
+    points = []
+    for path in sorted(folder.glob("*.json")):
+        run = json.loads(path.read_text())
+        info = run["summary"]
+        source = (f"torch SDPA {info['backend']} on {info['device']} (driver {info.get('driver_version', '?')}, SM "
+                  f"clock {info.get('clocks.sm', '?')}, torch {info.get('torch', '?')}; data/measured/{path.name})")
+        for row in run["rows"]:
+            if not isinstance(row.get("measured_tflops"), int | float):
+                continue
+            points.append(Point(
+                target=info["profile"], kernel=row["kernel"], batch=int(row["batch"]), heads=int(row["heads"]),
+                kv_heads=int(row["kv_heads"]), seq=int(row["seq"]), kv_seq=int(row["kv_seq"]),
+                head_dim=int(row["head_dim"]), causal=bool(row["causal"]), dtype=info["dtype"],
+                tflops=float(row["measured_tflops"]), source=source,
+                approximate=info["backend"] in UNMODELLED_BACKENDS, measured_here=True))
+    return tuple(points)
 
 
 def predict_points(points: tuple[Point, ...], constants: Constants = FITTED) -> np.ndarray:

@@ -70,3 +70,29 @@ def test_plot_writes_a_png_of_the_data(script, capsys, tmp_path):
     out = json.loads(capsys.readouterr().out)
     assert out["plot_png"] == str(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
+
+
+def test_a_measured_run_kept_in_the_repo_becomes_validation_points(script, tmp_path):
+    """A `--measure --out` file (rows as measure_mode writes them) read back by `measured_points`: one point per
+    timed row, on the run's profile with the kernel it was predicted with, in its own "measured here" sets; a row
+    the backend could not run is skipped, and the unmodelled backends are flagged approximate."""
+    from simulator.gpu.calibrate import compare, measured_points
+
+    target = load_target("h100")
+    cases = script.grid(quick=True)[:3]
+    rows = []
+    for c in cases:
+        pred = script.predict_case(target, c, "bf16", "fa2")
+        rows.append({**c.__dict__, "measured_ms": 1.0, "measured_tflops": pred["predicted_tflops"] / 1.25, **pred})
+    rows.append({**cases[0].__dict__, "measured_tflops": "n/a", "note": "no kernel"})
+    for backend in ("flash", "efficient"):
+        summary = {"device": "NVIDIA H100 80GB HBM3", "profile": "h100", "backend": backend, "dtype": "bf16",
+                   "torch": "2.11.0", "driver_version": "580.159.03", "clocks.sm": "1980 MHz"}
+        (tmp_path / f"run-{backend}.json").write_text(json.dumps({"summary": summary, "rows": rows}))
+    points = measured_points(tmp_path)
+    assert len(points) == 6 and all(p.measured_here and p.kernel == "flashattention-2" for p in points)
+    assert [p.approximate for p in points] == [True] * 3 + [False] * 3  # files in name order: efficient, flash
+    assert all("measured here" in p.set_name() and "580.159.03" in p.source for p in points)
+    errors = [r["error"] for r in compare(points)]
+    assert all(abs(e - 0.25) < 1e-9 for e in errors)  # the model reproduces its own prediction, 1.25x the "measured"
+    assert measured_points(tmp_path / "none") == ()
