@@ -337,14 +337,15 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
 
 def caveats(plan: GpuPlan, forward: KernelConfig) -> list[str]:
     """Where measured kernels sit far from this model (validation data, docs/gpu.md "Known gaps"), said with the
-    number so that a user of the result sees it: a window narrower than the query tile (gap 8b) and cuDNN's fp8
-    backward (gap 5)."""
+    number so that a user of the result sees it: a window too short for any key tile to be fully visible (gap 8b)
+    and cuDNN's fp8 backward (gap 5)."""
     out = []
     bwd = plan.training_pass != "fwd"
-    if plan.window is not None and plan.window < forward.block_q:
-        out.append(f"a {plan.window}-key window is narrower than the {forward.block_q}-row query tile, so every "
-                   "visited tile is an edge tile: measured cuDNN kernels ran 1.2-2.8x slower than this model there "
-                   "(GB200/GB300, 128 keys; docs/gpu.md gap 8b)")
+    reach = forward.block_q + forward.block_kv  # a window shorter than this leaves no key tile fully visible
+    if plan.window is not None and plan.window < reach:
+        out.append(f"a {plan.window}-key window is shorter than a {forward.block_q} x {forward.block_kv} tile's "
+                   f"reach ({reach} keys), so every visited tile is an edge tile: where that held, measured cuDNN "
+                   "kernels ran 1.2-2.8x slower than this model (GB200/GB300, a 128-key window; docs/gpu.md gap 8b)")
     if bwd and plan.kernel == "cudnn" and plan.shape.dtype == "fp8":
         gqa = plan.shape.kv_heads != plan.shape.heads
         if plan.target.architecture == "hopper":

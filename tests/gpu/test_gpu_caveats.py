@@ -16,12 +16,21 @@ def _ratios(select) -> np.ndarray:
 def test_a_window_narrower_than_the_query_tile_carries_its_measured_ratio():
     r = evaluate(EvaluateRequest(target="gb200", cascade="attention-sliding-window", window=128, batch=2, heads=128,
                                  seq=8192, head_dim=64, kernel="cudnn", dtype="bf16"))
-    assert len(r.caveats) == 1 and "1.2-2.8x slower" in r.caveats[0] and "256-row" in r.caveats[0]
+    assert len(r.caveats) == 1 and "1.2-2.8x slower" in r.caveats[0] and "(384 keys)" in r.caveats[0]
     ratios = _ratios(lambda p: p.window == 128)
     assert len(ratios) == 30 and ratios.min() >= 1.2 and ratios.max() <= 2.85
     wide = evaluate(EvaluateRequest(target="h200", cascade="attention-sliding-window", window=1024, batch=2,
                                     heads=64, kv_heads=8, seq=8192, head_dim=64, kernel="cudnn", dtype="bf16"))
     assert wide.caveats == []
+    # every visited tile is an edge tile exactly when the window is shorter than block_q + block_kv keys
+    from simulator.gpu.window import window_tile_counts
+
+    for window, all_edge in ((255, True), (256, False)):
+        visited, partial, _ = window_tile_counts(np.array([8192]), 128, 128, window)
+        assert (visited[0] == partial[0]) == all_edge
+        h200 = evaluate(EvaluateRequest(target="h200", cascade="attention-sliding-window", window=window, batch=2,
+                                        heads=64, kv_heads=8, seq=8192, head_dim=64, kernel="cudnn", dtype="bf16"))
+        assert bool(h200.caveats) == all_edge
 
 
 def test_cudnn_fp8_backward_carries_its_measured_ratio():

@@ -110,3 +110,19 @@ def test_measured_sliding_window_forward_on_h200():
     args = {"d_qk": 64, "d_v": 64, "causal": True, "dtype": "bf16", "family": "cudnn"}
     t = load_target("h200")
     assert predict(t, shapes, window=1024, **args).latency_s[0] < 0.1 * predict(t, shapes, **args).latency_s[0]
+
+
+def test_the_sliding_window_example_sweep(tmp_path):
+    """examples/gpu/sliding-windows.yaml runs: time grows with the window on both GPUs, and only the windows that
+    leave no key tile fully visible (128 keys against 128 x 128 and 256 x 128 tiles) carry the caveat."""
+    from pathlib import Path
+
+    from simulator.sweep import run_sweep
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "gpu" / "sliding-windows.yaml"
+    summary = run_sweep(example, tmp_path / "out")
+    assert summary.points == 10 and summary.failed == 0
+    for gpu in ("h200", "gb200"):
+        rows = sorted((r for r in summary.table if r["target"] == gpu), key=lambda r: r["window"])
+        assert all(a["latency_s"] < b["latency_s"] for a, b in zip(rows, rows[1:], strict=False))
+        assert [bool(r["caveats"]) for r in rows] == [True, False, False, False, False]
