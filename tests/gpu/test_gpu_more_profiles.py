@@ -170,3 +170,22 @@ def test_fa4_on_the_sm103_family_reads_the_row_max_from_tmem_and_keeps_exp_on_mu
     assert t_ultra.mask_fp32 - t_plain.mask_fp32 == pytest.approx(k.block_q * k.block_kv / fp32_sm)
     b200 = choose_kernel(load_target("b200"), 128, 128, False, "bf16")
     assert b200.name == "fa4" and load_target("b200").compute_capability == pytest.approx(10.0)
+
+
+def test_the_sfu_what_if_example_sweep(tmp_path):
+    """examples/gpu/sfu-what-if.yaml runs; a faster SFU or FP32 pipe never slows FA4, and at head dim 128 the
+    doubled SFU (the GB300's rate) moves the bound from the exp to the tensor cores."""
+    from pathlib import Path
+
+    from simulator.sweep import run_sweep
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "gpu" / "sfu-what-if.yaml"
+    summary = run_sweep(example, tmp_path / "out")
+    assert summary.points == 12 and summary.failed == 0
+    by = {(r["head_dim"], r["target.exp_per_s"], r["target.fp32_flops_per_s"]): r for r in summary.table}
+    for d in (64, 128):
+        for fp32 in (80e12, 160e12):
+            lat = [by[(d, e, fp32)]["latency_s"] for e in (5e12, 10.7e12, 20e12)]
+            assert lat[0] >= lat[1] >= lat[2]
+        assert by[(d, 5e12, 160e12)]["latency_s"] <= by[(d, 5e12, 80e12)]["latency_s"]
+    assert by[(128, 5e12, 80e12)]["bound"] == "exp" and by[(128, 10.7e12, 80e12)]["bound"] == "tensor"
