@@ -321,8 +321,6 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
         latency = sum(pass_latency.values())
         row = {**bwd_row, "latency_s": latency, "tflops": flops / latency / 1e12, "hbm_bytes": hbm}
         res = bwd
-    forward_kernel = res.kernel if plan.training_pass == "fwd" else choose_kernel(
-        target, plan.d_qk, plan.d_v, sh.causal, sh.dtype, family=plan.kernel)
     return GpuResult(
         target=target.name, cascade=plan.cascade.name, shape=shape,
         latency_s=row["latency_s"], tflops=row["tflops"], flops=flops, bound=row["bound"],
@@ -332,15 +330,16 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
         work_per_kv_tile=TileWorkRow(mac=work.mac_per_kv_tile, exp=work.exp_per_kv_tile, fp32=work.fp32_per_kv_tile,
                                      passes=work.passes, source=work.source),
         constants=constants.as_dict(), training_pass=plan.training_pass, pass_latency_s=pass_latency,
-        caveats=caveats(plan, forward_kernel))
+        caveats=caveats(plan))
 
 
-def caveats(plan: GpuPlan, forward: KernelConfig) -> list[str]:
+def caveats(plan: GpuPlan) -> list[str]:
     """Where measured kernels sit far from this model (validation data, docs/gpu.md "Known gaps"), said with the
     number so that a user of the result sees it: a window too short for any key tile to be fully visible (gap 8b)
     and cuDNN's fp8 backward (gap 5)."""
     out = []
     bwd = plan.training_pass != "fwd"
+    forward = choose_kernel(plan.target, plan.d_qk, plan.d_v, plan.shape.causal, plan.shape.dtype, family=plan.kernel)
     reach = forward.block_q + forward.block_kv  # a window shorter than this leaves no key tile fully visible
     if plan.window is not None and plan.window < reach:
         out.append(f"a {plan.window}-key window is shorter than a {forward.block_q} x {forward.block_kv} tile's "

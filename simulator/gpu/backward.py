@@ -27,10 +27,10 @@ from simulator.gpu.blockmask import GpuBlockMask
 from simulator.gpu.catalog import KERNELS
 from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import SMEM_RESERVED_PER_BLOCK_BYTES, KernelConfig, choose_kernel
-from simulator.gpu.model import Shapes, _bound, _causal_tiles, _same, fa_flops
+from simulator.gpu.model import Shapes, _bound, _causal_tiles, fa_flops
 from simulator.gpu.pipeline import sync_hidden
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
-from simulator.gpu.varlen import summed
+from simulator.gpu.varlen import summed, totals
 from simulator.gpu.window import window_tile_counts
 from simulator.gpu.work import TileWork
 
@@ -261,7 +261,7 @@ def predict_backward(
     capped by the launch's heads). No dispatch tail is modelled for the backward, varlen or not."""
     if one_launch and block_mask is not None:
         raise ValueError("one_launch: a block mask is not costed over the sequences of a varlen launch")
-    launch = summed if one_launch else _same
+    launch = totals(one_launch)
     causal = causal or window is not None
     k = backward_kernel(target, d_qk, d_v, causal, dtype, family)
     c = constants

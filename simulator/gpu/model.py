@@ -23,7 +23,7 @@ from simulator.gpu.constants import FITTED, Constants
 from simulator.gpu.kernels import KernelConfig, choose_kernel
 from simulator.gpu.pipeline import TileTimes, tile_times
 from simulator.gpu.prediction import Grid, Phases, Prediction, UnitUse
-from simulator.gpu.varlen import SEQUENCE_MAJOR, launch_makespan, launch_splits, summed
+from simulator.gpu.varlen import SEQUENCE_MAJOR, launch_makespan, launch_splits, summed, totals
 from simulator.gpu.window import window_scores, window_tile_counts, window_tile_matrix
 from simulator.gpu.work import TileWork, tile_work
 
@@ -221,7 +221,7 @@ def predict(
         raise ValueError("one_launch: a block mask is not costed over the sequences of a varlen launch")
     packer = launch_packing_and_kernel if one_launch else packing_and_kernel
     pack, k = packer(target, shapes, d_qk=d_qk, d_v=d_v, causal=causal, dtype=dtype, family=family)
-    launch = summed if one_launch else _same  # per-shape arrays, or the launch's one-entry totals
+    launch = totals(one_launch)  # per-shape arrays, or the launch's one-entry totals
     bound_dims = tuple(sorted((dims or {"E": d_qk, "F": d_v}).items()))
     w = tile_work(cascade, k.block_q, k.block_kv, bound_dims)
     sms = float(target.sm_count)
@@ -279,6 +279,7 @@ def predict(
     # FA2's grid (m blocks fastest) and FA3's causal scheduler hand CTAs out in index order, the query tiles of a
     # head from the cheapest to the costliest: with a causal mask the costly last ones make a tail.
     in_order = dispatches_in_order(k.name, target.architecture)
+    launch_cost = None  # one launch: SM-seconds per query tile of each sequence, in dispatch order
     if causal and in_order:
         if block_mask is not None:
             b_touched, b_partial = block_mask.tile_matrix(k.block_q, k.block_kv)
@@ -291,17 +292,15 @@ def predict(
         if not one_launch:
             greedy = in_order_makespan(cost, units, np.full(cost.shape[0], slots), k.ctas_per_sm, sms)
             compute_s = np.where(~pack & (splits == 1) & (nq > 1), greedy, compute_s)  # packed/split: as before
-        elif not pack.any() and int(splits.max()) == 1 and int(nq.max()) > 1:
-            compute_s = np.atleast_1d(launch_makespan(cost, shapes.batch, int(shapes.heads[0]),
-                                                      k.name in SEQUENCE_MAJOR, slots, k.ctas_per_sm, sms,
-                                                      IN_ORDER_TAIL))
-    elif one_launch and not causal and not coscheduled and not pack.any() and int(splits.max()) == 1 \
-            and np.unique(np.stack([rows, shapes.seq_kv]), axis=1).shape[1] > 1:
+        elif int(nq.max()) > 1:
+            launch_cost = cost
+    elif one_launch and not causal and not coscheduled and (np.ptp(rows) > 0 or np.ptp(shapes.seq_kv) > 0):
         # Mixed lengths without a mask: the wave rule would count a short sequence's cheap CTAs as full ones in
         # the last wave; the same greedy dispatch estimate as the causal launch, over rows of equal CTAs.
         q_tile = nkv * t.tile + (shapes.seq_kv % k.block_kv != 0) * t.mask + t.epilogue + per_cta_edge
-        cost = np.where(np.arange(int(nq.max()))[None, :] < nq[:, None], q_tile[:, None], 0.0)
-        compute_s = np.atleast_1d(launch_makespan(cost, shapes.batch, int(shapes.heads[0]),
+        launch_cost = np.where(np.arange(int(nq.max()))[None, :] < nq[:, None], q_tile[:, None], 0.0)
+    if launch_cost is not None and not pack.any() and int(splits.max()) == 1:
+        compute_s = np.atleast_1d(launch_makespan(launch_cost, shapes.batch, int(shapes.heads[0]),
                                                   k.name in SEQUENCE_MAJOR, slots, k.ctas_per_sm, sms,
                                                   IN_ORDER_TAIL))
 
@@ -380,10 +379,6 @@ def predict(
         work=w,
         emulated_exp_fraction=t.emulated_exp_fraction,
     )
-
-
-def _same(x: np.ndarray) -> np.ndarray:
-    return x
 
 
 def _bound(

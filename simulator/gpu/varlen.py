@@ -35,6 +35,15 @@ def summed(x: np.ndarray | float) -> np.ndarray:
     return np.atleast_1d(np.sum(x))
 
 
+def _per_shape(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+def totals(one_launch: bool):  # noqa: ANN201 - the function below
+    """What a model applies to its per-shape arrays: `summed` for the sequences of one launch, else nothing."""
+    return summed if one_launch else _per_shape
+
+
 def launch_splits(base_ctas: np.ndarray, nq: np.ndarray, nkv: np.ndarray, sms: float, max_splits: int) -> np.ndarray:
     """Split-KV factor of a varlen launch, the same for every sequence: FlashAttention-2's heuristic on the
     launch's total CTAs, capped by the longest sequence's key tiles (it is given max_seqlen_k)."""
