@@ -336,7 +336,7 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
 def caveats(plan: GpuPlan) -> list[str]:
     """Where measured kernels sit far from this model (validation data, docs/gpu.md "Known gaps"), said with the
     number so that a user of the result sees it: a window too short for any key tile to be fully visible (gap 8b)
-    and cuDNN's fp8 backward (gap 5)."""
+    cuDNN's fp8 backward (gap 5) and Hopper's fp8 forward on short sequences (gap 3)."""
     out = []
     bwd = plan.training_pass != "fwd"
     forward = choose_kernel(plan.target, plan.d_qk, plan.d_v, plan.shape.causal, plan.shape.dtype, family=plan.kernel)
@@ -345,6 +345,11 @@ def caveats(plan: GpuPlan) -> list[str]:
         out.append(f"a {plan.window}-key window is shorter than a {forward.block_q} x {forward.block_kv} tile's "
                    f"reach ({reach} keys), so every visited tile is an edge tile: where that held, measured cuDNN "
                    "kernels ran 1.2-2.8x slower than this model (GB200/GB300, a 128-key window; docs/gpu.md gap 8b)")
+    short_fp8 = plan.target.architecture == "hopper" and plan.shape.dtype == "fp8" and plan.shape.seq <= 1024
+    if plan.training_pass != "bwd" and short_fp8 and forward.name in ("fa3", "cudnn"):
+        out.append(f"{forward.name} fp8 forward at {plan.shape.seq} query tokens: the FA3 paper's FP8 bars at 512 and "
+                   "1k tokens (H100, FA3 and cuDNN, head dims 64-256) ran 1.0-1.8x slower than this model (docs/gpu.md "
+                   "gap 3)")
     if bwd and plan.kernel == "cudnn" and plan.shape.dtype == "fp8":
         gqa = plan.shape.kv_heads != plan.shape.heads
         if plan.target.architecture == "hopper":

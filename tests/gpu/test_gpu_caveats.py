@@ -46,3 +46,15 @@ def test_cudnn_fp8_backward_carries_its_measured_ratio():
                                    dtype="fp8", training_pass="bwd"))
     assert mha.caveats == []
     assert evaluate(EvaluateRequest(target="h100", batch=2, heads=16, seq=8192, head_dim=128)).caveats == []
+
+
+def test_short_fp8_forward_on_hopper_carries_its_measured_ratio():
+    """The FA3 paper's FP8 figure at 512 and 1k tokens: both kernels, every head dim, slower than the model."""
+    short = evaluate(EvaluateRequest(target="h100", batch=32, heads=16, seq=512, head_dim=128, dtype="fp8"))
+    assert len(short.caveats) == 1 and "1.0-1.8x slower" in short.caveats[0] and short.caveats[0].startswith("fa3")
+    ratios = _ratios(lambda p: p.target == "h100" and p.dtype == "fp8" and p.seq <= 1024)
+    assert len(ratios) == 24 and ratios.min() >= 1.0 and ratios.max() <= 1.8
+    long_ = evaluate(EvaluateRequest(target="h100", batch=2, heads=16, seq=8192, head_dim=128, dtype="fp8"))
+    assert long_.caveats == []
+    fp16 = evaluate(EvaluateRequest(target="h100", batch=32, heads=16, seq=512, head_dim=128))
+    assert fp16.caveats == []
