@@ -3,6 +3,7 @@
     python benchmarks/gpu_validate.py --data            # model vs calibration and validation data (no GPU needed)
     python benchmarks/gpu_validate.py --data --plot results/gpu-validation.png   # and a predicted-vs-measured plot
     python benchmarks/gpu_validate.py --measure         # also time torch SDPA on the local NVIDIA GPU, vs model
+    python benchmarks/gpu_validate.py --write-errors    # after a model or data change: the errors results quote
     python benchmarks/gpu_validate.py --measure --backend cudnn --dtype bf16 --quick --json --out run.json
 
 The data mode reports the fit error and the validation error by set (GPU, kernel, dtype, mask, prefill/decode).
@@ -323,7 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small grid")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--plot", help="write a predicted-vs-measured scatter of the data to this PNG file")
+    parser.add_argument("--write-errors", action="store_true",
+                        help="rewrite simulator/gpu/data/validation_errors.json (each result's measured_error)")
     args = parser.parse_args(argv)
+    if args.write_errors:
+        from simulator.gpu.accuracy import write_errors
+
+        _say(f"wrote {write_errors()}", args.json)
     out = {"data": data_mode(args.json)}
     if args.plot:
         out["plot_png"] = str(plot_data(out["data"], Path(args.plot)))

@@ -16,6 +16,7 @@ from cascade_base.spec import Frozen
 from einsum_cascades.sketch import CascadeSketch
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.errors import SimulatorError
+from simulator.gpu.accuracy import measured_error, set_label
 from simulator.gpu.backward import backward_kernel, check_backward, predict_backward
 from simulator.gpu.blockmask import GpuBlockMask, read_block_mask
 from simulator.gpu.constants import FITTED, Constants
@@ -299,6 +300,7 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
     if plan.seq_lens:  # a variable-length batch: `seq` / `kv_seq` above are the longest
         shape["seq_lens"], shape["kv_seq_lens"] = list(plan.seq_lens), list(plan.kv_seq_lens)
     row = res.row(i)
+    kernel_name = res.kernel.name
     pass_latency = {"fwd": row["latency_s"]}
     if plan.training_pass != "fwd":
         shapes, one_launch = _plan_shapes(plan)
@@ -330,7 +332,16 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
         work_per_kv_tile=TileWorkRow(mac=work.mac_per_kv_tile, exp=work.exp_per_kv_tile, fp32=work.fp32_per_kv_tile,
                                      passes=work.passes, source=work.source),
         constants=constants.as_dict(), training_pass=plan.training_pass, pass_latency_s=pass_latency,
-        caveats=caveats(plan))
+        caveats=caveats(plan), measured_error=_measured_error(plan, kernel_name))
+
+
+def _measured_error(plan: GpuPlan, kernel_name: str) -> dict:
+    """`accuracy.measured_error` for the plan's validation set (the naming of `calibrate.set_label`)."""
+    sh = plan.shape
+    decode = sh.seq <= 16 < sh.kv_seq
+    name = set_label(plan.target.name, kernel_name, sh.dtype, sh.causal, plan.window is not None, decode,
+                     plan.training_pass)
+    return measured_error(name, sh.head_dim, sh.seq, sh.kv_seq, decode)
 
 
 def caveats(plan: GpuPlan) -> list[str]:

@@ -16,6 +16,7 @@ import yaml
 
 from hw.gpu import GpuTarget
 from hw.registry import load_target
+from simulator.gpu.accuracy import set_label
 from simulator.gpu.backward import bwd_flops, predict_backward
 from simulator.gpu.catalog import FAMILY_BY_ARCH, kernel_spec
 from simulator.gpu.constants import FITTED, FITTED_NAMES, Constants
@@ -64,11 +65,8 @@ class Point:
 
     def set_name(self) -> str:
         """The validation set this point reports in: GPU, kernel, dtype, mask, prefill or decode."""
-        mask = "sliding-window" if self.window else "causal" if self.causal else "non-causal"
-        phase = "decode" if self.decode else "prefill"
-        step = "" if self.training_pass == "fwd" else f" {self.training_pass}"
-        here = " (torch SDPA, measured here)" if self.measured_here else ""
-        return f"{self.target} {kernel_spec(self.kernel).name} {self.dtype} {mask} {phase}{step}{here}"
+        return set_label(self.target, self.kernel, self.dtype, self.causal, bool(self.window), self.decode,
+                         self.training_pass, self.measured_here)
 
 
 def _point(raw: dict) -> Point:

@@ -43,3 +43,6 @@ class GpuResult:
     overrides: dict[str, Any] = field(default_factory=dict)
     #: regimes where measured kernels are known to be far from this model (docs/gpu.md, "Known gaps"): one line each
     caveats: list[str] = field(default_factory=list)
+    #: the model's error on measured kernels of this result's validation set, overall and near its shape
+    #: (`simulator.gpu.accuracy`; {"set": ..., "points": 0} where nothing of the kind was measured)
+    measured_error: dict[str, Any] = field(default_factory=dict)

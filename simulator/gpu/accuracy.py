@@ -1,0 +1,91 @@
+"""How far this model was from measured kernels of the same kind: the `measured_error` of a GPU result.
+
+Every validation point (`data/validation.yaml`, never fitted) has a set - GPU, kernel, dtype, mask, prefill or
+decode, pass - and an error, predicted / measured - 1 (positive: the model is too fast). `data/validation_errors.json`
+keeps those errors, written by `benchmarks/gpu_validate.py --write-errors` and checked against a fresh comparison by
+the tests, so a result can say, at no cost, how the model did on the measured points of its own set and on the
+ones nearest its shape (same head dim where the set has it, sequence lengths within a factor of two, else the
+nearest). A set with no point says so: that GPU, kernel, dtype, mask and pass were never checked.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from simulator.gpu.catalog import kernel_spec
+
+ERRORS_FILE = Path(__file__).parent / "data" / "validation_errors.json"
+#: sequence lengths within this factor of the query's count as near it
+NEAR_FACTOR = 2.0
+
+
+def set_label(target: str, kernel: str, dtype: str, causal: bool, windowed: bool, decode: bool, training_pass: str,
+              measured_here: bool = False) -> str:
+    """A validation set's name, e.g. "h100 fa3 fp8 causal prefill" or "gb200 cudnn bf16 non-causal prefill bwd"."""
+    mask = "sliding-window" if windowed else "causal" if causal else "non-causal"
+    phase = "decode" if decode else "prefill"
+    step = "" if training_pass == "fwd" else f" {training_pass}"
+    here = " (torch SDPA, measured here)" if measured_here else ""
+    return f"{target} {kernel_spec(kernel).name} {dtype} {mask} {phase}{step}{here}"
+
+
+def error_rows() -> list[dict[str, Any]]:
+    """The validation errors as they are now (what `validation_errors.json` must hold): set, lengths, head dim,
+    error and whether the point's shape is assumed, rounded to 4 decimals."""
+    from simulator.gpu.calibrate import compare, load_points
+
+    points = tuple(p for p in load_points("validation") if not p.measured_here)
+    return [{"set": p.set_name(), "seq": p.seq, "kv_seq": p.kv_seq, "head_dim": p.head_dim,
+             "error": round(r["error"], 4), "approximate": p.approximate}
+            for p, r in zip(points, compare(points), strict=True)]
+
+
+def write_errors(path: Path = ERRORS_FILE) -> Path:
+    """One row per line, so a model change shows in the diff as the points it moved."""
+    rows = ",\n".join(json.dumps(r) for r in error_rows())
+    head = {"generated_by": "python benchmarks/gpu_validate.py --write-errors",
+            "error": "predicted / measured - 1 (positive: the model is too fast)"}
+    path.write_text(json.dumps(head)[:-1] + ',\n"rows": [\n' + rows + "\n]}\n")
+    return path
+
+
+@lru_cache(maxsize=1)
+def _by_set() -> dict[str, list[dict[str, Any]]]:
+    rows = json.loads(ERRORS_FILE.read_text())["rows"] if ERRORS_FILE.exists() else []
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["set"], []).append(r)
+    return out
+
+
+def _near(rows: list[dict[str, Any]], head_dim: int, length: int, decode: bool) -> list[dict[str, Any]]:
+    """The set's points nearest the query: its head dim if the set has it, lengths within NEAR_FACTOR (the K/V
+    length for decode), else those at the nearest length."""
+    same_dim = [r for r in rows if r["head_dim"] == head_dim] or rows
+    key = "kv_seq" if decode else "seq"
+    gap = {id(r): abs(math.log(r[key] / length)) for r in same_dim}
+    close = [r for r in same_dim if gap[id(r)] <= math.log(NEAR_FACTOR) + 1e-9]
+    if close:
+        return close
+    nearest = min(gap.values())
+    return [r for r in same_dim if gap[id(r)] <= nearest + 1e-9]
+
+
+def measured_error(set_name: str, head_dim: int, seq: int, kv_seq: int, decode: bool) -> dict[str, Any]:
+    """The model's error on the measured points of `set_name`, overall and near this shape (see module doc)."""
+    rows = _by_set().get(set_name, [])
+    if not rows:
+        return {"set": set_name, "points": 0}
+    errors = [r["error"] for r in rows]
+    near = _near(rows, head_dim, kv_seq if decode else seq, decode)
+    key = "kv_seq" if decode else "seq"
+    return {"set": set_name, "points": len(rows), "mean_abs_error": sum(map(abs, errors)) / len(rows),
+            "error_min": min(errors), "error_max": max(errors),
+            "shape_assumed_points": sum(r["approximate"] for r in rows),
+            "near_points": len(near), "near_head_dim": near[0]["head_dim"], "near_length": key,
+            "near_length_min": min(r[key] for r in near), "near_length_max": max(r[key] for r in near),
+            "near_error_min": min(r["error"] for r in near), "near_error_max": max(r["error"] for r in near)}
