@@ -4,8 +4,8 @@ Every validation point (`data/validation.yaml`, never fitted) has a set - GPU, k
 decode, pass - and an error, predicted / measured - 1 (positive: the model is too fast). `data/validation_errors.json`
 keeps those errors, written by `benchmarks/gpu_validate.py --write-errors` and checked against a fresh comparison by
 the tests, so a result can say, at no cost, how the model did on the measured points of its own set and on the
-ones nearest its shape (same head dim where the set has it, sequence lengths within a factor of two, else the
-nearest). A set with no point says so: that GPU, kernel, dtype, mask and pass were never checked.
+ones nearest its shape (its head dim and window, or the nearest the set has; sequence lengths within a factor of
+two, else the nearest). A set with no point says so: that GPU, kernel, dtype, mask and pass were never checked.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def error_rows() -> list[dict[str, Any]]:
     from simulator.gpu.calibrate import compare, load_points
 
     points = tuple(p for p in load_points("validation") if not p.measured_here)
-    return [{"set": p.set_name(), "seq": p.seq, "kv_seq": p.kv_seq, "head_dim": p.head_dim,
+    return [{"set": p.set_name(), "seq": p.seq, "kv_seq": p.kv_seq, "head_dim": p.head_dim, "window": p.window,
              "error": round(r["error"], 4), "approximate": p.approximate}
             for p, r in zip(points, compare(points), strict=True)]
 
@@ -62,30 +62,36 @@ def _by_set() -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _near(rows: list[dict[str, Any]], head_dim: int, length: int, decode: bool) -> list[dict[str, Any]]:
-    """The set's points nearest the query: its head dim if the set has it, lengths within NEAR_FACTOR (the K/V
-    length for decode), else those at the nearest length."""
-    same_dim = [r for r in rows if r["head_dim"] == head_dim] or rows
-    key = "kv_seq" if decode else "seq"
-    gap = {id(r): abs(math.log(r[key] / length)) for r in same_dim}
-    close = [r for r in same_dim if gap[id(r)] <= math.log(NEAR_FACTOR) + 1e-9]
-    if close:
-        return close
-    nearest = min(gap.values())
-    return [r for r in same_dim if gap[id(r)] <= nearest + 1e-9]
+def _nearest(rows: list[dict[str, Any]], key: str, value: float, factor: float = 1.0) -> list[dict[str, Any]]:
+    """The rows whose `key` is within `factor` of `value` (a ratio), else those at the nearest value."""
+    gap = [abs(math.log(max(r[key], 1) / max(value, 1))) for r in rows]
+    close = [r for r, g in zip(rows, gap, strict=True) if g <= math.log(factor) + 1e-9]
+    return close or [r for r, g in zip(rows, gap, strict=True) if g <= min(gap) + 1e-9]
 
 
-def measured_error(set_name: str, head_dim: int, seq: int, kv_seq: int, decode: bool) -> dict[str, Any]:
+def _near(rows: list[dict[str, Any]], head_dim: int, window: int, length: int, decode: bool) -> list[dict[str, Any]]:
+    """The set's points nearest the query: at its head dim and window (or the nearest the set has), then at
+    lengths within NEAR_FACTOR (the K/V length for decode), else at the nearest length."""
+    near = _nearest(rows, "head_dim", head_dim)
+    near = _nearest(near, "window", window) if window else near
+    return _nearest(near, "kv_seq" if decode else "seq", length, NEAR_FACTOR)
+
+
+def measured_error(set_name: str, head_dim: int, seq: int, kv_seq: int, decode: bool,
+                   window: int | None = None) -> dict[str, Any]:
     """The model's error on the measured points of `set_name`, overall and near this shape (see module doc)."""
     rows = _by_set().get(set_name, [])
     if not rows:
         return {"set": set_name, "points": 0}
     errors = [r["error"] for r in rows]
-    near = _near(rows, head_dim, kv_seq if decode else seq, decode)
+    near = _near(rows, head_dim, window or 0, kv_seq if decode else seq, decode)
     key = "kv_seq" if decode else "seq"
-    return {"set": set_name, "points": len(rows), "mean_abs_error": sum(map(abs, errors)) / len(rows),
-            "error_min": min(errors), "error_max": max(errors),
-            "shape_assumed_points": sum(r["approximate"] for r in rows),
-            "near_points": len(near), "near_head_dim": near[0]["head_dim"], "near_length": key,
+    out = {"set": set_name, "points": len(rows), "mean_abs_error": sum(map(abs, errors)) / len(rows),
+           "error_min": min(errors), "error_max": max(errors),
+           "shape_assumed_points": sum(r["approximate"] for r in rows),
+           "near_points": len(near), "near_head_dim": near[0]["head_dim"]}
+    if window:
+        out["near_window"] = near[0]["window"]
+    return {**out, "near_length": key,
             "near_length_min": min(r[key] for r in near), "near_length_max": max(r[key] for r in near),
             "near_error_min": min(r["error"] for r in near), "near_error_max": max(r["error"] for r in near)}

@@ -341,7 +341,7 @@ def _measured_error(plan: GpuPlan, kernel_name: str) -> dict:
     decode = sh.seq <= 16 < sh.kv_seq
     name = set_label(plan.target.name, kernel_name, sh.dtype, sh.causal, plan.window is not None, decode,
                      plan.training_pass)
-    return measured_error(name, sh.head_dim, sh.seq, sh.kv_seq, decode)
+    return measured_error(name, sh.head_dim, sh.seq, sh.kv_seq, decode, plan.window)
 
 
 def caveats(plan: GpuPlan) -> list[str]:

@@ -49,3 +49,13 @@ def test_the_set_follows_kernel_pass_and_decode_and_says_when_nothing_was_measur
     assert 8192 <= decode["near_length_min"] <= decode["near_length_max"] <= 32768
     unseen = evaluate(EvaluateRequest(target="l40s", batch=2, heads=16, seq=4096, head_dim=128))
     assert unseen.measured_error == {"set": "l40s fa2 fp16 non-causal prefill", "points": 0}
+
+
+def test_a_windowed_result_quotes_the_nearest_measured_window():
+    """H200's measured window is 1024 keys: a 128-key window on the H200 quotes it, and says so."""
+    m = evaluate(EvaluateRequest(target="h200", cascade="attention-sliding-window", window=128, batch=2, heads=64,
+                                 kv_heads=8, seq=8192, head_dim=64, kernel="cudnn", dtype="bf16")).measured_error
+    assert m["set"] == "h200 cudnn bf16 sliding-window prefill" and m["near_window"] == 1024
+    assert (m["near_length_min"], m["near_length_max"]) == (4096, 16384)
+    plain = evaluate(EvaluateRequest(target="h100", batch=4, heads=16, seq=4096, head_dim=128)).measured_error
+    assert "near_window" not in plain and plain["points"] > 0
