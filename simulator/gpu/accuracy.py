@@ -19,6 +19,8 @@ from typing import Any
 from simulator.gpu.catalog import kernel_spec
 
 ERRORS_FILE = Path(__file__).parent / "data" / "validation_errors.json"
+#: the suffix of the sets of this project's own runs (`gpu_validate.py --measure --out`, kept in `data/measured/`)
+MEASURED_HERE = " (torch SDPA, measured here)"
 #: sequence lengths within this factor of the query's count as near it
 NEAR_FACTOR = 2.0
 
@@ -29,7 +31,7 @@ def set_label(target: str, kernel: str, dtype: str, causal: bool, windowed: bool
     mask = "sliding-window" if windowed else "causal" if causal else "non-causal"
     phase = "decode" if decode else "prefill"
     step = "" if training_pass == "fwd" else f" {training_pass}"
-    here = " (torch SDPA, measured here)" if measured_here else ""
+    here = MEASURED_HERE if measured_here else ""
     return f"{target} {kernel_spec(kernel).name} {dtype} {mask} {phase}{step}{here}"
 
 
@@ -38,18 +40,21 @@ def error_rows() -> list[dict[str, Any]]:
     error and whether the point's shape is assumed, rounded to 4 decimals."""
     from simulator.gpu.calibrate import compare, load_points
 
-    points = tuple(p for p in load_points("validation") if not p.measured_here)
+    points = load_points("validation")
     return [{"set": p.set_name(), "seq": p.seq, "kv_seq": p.kv_seq, "head_dim": p.head_dim, "window": p.window,
              "error": round(r["error"], 4), "approximate": p.approximate}
             for p, r in zip(points, compare(points), strict=True)]
 
 
-def write_errors(path: Path = ERRORS_FILE) -> Path:
-    """One row per line, so a model change shows in the diff as the points it moved."""
+def write_errors(path: Path | None = None) -> Path:
+    """Write `error_rows()` to `path` (default ERRORS_FILE), one row per line, so that a model change shows in the
+    diff as the points it moved."""
+    path = path or ERRORS_FILE
     rows = ",\n".join(json.dumps(r) for r in error_rows())
     head = {"generated_by": "python benchmarks/gpu_validate.py --write-errors",
             "error": "predicted / measured - 1 (positive: the model is too fast)"}
     path.write_text(json.dumps(head)[:-1] + ',\n"rows": [\n' + rows + "\n]}\n")
+    _by_set.cache_clear()  # the comparison above read the old file through the results it evaluated
     return path
 
 
@@ -79,7 +84,15 @@ def _near(rows: list[dict[str, Any]], head_dim: int, window: int, length: int, d
 
 def measured_error(set_name: str, head_dim: int, seq: int, kv_seq: int, decode: bool,
                    window: int | None = None) -> dict[str, Any]:
-    """The model's error on the measured points of `set_name`, overall and near this shape (see module doc)."""
+    """The model's error on the published points of `set_name`, overall and near this shape (see module doc), and
+    under `measured_here` the same for this project's own runs of that set (`data/measured/`) when there are any."""
+    out = _set_error(set_name, head_dim, seq, kv_seq, decode, window)
+    here = _set_error(set_name + MEASURED_HERE, head_dim, seq, kv_seq, decode, window)
+    return {**out, "measured_here": here} if here["points"] else out
+
+
+def _set_error(set_name: str, head_dim: int, seq: int, kv_seq: int, decode: bool,
+               window: int | None) -> dict[str, Any]:
     rows = _by_set().get(set_name, [])
     if not rows:
         return {"set": set_name, "points": 0}

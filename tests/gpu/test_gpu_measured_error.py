@@ -13,7 +13,7 @@ from simulator.gpu.calibrate import compare, load_points
 def test_the_stored_errors_are_the_model_and_data_as_they_are():
     stored = json.loads(ERRORS_FILE.read_text())["rows"]
     fresh = error_rows()
-    assert len(stored) == len(fresh) == len([p for p in load_points("validation") if not p.measured_here])
+    assert len(stored) == len(fresh) == len(load_points("validation"))
     for old, new in zip(stored, fresh, strict=True):
         assert old == new, f"{old} != {new}: rerun python benchmarks/gpu_validate.py --write-errors"
 
@@ -59,3 +59,32 @@ def test_a_windowed_result_quotes_the_nearest_measured_window():
     assert (m["near_length_min"], m["near_length_max"]) == (4096, 16384)
     plain = evaluate(EvaluateRequest(target="h100", batch=4, heads=16, seq=4096, head_dim=128)).measured_error
     assert "near_window" not in plain and plain["points"] > 0
+
+
+
+def test_runs_measured_here_are_quoted_beside_the_published_points(tmp_path, monkeypatch):
+    """A `--measure --out` run kept in data/measured/ gets its own entry under `measured_here`."""
+    from functools import partial
+
+    from simulator.gpu import accuracy, calibrate
+
+    run = {"summary": {"profile": "h100", "backend": "flash", "device": "NVIDIA H100 80GB HBM3", "dtype": "fp16"},
+           "rows": [{"kernel": "fa2", "batch": 4, "heads": 16, "kv_heads": 16, "seq": 4096, "kv_seq": 4096,
+                     "head_dim": 128, "causal": False, "measured_tflops": 350.0}]}
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    monkeypatch.setattr(calibrate, "measured_points", partial(calibrate.measured_points, tmp_path))
+    monkeypatch.setattr(accuracy, "ERRORS_FILE", tmp_path / "errors.json")
+    calibrate.load_points.cache_clear()
+    accuracy._by_set.cache_clear()
+    try:
+        accuracy.write_errors()
+        request = EvaluateRequest(target="h100", batch=4, heads=16, seq=4096, head_dim=128, kernel="fa2")
+        result = evaluate(request)
+        m = result.measured_error
+        assert m["set"] == "h100 fa2 fp16 non-causal prefill" and m["points"] == 18
+        here = m["measured_here"]
+        assert here["set"].endswith("(torch SDPA, measured here)") and here["points"] == 1
+        assert here["near_error_min"] == pytest.approx(result.tflops / 350.0 - 1, abs=1e-4)
+    finally:
+        calibrate.load_points.cache_clear()
+        accuracy._by_set.cache_clear()
