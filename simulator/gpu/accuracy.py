@@ -25,6 +25,11 @@ MEASURED_HERE = " (torch SDPA, measured here)"
 NEAR_FACTOR = 2.0
 
 
+def is_decode(seq: int, kv_seq: int) -> bool:
+    """A decode shape, as the validation sets split them: a few query rows against a longer K/V sequence."""
+    return seq <= 16 < kv_seq
+
+
 def set_label(target: str, kernel: str, dtype: str, causal: bool, windowed: bool, decode: bool, training_pass: str,
               measured_here: bool = False) -> str:
     """A validation set's name, e.g. "h100 fa3 fp8 causal prefill" or "gb200 cudnn bf16 non-causal prefill bwd"."""

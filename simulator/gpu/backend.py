@@ -16,7 +16,7 @@ from cascade_base.spec import Frozen
 from einsum_cascades.sketch import CascadeSketch
 from hw.gpu import DTYPE_BYTES, GpuTarget
 from simulator.errors import SimulatorError
-from simulator.gpu.accuracy import measured_error, set_label
+from simulator.gpu.accuracy import is_decode, measured_error, set_label
 from simulator.gpu.backward import backward_kernel, check_backward, predict_backward
 from simulator.gpu.blockmask import GpuBlockMask, read_block_mask
 from simulator.gpu.constants import FITTED, Constants
@@ -336,9 +336,9 @@ def _result(plan: GpuPlan, res: Prediction, i: int, constants: Constants) -> Gpu
 
 
 def _measured_error(plan: GpuPlan, kernel_name: str) -> dict:
-    """`accuracy.measured_error` for the plan's validation set (the naming of `calibrate.set_label`)."""
+    """`accuracy.measured_error` for the plan's validation set (named by `accuracy.set_label`)."""
     sh = plan.shape
-    decode = sh.seq <= 16 < sh.kv_seq
+    decode = is_decode(sh.seq, sh.kv_seq)
     name = set_label(plan.target.name, kernel_name, sh.dtype, sh.causal, plan.window is not None, decode,
                      plan.training_pass)
     return measured_error(name, sh.head_dim, sh.seq, sh.kv_seq, decode, plan.window)
@@ -346,7 +346,7 @@ def _measured_error(plan: GpuPlan, kernel_name: str) -> dict:
 
 def caveats(plan: GpuPlan) -> list[str]:
     """Where measured kernels sit far from this model (validation data, docs/gpu.md "Known gaps"), said with the
-    number so that a user of the result sees it: a window too short for any key tile to be fully visible (gap 8b)
+    number so that a user of the result sees it: a window too short for any key tile to be fully visible (gap 8b),
     cuDNN's fp8 backward (gap 5) and Hopper's fp8 forward on short sequences (gap 3)."""
     out = []
     bwd = plan.training_pass != "fwd"

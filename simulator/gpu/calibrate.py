@@ -16,7 +16,7 @@ import yaml
 
 from hw.gpu import GpuTarget
 from hw.registry import load_target
-from simulator.gpu.accuracy import set_label
+from simulator.gpu.accuracy import is_decode, set_label
 from simulator.gpu.backward import bwd_flops, predict_backward
 from simulator.gpu.catalog import FAMILY_BY_ARCH, kernel_spec
 from simulator.gpu.constants import FITTED, FITTED_NAMES, Constants
@@ -61,7 +61,7 @@ class Point:
 
     @property
     def decode(self) -> bool:
-        return self.seq <= 16 < self.kv_seq
+        return is_decode(self.seq, self.kv_seq)
 
     def set_name(self) -> str:
         """The validation set this point reports in: GPU, kernel, dtype, mask, prefill or decode."""
