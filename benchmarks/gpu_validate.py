@@ -27,15 +27,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from hw import load_target  # noqa: E402
+from hw.gpu import PROFILE_BY_DEVICE_NAME, profile_for_device  # noqa: E402
 from simulator.gpu.calibrate import compare, load_points, mean_abs_error  # noqa: E402
 from simulator.gpu.catalog import kernel_spec  # noqa: E402
 from simulator.gpu.model import Shapes, fa_flops, predict  # noqa: E402
 
-#: Substrings of torch.cuda.get_device_name() -> built-in profile.
-#: More specific names first ("H100 PCIe" before "H100").
-PROFILE_BY_NAME = (("A100", "a100"), ("H100 PCIe", "h100-pcie"), ("H100", "h100"), ("H200", "h200"), ("H800", "h800"),
-                   ("GB200", "gb200"), ("GB300", "gb300"), ("B200", "b200"), ("B300", "b300"), ("L40S", "l40s"),
-                   ("RTX 4090", "rtx4090"), ("RTX 5090", "rtx5090"))
+#: Substrings of torch.cuda.get_device_name() -> built-in profile (`hw.gpu.PROFILE_BY_DEVICE_NAME`).
+PROFILE_BY_NAME = PROFILE_BY_DEVICE_NAME
 #: torch SDPA backend -> the kernel the model predicts it with (None: the GPU's default).
 KERNEL_BY_BACKEND = {"flash": "fa2", "cudnn": "cudnn"}
 
@@ -192,7 +190,7 @@ def measure_mode(args: argparse.Namespace) -> dict | None:
     from torch.nn.functional import scaled_dot_product_attention as sdpa
 
     name = torch.cuda.get_device_name()
-    profile = args.target or next((p for key, p in PROFILE_BY_NAME if key in name), None)
+    profile = args.target or profile_for_device(name)
     if profile is None:
         _say(f"\nGPU {name!r} has no built-in profile; pass --target a100|h100|b200 or a profile YAML (exit 0)",
              args.json)

@@ -37,6 +37,19 @@ NATIVE_MMA: dict[str, str] = {
     "rtx_blackwell": "mma_sync",
 }
 
+#: Substrings of a CUDA device name (torch.cuda.get_device_name(), cudaDeviceProp.name) -> built-in profile,
+#: more specific names first ("H100 PCIe" before "H100", "GB200" before "B200").
+PROFILE_BY_DEVICE_NAME: tuple[tuple[str, str], ...] = (
+    ("A100", "a100"), ("H100 PCIe", "h100-pcie"), ("H100", "h100"), ("H200", "h200"), ("H800", "h800"),
+    ("GB200", "gb200"), ("GB300", "gb300"), ("B200", "b200"), ("B300", "b300"), ("L40S", "l40s"),
+    ("RTX 4090", "rtx4090"), ("RTX 5090", "rtx5090"))
+
+
+def profile_for_device(device_name: str) -> str | None:
+    """The built-in profile of a CUDA device by its name, or None when none matches."""
+    return next((p for key, p in PROFILE_BY_DEVICE_NAME if key in device_name), None)
+
+
 #: Bytes per element of each dtype as attention kernels store Q, K, V (fp4 packs two per byte).
 DTYPE_BYTES: dict[str, float] = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
 

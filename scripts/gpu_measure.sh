@@ -1,7 +1,8 @@
 #!/bin/sh
-# On a lent NVIDIA GPU: time torch SDPA (flash, cuDNN, memory-efficient backends; bf16 and fp16) over
+# On a lent NVIDIA GPU: measure the per-SM unit rates the profiles assume (benchmarks/gpu_units.py, with
+# nvidia-smi's clock state), then time torch SDPA (flash, cuDNN, memory-efficient backends; bf16 and fp16) over
 # benchmarks/gpu_validate.py's grid against the model, writing one JSON file per run (rows, GPU name, driver, clocks,
-# torch version) and nvidia-smi's clock state under $OUT (default results/gpu-measure). With the device tool:
+# torch version) under $OUT (default results/gpu-measure). With the device tool:
 #   sh scripts/gpu_wheels.sh                                  # here, once: pydantic wheels into .whl/
 #   run(command="sh scripts/gpu_measure.sh", carry=[".whl"], timeout_s=540)
 # Without a GPU each run says so and exits 0. The measured rows become validation data (docs/gpu.md).
@@ -17,10 +18,14 @@ fi
 export PYTHONUNBUFFERED=1
 out=${OUT:-results/gpu-measure}
 mkdir -p "$out"
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit,temperature.gpu \
-    --format=csv > "$out/nvidia-smi.csv" 2>/dev/null || echo "no nvidia-smi" > "$out/nvidia-smi.csv"
 status=0
-for backend in cudnn flash efficient; do  # six JSON files, the csv and one log: the device tool returns eight
+# The per-SM rates the profiles assume (mma.sync, SFU, FP32, shared memory, L2 and HBM loads) with nvidia-smi's
+# clock and power state, then the six SDPA runs: eight files with the log, what the device tool returns.
+echo "== units" | tee -a "$out/measure.log"
+"$PY" benchmarks/gpu_units.py --out "$out/units.json" > "$out/units.txt" 2>&1 || status=1
+cat "$out/units.txt" | tee -a "$out/measure.log"
+rm -f "$out/units.txt"
+for backend in cudnn flash efficient; do
     for dtype in bf16 fp16; do
         echo "== $backend $dtype" | tee -a "$out/measure.log"
         if ! "$PY" benchmarks/gpu_validate.py --measure --backend "$backend" --dtype "$dtype" \

@@ -100,12 +100,15 @@ UNMODELLED_BACKENDS = ("efficient", "default")
 def measured_points(folder: Path = MEASURED_DIR) -> tuple[Point, ...]:
     """Every timed row of the `--measure --out` JSON files in `folder`, as a validation point: the run's profile
     and dtype, the kernel the run predicted the backend with (flash: FlashAttention-2; cuDNN where it runs), and a
-    source naming the device, driver, clock, torch version and file. A row the backend could not run is skipped."""
+    source naming the device, driver, clock, torch version and file. A row the backend could not run is skipped, and
+    so is a file without timed rows (`benchmarks/gpu_units.py`'s unit rates, kept beside them)."""
     import json
 
     points = []
     for path in sorted(folder.glob("*.json")):
         run = json.loads(path.read_text())
+        if "rows" not in run or "summary" not in run:
+            continue
         info = run["summary"]
         source = (f"torch SDPA {info['backend']} on {info['device']} (driver {info.get('driver_version', '?')}, SM "
                   f"clock {info.get('clocks.sm', '?')}, torch {info.get('torch', '?')}; data/measured/{path.name})")

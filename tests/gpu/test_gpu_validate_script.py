@@ -75,7 +75,8 @@ def test_plot_writes_a_png_of_the_data(script, capsys, tmp_path):
 def test_a_measured_run_kept_in_the_repo_becomes_validation_points(script, tmp_path):
     """A `--measure --out` file (rows as measure_mode writes them) read back by `measured_points`: one point per
     timed row, on the run's profile with the kernel it was predicted with, in its own "measured here" sets; a row
-    the backend could not run is skipped, and the unmodelled backends are flagged approximate."""
+    the backend could not run is skipped, and the unmodelled backends are flagged approximate; the unit-rate file of
+    `gpu_units.py` beside them holds no rows and adds none."""
     from simulator.gpu.calibrate import compare, measured_points
 
     target = load_target("h100")
@@ -89,6 +90,7 @@ def test_a_measured_run_kept_in_the_repo_becomes_validation_points(script, tmp_p
         summary = {"device": "NVIDIA H100 80GB HBM3", "profile": "h100", "backend": backend, "dtype": "bf16",
                    "torch": "2.11.0", "driver_version": "580.159.03", "clocks.sm": "1980 MHz"}
         (tmp_path / f"run-{backend}.json").write_text(json.dumps({"summary": summary, "rows": rows}))
+    (tmp_path / "units.json").write_text(json.dumps({"gpu": "NVIDIA H100 80GB HBM3", "units": {}}))  # gpu_units.py
     points = measured_points(tmp_path)
     assert len(points) == 6 and all(p.measured_here and p.kernel == "flashattention-2" for p in points)
     assert [p.approximate for p in points] == [True] * 3 + [False] * 3  # files in name order: efficient, flash
