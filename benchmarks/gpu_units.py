@@ -12,6 +12,9 @@ inside the kernel, so the rates per clock do not depend on the clock the GPU hap
   (what FlashAttention-2's inner loop issues, without its ldmatrix traffic);
 - `mufu_ex2`: `ex2.approx.ftz.f32` chains (MUFU.EX2); `fp32_ffma`: FFMA chains;
 - `smem_load`: 16-byte conflict-free `ld.shared` per thread;
+- `ldmatrix_mma_1/2/4`: FlashAttention-2's GEMM loop in miniature, one `ldmatrix.x4` (512 B per warp) per 1, 2 or
+  4 mma.sync on the previous load's registers, against the model's form for it (the slower of the MMAs and their
+  shared-memory reads sets the time, `pipeline.tile_times`) and the form with the two in series;
 - `l2_load_all_sms` / `l2_load_one_sm`: 16-byte `ld.global.cg` (L2, not L1) over a buffer that fits the L2, from
   every SM, then from one SM alone (the rate one CTA's prologue can load at while the others compute);
 - `hbm_load_all_sms` / `hbm_load_one_sm`: the same over a buffer far larger than the L2.
@@ -45,6 +48,13 @@ CHAINS = 8
 LOADS_IN_FLIGHT = 8
 #: Best of this many timed runs of each kernel, after one warm-up run.
 RUNS = 3
+#: FLOPs of one warp's mma.sync.m16n8k16.
+MMA_FLOP = 2.0 * 16 * 8 * 16
+#: Bytes one warp's ldmatrix.x4 reads (32 rows of 16 B).
+LDMATRIX_BYTES = 512.0
+#: mma.sync per ldmatrix.x4 in the combined kernel: FA2's forward at head dim 128 issues about 1.8 (each warp reads
+#: K and V, 16 KB each, and its 4 KB of Q per 128 mma.sync of a 64-key tile, `pipeline.operand_smem_s`).
+MMAS_PER_LDMATRIX = (1, 2, 4)
 
 KERNELS_CU = r"""
 #ifndef CHAINS
@@ -87,6 +97,47 @@ extern "C" __global__ void mma_sync_fp16(long long* cycles, float* out, int iter
     float s = 0.0f;
     #pragma unroll
     for (int i = 0; i < CHAINS; ++i) { s += c[i][0] + c[i][1] + c[i][2] + c[i][3]; }
+    out[blockIdx.x * blockDim.x + threadIdx.x] = s;
+}
+
+#ifndef MMAS
+#define MMAS 2
+#endif
+
+#define LDM(r, addr) asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n" \
+    : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr))
+#define MMA(c, r) asm volatile( \
+    "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n" \
+    : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3]) : "r"(r[0]), "r"(r[1]), "r"(r[2]), "r"(r[3]), "r"(r[0]), \
+      "r"(r[1]))
+
+// FlashAttention-2's GEMM loop in miniature: each warp reads 512 B of operands from shared memory per ldmatrix.x4
+// and issues MMAS mma.sync on the previous load's registers (two register buffers, as FA2 pipelines its k slices).
+extern "C" __global__ void ldmatrix_mma(long long* cycles, float* out, int iters) {
+    __shared__ __align__(128) unsigned short tile[8192];  // 16 KB of fp16 ones
+    for (int i = threadIdx.x; i < 8192; i += blockDim.x) { tile[i] = 0x3c00; }
+    __syncthreads();
+    unsigned base = (unsigned)__cvta_generic_to_shared(tile);
+    unsigned lane_row = (threadIdx.x * 16) & 16383;  // each lane names one 16-byte row: 512 B per warp, no conflicts
+    unsigned ra[4], rb[4];
+    float c[MMAS][4];
+    #pragma unroll
+    for (int m = 0; m < MMAS; ++m) { c[m][0] = c[m][1] = c[m][2] = c[m][3] = 0.0f; }
+    LDM(ra, base + lane_row);
+    __syncthreads();
+    long long t0 = clock64();
+    for (int it = 0; it < iters; it += 2) {
+        LDM(rb, base + ((lane_row + (it + 1) * 512) & 16383));
+        #pragma unroll
+        for (int m = 0; m < MMAS; ++m) { MMA(c[m], ra); }
+        LDM(ra, base + ((lane_row + (it + 2) * 512) & 16383));
+        #pragma unroll
+        for (int m = 0; m < MMAS; ++m) { MMA(c[m], rb); }
+    }
+    record(cycles, t0);
+    float s = 0.0f;
+    #pragma unroll
+    for (int m = 0; m < MMAS; ++m) { s += c[m][0] + c[m][1] + c[m][2] + c[m][3]; }
     out[blockIdx.x * blockDim.x + threadIdx.x] = s;
 }
 
@@ -234,6 +285,21 @@ def compare_with_profile(measured: dict[str, dict], target: str) -> dict[str, di
         ref = assumed.get(unit)
         out[unit] = {"measured": value, "profile": ref,
                      "ratio": (value / ref) if value is not None and ref else None}
+    for m in MMAS_PER_LDMATRIX:
+        row = measured.get(f"ldmatrix_mma_{m}")
+        if row is None or "mma_sync_fp16" not in measured or "smem_load" not in measured:
+            continue
+        # the model's form (pipeline.tile_times): the slower of the MMAs and their shared-memory reads sets the time
+        flop_per_byte = m * MMA_FLOP / LDMATRIX_BYTES
+        overlap = min(measured["mma_sync_fp16"]["per_clk_per_sm"], measured["smem_load"]["per_clk_per_sm"]
+                      * flop_per_byte)
+        serial = 1.0 / (1.0 / measured["mma_sync_fp16"]["per_clk_per_sm"]
+                        + 1.0 / (measured["smem_load"]["per_clk_per_sm"] * flop_per_byte))
+        out[f"ldmatrix_mma_{m}"] = {
+            "measured": row["per_clk_per_sm"], "profile": min(assumed["mma_sync_fp16"], assumed["smem_load"]
+                                                              * flop_per_byte),
+            "ratio": row["per_clk_per_sm"] / min(assumed["mma_sync_fp16"], assumed["smem_load"] * flop_per_byte),
+            "max_form_from_measured": overlap, "sum_form_from_measured": serial}
     if "mma_sync_fp16" in measured and assumed["mma_sync_fp16"]:
         from hw.registry import load_target
 
@@ -245,7 +311,8 @@ def compare_with_profile(measured: dict[str, dict], target: str) -> dict[str, di
 
 
 #: What each unit's work counts.
-WORK_UNIT = {"mma_sync_fp16": "flop", "fp32_ffma": "flop", "mufu_ex2": "results"}
+WORK_UNIT = {"mma_sync_fp16": "flop", "fp32_ffma": "flop", "mufu_ex2": "results",
+             **{f"ldmatrix_mma_{m}": "flop" for m in MMAS_PER_LDMATRIX}}
 
 
 def _row(t: Timing, unit: str) -> dict:
@@ -266,8 +333,9 @@ def measure() -> dict:  # pragma: no cover - needs a CUDA device
     l2 = int(props["l2CacheSize"])
     module = cp.RawModule(code=KERNELS_CU, options=(f"-DCHAINS={CHAINS}", f"-DLOADS={LOADS_IN_FLIGHT}"))
 
-    def timed(kernel: str, grid: int, block: int, args: tuple, work: float, active_sms: int) -> Timing:
-        fn = module.get_function(kernel)
+    def timed(kernel: str, grid: int, block: int, args: tuple, work: float, active_sms: int,
+              mod: object = None) -> Timing:
+        fn = (mod or module).get_function(kernel)
         cycles = cp.zeros(grid, dtype=cp.int64)
         runs = []
         for r in range(RUNS + 1):
@@ -290,13 +358,17 @@ def measure() -> dict:  # pragma: no cover - needs a CUDA device
     warps = grid * threads // 32
     units = {}
     units["mma_sync_fp16"] = timed("mma_sync_fp16", grid, threads, (f_out, cp.int32(iters)),
-                                   warps * iters * CHAINS * 2.0 * 16 * 8 * 16, sms)
+                                   warps * iters * CHAINS * MMA_FLOP, sms)
     units["mufu_ex2"] = timed("mufu_ex2", grid, threads, (f_out, cp.int32(iters)),
                               grid * threads * iters * CHAINS * 1.0, sms)
     units["fp32_ffma"] = timed("fp32_ffma", grid, threads, (f_out, cp.int32(iters)),
                                grid * threads * iters * CHAINS * 2.0, sms)
     units["smem_load"] = timed("smem_load", grid, threads, (u_out, cp.int32(iters)),
                                grid * threads * iters * LOADS_IN_FLIGHT * 16.0, sms)
+    for m in MMAS_PER_LDMATRIX:  # FA2's loop in miniature: 512 B of ldmatrix per `m` mma.sync
+        mod = cp.RawModule(code=KERNELS_CU, options=(f"-DMMAS={m}",))
+        units[f"ldmatrix_mma_{m}"] = timed("ldmatrix_mma", grid, threads, (f_out, cp.int32(iters)),
+                                           warps * iters * m * MMA_FLOP, sms, mod)
 
     big_threads = 1024  # one block per SM (__launch_bounds__(1024): 64 registers), 128 KB of loads in flight
     l2_bytes = min(l2 // 4, 16 << 20)  # well inside the L2 (H100's is two partitions)
@@ -363,6 +435,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{unit:18s} {row['work']:>7s} {row['per_clk_per_sm']:15.1f} {row['per_s']:11.4g} "
               f"{row['clock_hz'] / 1e6:6.0f} {_profile_cell(unit, ref):>10s} "
               f"{'-' if ratio is None else f'{ratio:.3f}':>6s}")
+    for m in MMAS_PER_LDMATRIX:
+        row = result.get("profile", {}).get(f"ldmatrix_mma_{m}")
+        if row:
+            print(f"ldmatrix + {m} mma.sync: {row['measured']:.0f} FLOP/clk/SM; from the measured units the "
+                  f"model's max() form gives {row['max_form_from_measured']:.0f}, in series "
+                  f"{row['sum_form_from_measured']:.0f}")
     mma = result.get("profile", {}).get("mma_sync_fp16", {})
     if "fraction_of_native" in mma:
         print(f"mma.sync reaches {mma['fraction_of_native']:.3f} of the native MMA rate per clock "

@@ -53,9 +53,13 @@ def _fake_cupy(script) -> types.ModuleType:  # noqa: ANN001
                                        script.KERNELS_CU)
     }
 
-    def cycles_per_block(name: str, grid: int, block: int, args: tuple) -> float:
+    def cycles_per_block(name: str, grid: int, block: int, args: tuple, defines: dict) -> float:
         chains, loads = script.CHAINS, script.LOADS_IN_FLIGHT
         iters = int(args[-1])
+        if name == "ldmatrix_mma":  # planted: 10% slower than the slower of its MMAs and its ldmatrix reads
+            warps, mmas = block // 32, defines["MMAS"]
+            return 1.1 * max(warps * iters * mmas * 4096 / PLANTED["mma_sync_fp16"],
+                             warps * iters * 512 / PLANTED["smem_load"])
         if name == "mma_sync_fp16":
             return block // 32 * iters * chains * 2 * 16 * 8 * 16 / PLANTED[name]
         if name == "mufu_ex2":
@@ -70,8 +74,8 @@ def _fake_cupy(script) -> types.ModuleType:  # noqa: ANN001
         return n_bytes * iters / grid / PLANTED[f"{level}_{who}"]
 
     class Kernel:
-        def __init__(self, name: str) -> None:
-            self.name = name
+        def __init__(self, name: str, defines: dict) -> None:
+            self.name, self.defines = name, defines
 
         def __call__(self, grid: tuple, block: tuple, args: tuple) -> None:
             params = signatures[self.name]
@@ -82,17 +86,20 @@ def _fake_cupy(script) -> types.ModuleType:  # noqa: ANN001
                 else:
                     assert isinstance(arg, SCALAR_TYPES[param]), (self.name, param, type(arg))
             assert block[0] <= 1024 and grid[0] <= SMS  # one wave: at most one block per SM
-            cyc = cycles_per_block(self.name, grid[0], block[0], args)
+            cyc = cycles_per_block(self.name, grid[0], block[0], args, self.defines)
             args[0].data[:] = int(cyc)
             clock["s"] += cyc / CLOCK_HZ + 5e-6  # and a launch
 
     class RawModule:
         def __init__(self, code: str, options: tuple = ()) -> None:
-            assert code == script.KERNELS_CU and any(o.startswith("-DCHAINS=") for o in options)
+            assert code == script.KERNELS_CU
+            self.defines = dict(o[2:].split("=") for o in options)
+            self.defines = {k: int(v) for k, v in self.defines.items()}
 
         def get_function(self, name: str) -> Kernel:
             assert name in signatures, name
-            return Kernel(name)
+            assert (name == "ldmatrix_mma") == ("MMAS" in self.defines), name  # its own module, MMAS set
+            return Kernel(name, self.defines)
 
     class Event:
         def record(self) -> None:
@@ -140,6 +147,13 @@ def test_on_a_stand_in_gpu_it_reports_the_planted_rates(script, capsys, monkeypa
     assert prof["smem_load"]["profile"] == 128
     assert prof["hbm_load_all_sms"]["ratio"] == pytest.approx(20 * SMS * CLOCK_HZ / (3.35e12 * 0.9), rel=0.05)
     assert prof["l2_load_one_sm"]["profile"] is None  # the model assumes no L2 rate
+    for m in (1, 2, 4):  # ldmatrix + m mma.sync: 512 B per m x 4096 FLOP; planted 1.1x slower than the max() form
+        row = prof[f"ldmatrix_mma_{m}"]
+        limit = min(2048.0, 128.0 * m * 4096 / 512)
+        assert row["max_form_from_measured"] == pytest.approx(limit, rel=1e-3)
+        assert row["measured"] == pytest.approx(limit / 1.1, rel=1e-3)
+        assert row["sum_form_from_measured"] == pytest.approx(1 / (1 / 2048 + 1 / (128.0 * m * 8)), rel=1e-3)
+        assert row["profile"] == pytest.approx(min(0.63 * 4096, 128.0 * m * 8), rel=1e-3)
 
 
 def test_the_table_prints(script, capsys, monkeypatch):
