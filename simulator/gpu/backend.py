@@ -347,7 +347,8 @@ def _measured_error(plan: GpuPlan, kernel_name: str) -> dict:
 def caveats(plan: GpuPlan) -> list[str]:
     """Where measured kernels sit far from this model (validation data, docs/gpu.md "Known gaps"), said with the
     number so that a user of the result sees it: a window too short for any key tile to be fully visible (gap 8b),
-    cuDNN's fp8 backward (gap 5) and Hopper's fp8 forward on short sequences (gap 3)."""
+    cuDNN's fp8 backward (gap 5), Hopper's fp8 forward on short sequences (gap 3) and FlashAttention-2 (mma.sync) on
+    Hopper and datacenter Blackwell (gap 1)."""
     out = []
     bwd = plan.training_pass != "fwd"
     forward = choose_kernel(plan.target, plan.d_qk, plan.d_v, plan.shape.causal, plan.shape.dtype, family=plan.kernel)
@@ -361,6 +362,20 @@ def caveats(plan: GpuPlan) -> list[str]:
         out.append(f"{forward.name} fp8 forward at {plan.shape.seq} query tokens: the FA3 paper's FP8 bars at 512 and "
                    "1k tokens (H100, FA3 and cuDNN, head dims 64-256) ran 1.0-1.8x slower than this model (docs/gpu.md "
                    "gap 3)")
+    arch, seq, prefill = plan.target.architecture, plan.shape.seq, plan.shape.seq == plan.shape.kv_seq
+    if forward.name == "fa2" and prefill and arch == "hopper" and plan.training_pass == "fwd":
+        if 512 <= seq <= 1024:
+            out.append(f"fa2 forward at {seq} tokens on Hopper: the FA3 paper's FA2 bars at 512 and 1k tokens (H100, "
+                       "head dims 64-256) ran in 0.54-0.95x this model's time, faster than it (the A100-fitted CTA "
+                       "edge cost; docs/gpu.md gap 1)")
+        elif seq >= 4096 and max(plan.d_qk, plan.d_v) <= 128:
+            out.append(f"fa2 forward at {seq} tokens on Hopper: the FA3 paper's FA2 bars from 4k tokens on (H100, "
+                       "head dims 64 and 128) ran 1.06-1.26x slower than this model (its mma.sync rate, the cited 63% "
+                       "of wgmma's; docs/gpu.md gap 1)")
+    if forward.name == "fa2" and prefill and arch == "blackwell" and seq >= 512:
+        out.append("fa2 on datacenter Blackwell: measured B200 runs (tritonbench PR 171, flash-attention issue 1589) "
+                   "were 1.06-1.67x slower than this model in the forward from 512 tokens on and 1.08-1.14x in the "
+                   "backward (the profile's mma.sync rate is an ASSUMPTION; docs/gpu.md gap 1)")
     if bwd and plan.kernel == "cudnn" and plan.shape.dtype == "fp8":
         gqa = plan.shape.kv_heads != plan.shape.heads
         if plan.target.architecture == "hopper":

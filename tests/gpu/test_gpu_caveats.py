@@ -58,3 +58,30 @@ def test_short_fp8_forward_on_hopper_carries_its_measured_ratio():
     assert long_.caveats == []
     fp16 = evaluate(EvaluateRequest(target="h100", batch=32, heads=16, seq=512, head_dim=128))
     assert fp16.caveats == []
+
+
+def test_fa2_on_hopper_and_blackwell_carries_its_measured_ratios():
+    """FA2 (mma.sync) where the validation data put it far from the model (ranges quoted to two digits): the FA3
+    paper's FA2 bars on H100 (faster than the model at 512-1k tokens, slower from 4k at head dims 64 and 128) and
+    the B200 runs (slower)."""
+    def fa2(target: str, seq: int, head_dim: int = 128, training_pass: str = "fwd"):
+        return evaluate(EvaluateRequest(target=target, batch=max(1, 16384 // seq), heads=2048 // head_dim, seq=seq,
+                                        head_dim=head_dim, kernel="fa2", training_pass=training_pass)).caveats
+
+    short, long_ = fa2("h100", 512), fa2("h100", 8192)
+    assert len(short) == 1 and "0.54-0.95x" in short[0] and len(long_) == 1 and "1.06-1.26x" in long_[0]
+    assert fa2("h100", 2048) == [] and fa2("h100", 8192, head_dim=256) == []
+    assert fa2("h100", 512, training_pass="bwd") == []
+    hopper = lambda p: p.target == "h100" and p.kernel == "flashattention-2" and p.training_pass == "fwd"  # noqa: E731
+    r = _ratios(lambda p: hopper(p) and 512 <= p.seq <= 1024)
+    assert len(r) == 12 and round(r.min(), 2) >= 0.54 and round(r.max(), 2) <= 0.95
+    r = _ratios(lambda p: hopper(p) and p.seq >= 4096 and p.head_dim <= 128)
+    assert len(r) == 12 and round(r.min(), 2) >= 1.06 and round(r.max(), 2) <= 1.26
+    b200 = fa2("b200", 4096)
+    assert len(b200) == 1 and "1.06-1.67x" in b200[0] and "1.08-1.14x" in b200[0]
+    assert fa2("b200", 128) == [] and fa2("gb200", 4096) == b200
+    blackwell = lambda p: p.target == "b200" and p.kernel == "fa2" and p.seq >= 512  # noqa: E731
+    fwd = _ratios(lambda p: blackwell(p) and p.training_pass == "fwd")
+    bwd = _ratios(lambda p: blackwell(p) and p.training_pass == "bwd")
+    assert len(fwd) == 12 and round(fwd.min(), 2) >= 1.06 and round(fwd.max(), 2) <= 1.67
+    assert len(bwd) == 6 and round(bwd.min(), 2) >= 1.08 and round(bwd.max(), 2) <= 1.14
