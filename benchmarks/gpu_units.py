@@ -17,7 +17,9 @@ inside the kernel, so the rates per clock do not depend on the clock the GPU hap
   shared-memory reads sets the time, `pipeline.tile_times`) and the form with the two in series;
 - `l2_load_all_sms` / `l2_load_one_sm`: 16-byte `ld.global.cg` (L2, not L1) over a buffer that fits the L2, from
   every SM, then from one SM alone (the rate one CTA's prologue can load at while the others compute);
-- `hbm_load_all_sms` / `hbm_load_one_sm`: the same over a buffer far larger than the L2.
+- `hbm_load_all_sms` / `hbm_load_one_sm`: the same over a buffer far larger than the L2. (Of the 8 loads a thread
+  issues per step, ptxas keeps about 4 in flight on sm_80/sm_90, all 8 on sm_100: 64-128 KB per SM, so the one-SM
+  rates are what that much in flight reaches.)
 
 Each kernel runs in one wave (every block resident at once) several times; the best run counts. The result names
 the GPU, its clocks (the one the kernels ran at, from cycles over CUDA-event time), the driver and CuPy version,
