@@ -1,17 +1,14 @@
 """benchmarks/gpu_units.py: skips without a GPU; on a stand-in CuPy whose kernels run at planted per-SM rates, it
 passes each kernel the arguments its CUDA signature declares and reports the planted rates back."""
 
-import importlib.util
 import json
 import re
 import sys
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_units.py"
+from bench_scripts import load_benchmark
 
 #: Planted rates of the stand-in GPU, per SM per clock (work as the script counts it), and its clock.
 PLANTED = {"mma_sync_fp16": 2048.0, "mufu_ex2": 16.0, "fp32_ffma": 256.0, "smem_load": 128.0,
@@ -23,11 +20,7 @@ L2_BYTES = 50 * 2**20
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("gpu_units", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gpu_units"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("gpu_units")
 
 
 class _Array:

@@ -1,24 +1,16 @@
 """benchmarks/gpu_validate.py runs without a GPU: data mode prints strict JSON, measuring mode exits 0."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from bench_scripts import load_benchmark
 
 from hw import load_target
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_validate.py"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("gpu_validate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gpu_validate"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("gpu_validate")
 
 
 def test_data_mode_json(script, capsys):
