@@ -47,11 +47,14 @@ def test_backward_constant_is_fitted_on_its_own_data():
 
 def test_held_out_backward_error():
     bwd = [r for r in compare(load_points("validation")) if r["pass"] == "bwd" and not r["approximate"]]
-    rows = [r for r in bwd if r["target"] == "h100"]
+    rows = [r for r in bwd if r["target"] == "h100" and r["source"].startswith("FA3 paper")]
     assert len(rows) == 30  # the FA3 paper's H100 backward figure (the B200 point has an assumed shape)
     default = [r for r in rows if r["kernel"] != "flashattention-2"]
     assert mean_abs_error(default) < 0.12  # documented: FA3 hd64 7.9%, cuDNN 11.2% (docs/gpu.md)
     assert mean_abs_error(rows) < 0.10  # FA2 6.4%
+    # flash-attention's benchmark_attn.py run on a stock-clocked H100 (2026): FA2 and cuDNN backward, both masks
+    later = [r for r in bwd if r["target"] == "h100" and r["source"].startswith("WH8")]
+    assert len(later) == 4 and mean_abs_error(later) < 0.08  # documented: 3.6% (docs/gpu.md)
     # cudnn-frontend's H200 csv (cuDNN 9.19.1): the 16-bit backward is checked; its fp8 backward is a known gap
     h200 = [r for r in bwd if r["target"] == "h200" and r["dtype"] == "bf16" and r["window"] is None]
     assert len(h200) == 10 and mean_abs_error(h200) < 0.10
