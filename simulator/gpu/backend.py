@@ -201,8 +201,10 @@ def check_page_size(page_size: int | None, kv_seq: int, kernel: str, lens: Lengt
         return
     if kv_seq % page_size:
         ok = [p for p in (16, 32, 64, 128, 256, 512, 1024) if kv_seq % p == 0 and p % step == 0]
-        raise SimulatorError(f"--page-size {page_size} does not divide --kv-seq {kv_seq}; choose one of "
-                             f"{', '.join(map(str, ok)) or 'a divisor of ' + str(kv_seq)}", source="--page-size")
+        ok = ok or [p for p in range(step, min(kv_seq, 1024) + 1, step) if kv_seq % p == 0][-8:]
+        choice = "one of " + ", ".join(map(str, ok)) if ok else f"a --kv-seq that is a multiple of {step}"
+        raise SimulatorError(f"--page-size {page_size} does not divide --kv-seq {kv_seq}; choose {choice}",
+                             source="--page-size")
 
 
 def _symbol(cascade: CascadeSketch, rank: str) -> str:

@@ -37,6 +37,8 @@ def test_json_keys(capsys):
       "--kernel", "fa4"], "supports head dims up to 128"),
     (["evaluate", "--target", "h100", "--batch", "1", "--heads", "8", "--seq", "1", "--kv-seq", "4096", "--head-dim",
       "128", "--page-size", "100"], "--page-size 100 does not divide --kv-seq 4096"),
+    (["evaluate", "--target", "h100", "--batch", "1", "--heads", "8", "--seq", "1", "--kv-seq", "1000", "--head-dim",
+      "128", "--kernel", "flashinfer", "--page-size", "16"], "choose one of 40, 50, 100, 125, 200, 250, 500, 1000"),
     (BASE + ["--page-size", "64"], "multiple of 256"),  # FlashAttention-2's paged cache
 ])
 def test_bad_options_are_one_line_errors(capsys, args, needle):
