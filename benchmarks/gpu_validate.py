@@ -153,9 +153,10 @@ def predict_case(target, case: Case, dtype: str, family: str | None) -> dict:  #
             "predicted_tflops": row["tflops"], "bound": row["bound"], "kernel": pred.kernel.family}
 
 
-def _time_ms(fn, warmup: int = 3, reps: int = 10) -> float:  # noqa: ANN001
-    import torch
-
+def _time_ms(fn, warmup: int = 3, reps: int = 10, torch=None) -> float:  # noqa: ANN001
+    """Median milliseconds of `reps` runs of `fn`, each between CUDA events, after `warmup` runs."""
+    if torch is None:
+        import torch
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
@@ -168,6 +169,34 @@ def _time_ms(fn, warmup: int = 3, reps: int = 10) -> float:  # noqa: ANN001
         torch.cuda.synchronize()
         times.append(start.elapsed_time(end))
     return statistics.median(times)
+
+
+def sm_clock_mhz() -> float | None:
+    """The SM clock nvidia-smi reports now (MHz), or None without nvidia-smi or a number."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("nvidia-smi"):
+        return None
+    out = subprocess.run(["nvidia-smi", "--query-gpu=clocks.sm", "--format=csv,noheader,nounits"],
+                         capture_output=True, text=True, check=False).stdout.split()
+    try:
+        return float(out[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def clock_under_load(fn, runs: int = 20, sample=sm_clock_mhz, torch=None) -> float | None:  # noqa: ANN001
+    """The SM clock while the GPU runs `fn`: `runs` launches are queued without waiting, the clock is read while
+    they execute, then the queue drains. The model's profiles assume one clock (`clock_hz`); this records the one a
+    measured row ran at (docs/gpu.md gap 4), so a row can be predicted again with `--set clock_hz=`."""
+    if torch is None:
+        import torch
+    for _ in range(runs):
+        fn()
+    mhz = sample()
+    torch.cuda.synchronize()
+    return mhz
 
 
 def _say(message: str, as_json: bool) -> None:
@@ -214,10 +243,10 @@ def measure_mode(args: argparse.Namespace) -> dict | None:
 
         try:
             if args.backend == "default":
-                ms = _time_ms(run)
+                ms, mhz = _time_ms(run), clock_under_load(run)
             else:
                 with sdpa_kernel([backends[args.backend]]):
-                    ms = _time_ms(run)
+                    ms, mhz = _time_ms(run), clock_under_load(run)
         except RuntimeError as exc:  # backend cannot run this shape (e.g. flash + GQA on an old torch)
             rows.append({**c.__dict__, "measured_tflops": "n/a", "note": str(exc).splitlines()[0][:60]})
             continue
@@ -226,7 +255,7 @@ def measure_mode(args: argparse.Namespace) -> dict | None:
         pred = predict_case(target, c, args.dtype, family)
         measured = pred["flops"] / (ms * 1e-3) / 1e12
         rows.append({**c.__dict__, "measured_ms": ms, "measured_tflops": measured, **pred,
-                     "error": pred["predicted_tflops"] / measured - 1.0})
+                     "error": pred["predicted_tflops"] / measured - 1.0, "sm_clock_mhz_under_load": mhz})
     ok = [r for r in rows if isinstance(r.get("error"), float)]
     summary = {"device": name, "profile": profile, "backend": args.backend, "dtype": args.dtype,
                "points": len(ok), "mean_abs_error": mean_abs_error(ok), **_device_info(torch)}

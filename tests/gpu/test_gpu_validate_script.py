@@ -43,6 +43,47 @@ def test_measuring_without_gpu_exits_zero(script, capsys):
     assert "no NVIDIA GPU" in captured.err
 
 
+class _StandInCuda:
+    """Enough of torch.cuda for the timing helpers: events a fixed 2 ms apart, and a queue that drains on sync."""
+
+    def __init__(self, log: list):
+        self.log = log
+
+    def synchronize(self):
+        self.log.append("sync")
+
+    class Event:
+        clock = 0.0
+
+        def __init__(self, enable_timing: bool):
+            assert enable_timing
+
+        def record(self):
+            type(self).clock += 1.0
+            self.at = type(self).clock
+
+        def elapsed_time(self, end):
+            return 2.0 * (end.at - self.at)
+
+
+def test_clock_is_read_while_the_queued_runs_execute(script):
+    """`clock_under_load` queues the runs, samples the clock before waiting on them, then drains the queue; the
+    timing helper's median is the events' time."""
+    log = []
+    torch = type("T", (), {"cuda": _StandInCuda(log)})()
+    mhz = script.clock_under_load(lambda: log.append("run"), runs=3, sample=lambda: log.append("read") or 1755.0,
+                                  torch=torch)
+    assert mhz == 1755.0 and log == ["run", "run", "run", "read", "sync"]
+    assert script._time_ms(lambda: None, warmup=1, reps=5, torch=torch) == pytest.approx(2.0)
+
+
+def test_sm_clock_without_nvidia_smi_is_none(script, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert script.sm_clock_mhz() is None
+
+
 def test_goals_name_every_set_above_the_issue_target(script, capsys):
     """The report's `goals` agree with its own sets: each validation set over 12% is listed, and no other."""
     assert script.main(["--data", "--json"]) == 0
