@@ -171,17 +171,22 @@ def _time_ms(fn, warmup: int = 3, reps: int = 10, torch=None) -> float:  # noqa:
     return statistics.median(times)
 
 
-def sm_clock_mhz() -> float | None:
-    """The SM clock nvidia-smi reports now (MHz), or None without nvidia-smi or a number."""
+def _nvidia_smi(query: str, fmt: str = "csv,noheader") -> list[str]:
+    """The first GPU's values of nvidia-smi's comma-separated `query` fields ([] without nvidia-smi)."""
     import shutil
     import subprocess
 
     if not shutil.which("nvidia-smi"):
-        return None
-    out = subprocess.run(["nvidia-smi", "--query-gpu=clocks.sm", "--format=csv,noheader,nounits"],
-                         capture_output=True, text=True, check=False).stdout.split()
+        return []
+    out = subprocess.run(["nvidia-smi", f"--query-gpu={query}", f"--format={fmt}"], capture_output=True,
+                         text=True, check=False).stdout.splitlines()
+    return [v.strip() for v in out[0].split(",")] if out else []
+
+
+def sm_clock_mhz() -> float | None:
+    """The SM clock nvidia-smi reports now (MHz), or None without nvidia-smi or a number."""
     try:
-        return float(out[0])
+        return float(_nvidia_smi("clocks.sm", "csv,noheader,nounits")[0])
     except (IndexError, ValueError):
         return None
 
@@ -271,16 +276,9 @@ def measure_mode(args: argparse.Namespace) -> dict | None:
 
 def _device_info(torch) -> dict:  # noqa: ANN001
     """Driver, clocks and torch version of the measuring machine (nvidia-smi where it is on PATH)."""
-    import shutil
-    import subprocess
-
+    query = "driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit"
     info = {"torch": torch.__version__, "cuda": torch.version.cuda}
-    if shutil.which("nvidia-smi"):
-        query = "driver_version,clocks.sm,clocks.max.sm,clocks.mem,power.limit"
-        out = subprocess.run(["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader"], capture_output=True,
-                             text=True, check=False).stdout.splitlines()
-        if out:
-            info.update(zip(query.split(","), (v.strip() for v in out[0].split(",")), strict=False))
+    info.update(zip(query.split(","), _nvidia_smi(query), strict=False))
     return info
 
 
