@@ -350,8 +350,8 @@ def caveats(plan: GpuPlan) -> list[str]:
     """Where measured kernels sit far from this model (validation data, docs/gpu.md "Known gaps"), said with the
     number so that a user of the result sees it: a window too short for any key tile to be fully visible (gap 8b),
     cuDNN's fp8 backward (gap 5), Hopper's fp8 forward on short sequences (gap 3) and FlashAttention-2 (mma.sync) on
-    Hopper and datacenter Blackwell (gap 1), and FA3's 16-bit forward, whose later builds outran the paper's
-    (docs/gpu.md step 27)."""
+    Hopper and datacenter Blackwell (gap 1), FA2's backward at 512-1k tokens on A100/H100 (gap 1b), and FA3's 16-bit
+    forward, whose later builds outran the paper's (docs/gpu.md step 27)."""
     out = []
     bwd = plan.training_pass != "fwd"
     forward = choose_kernel(plan.target, plan.d_qk, plan.d_v, plan.shape.causal, plan.shape.dtype, family=plan.kernel)
@@ -380,6 +380,11 @@ def caveats(plan: GpuPlan) -> list[str]:
             out.append(f"fa2 forward at {seq} tokens on Hopper: the FA3 paper's FA2 bars from 4k tokens on (H100, "
                        "head dims 64 and 128) ran 1.06-1.26x slower than this model (its mma.sync rate, the cited 63% "
                        "of wgmma's; docs/gpu.md gap 1)")
+    if forward.name == "fa2" and prefill and arch in ("ampere", "hopper") and bwd and 512 <= seq <= 1024:
+        out.append(f"fa2 backward at {seq} tokens on A100/H100: FA2's forward + backward (flash-attention README, "
+                   "A100 and H100) and backward (FA3 paper, H100) bars at 512 and 1k tokens ran in 0.69-0.94x this "
+                   "model's time, faster than it (the forward-fitted CTA edge cost on the backward's CTAs; "
+                   "docs/gpu.md gap 1b)")
     if forward.name == "fa2" and prefill and arch == "blackwell" and seq >= 512:
         out.append("fa2 on datacenter Blackwell: measured B200 runs (tritonbench PR 171, flash-attention issue 1589) "
                    "were 1.06-1.67x slower than this model in the forward from 512 tokens on and 1.08-1.14x in the "
