@@ -92,3 +92,27 @@ def _raw(payload) -> int:
     if hasattr(payload, "as_value"):
         return int(payload.as_value().value)
     return int(payload)
+
+
+def ready_follows_registers(dut, payload, cycles: int) -> bool:  # noqa: ANN001
+    """Whether `dut.i.ready` stays the same when `dut.o.ready` flips within a cycle, over `cycles` cycles of a
+    valid input `payload(k)` and an output stalled four cycles in five: i.e. i.ready comes from flip-flops, not
+    combinationally from downstream (a chain of such units then has no ready path through every stage)."""
+    seen = []
+
+    async def bench(ctx):  # noqa: ANN001
+        for k in range(cycles):
+            ctx.set(dut.i.valid, 1)
+            ctx.set(dut.i.payload.as_value(), payload(k))
+            ctx.set(dut.o.ready, 0)
+            before = ctx.get(dut.i.ready)
+            ctx.set(dut.o.ready, 1)
+            seen.append(before == ctx.get(dut.i.ready))
+            ctx.set(dut.o.ready, k % 5 == 0)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return len(seen) == cycles and all(seen)

@@ -65,7 +65,6 @@ def plot_counts(counts: TileCounts, path: str | Path, title: str = "") -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
 
     path = check_plot_path(path)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
@@ -82,22 +81,9 @@ def plot_counts(counts: TileCounts, path: str | Path, title: str = "") -> Path:
         left.set_ylabel("KV tiles visited")
     left.set_title(f"visits per query tile (max {counts.visited_max}, mean {counts.visited_mean:.1f}, "
                    f"dense {counts.kv_tiles_dense})")
-    cmap = ListedColormap(["#f4f4f4", "#2b8cbe", "#fd8d3c"])
-    cls = tile_map(counts)
-    if cls is not None:
-        right.imshow(cls, aspect="auto", cmap=cmap, vmin=0, vmax=2, interpolation="nearest")
-        right.set_xlabel("KV tile (row-major)")
-        right.set_ylabel("query tile (row-major)")
-        right.set_title("tile map: blue full, orange partially masked, grey skipped")
-    else:
-        right.text(0.5, 0.5, "tile map too large to draw", ha="center", va="center")
-        right.set_axis_off()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    _draw_tile_map(right, tile_map(counts), "KV tile (row-major)", "query tile (row-major)",
+                   "tile map: blue full, orange partially masked, grey skipped")
+    return _save(fig, path, title)
 
 
 def plot_heads(results: list, counts: list[TileCounts], path: str | Path, title: str = "") -> Path:
@@ -107,7 +93,6 @@ def plot_heads(results: list, counts: list[TileCounts], path: str | Path, title:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
 
     path = check_plot_path(path)
     bounds = np.array([r.speedup_upper_bound for r in results])
@@ -118,16 +103,30 @@ def plot_heads(results: list, counts: list[TileCounts], path: str | Path, title:
     left.set_xlabel("head")
     left.set_ylabel("speedup upper bound (padding-aware)")
     left.set_title(f"per-head bounds (worst head {worst}: {bounds[worst]:.2f}x)")
-    cls = tile_map(counts[worst])
-    if cls is not None:
-        cmap = ListedColormap(["#f4f4f4", "#2b8cbe", "#fd8d3c"])
-        right.imshow(cls, aspect="auto", cmap=cmap, vmin=0, vmax=2, interpolation="nearest")
-        right.set_xlabel("KV tile")
-        right.set_ylabel("query tile")
-        right.set_title(f"head {worst}: blue full, orange partially masked, grey skipped")
-    else:
-        right.text(0.5, 0.5, "tile map too large to draw", ha="center", va="center")
-        right.set_axis_off()
+    _draw_tile_map(right, tile_map(counts[worst]), "KV tile", "query tile",
+                   f"head {worst}: blue full, orange partially masked, grey skipped")
+    return _save(fig, path, title)
+
+
+def _draw_tile_map(ax, cls: np.ndarray | None, xlabel: str, ylabel: str, title: str) -> None:  # noqa: ANN001
+    """The tile map's panel: grey skipped, blue full, orange partially masked (or a note when it is too large)."""
+    from matplotlib.colors import ListedColormap
+
+    if cls is None:
+        ax.text(0.5, 0.5, "tile map too large to draw", ha="center", va="center")
+        ax.set_axis_off()
+        return
+    cmap = ListedColormap(["#f4f4f4", "#2b8cbe", "#fd8d3c"])
+    ax.imshow(cls, aspect="auto", cmap=cmap, vmin=0, vmax=2, interpolation="nearest")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
+def _save(fig, path: Path, title: str) -> Path:  # noqa: ANN001
+    """Title, lay out, write and close the figure."""
+    import matplotlib.pyplot as plt
+
     if title:
         fig.suptitle(title)
     fig.tight_layout()
