@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 from dataclasses import dataclass
@@ -236,8 +237,8 @@ def measure_mode(args: argparse.Namespace) -> dict | None:
     if family is not None and target.architecture not in kernel_spec(family).runs_on:
         family = None
     dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
-    rows = []
-    for c in grid(args.quick):
+
+    def time_case(c: Case) -> dict:
         q = torch.randn(c.batch, c.heads, c.seq, c.head_dim, device="cuda", dtype=dtype)
         k = torch.randn(c.batch, c.kv_heads, c.kv_seq, c.head_dim, device="cuda", dtype=dtype)
         v = torch.randn_like(k)
@@ -253,25 +254,87 @@ def measure_mode(args: argparse.Namespace) -> dict | None:
                 with sdpa_kernel([backends[args.backend]]):
                     ms, mhz = _time_ms(run), clock_under_load(run)
         except RuntimeError as exc:  # backend cannot run this shape (e.g. flash + GQA on an old torch)
-            rows.append({**c.__dict__, "measured_tflops": "n/a", "note": str(exc).splitlines()[0][:60]})
-            continue
+            return {**c.__dict__, "measured_tflops": "n/a", "note": str(exc).splitlines()[0][:60]}
         finally:
             del q, k, v
         pred = predict_case(target, c, args.dtype, family)
         measured = pred["flops"] / (ms * 1e-3) / 1e12
-        rows.append({**c.__dict__, "measured_ms": ms, "measured_tflops": measured, **pred,
-                     "error": pred["predicted_tflops"] / measured - 1.0, "sm_clock_mhz_under_load": mhz})
-    ok = [r for r in rows if isinstance(r.get("error"), float)]
-    summary = {"device": name, "profile": profile, "backend": args.backend, "dtype": args.dtype,
-               "points": len(ok), "mean_abs_error": mean_abs_error(ok), **_device_info(torch)}
-    if args.out:
-        Path(args.out).write_text(json.dumps(_finite({"summary": summary, "rows": rows}), indent=1, default=str))
+        return {**c.__dict__, "measured_ms": ms, "measured_tflops": measured, **pred,
+                "error": pred["predicted_tflops"] / measured - 1.0, "sm_clock_mhz_under_load": mhz}
+
+    run_info = {"device": name, "profile": profile, "backend": args.backend, "dtype": args.dtype,
+                **_device_info(torch)}
+    out = Path(args.out) if args.out else None
+    done = resumed_rows(out, run_info) if out is not None and args.resume else []
+    summary, rows = measure_grid(grid(args.quick), time_case, run_info, out, done)
     if not args.json:
         print(f"\n== torch SDPA ({args.backend}, {args.dtype}) on {name}, predicted with profile {profile}")
         _print_table(rows, ["batch", "heads", "kv_heads", "seq", "kv_seq", "head_dim", "causal", "measured_ms",
                             "measured_tflops", "predicted_tflops", "error", "bound"])
-        print(f"mean |error| over {len(ok)} shapes: {summary['mean_abs_error']:.1%}")
+        print(f"mean |error| over {summary['points']} shapes: {summary['mean_abs_error']:.1%}")
     return {"summary": summary, "rows": rows}
+
+
+class ResumeError(ValueError):
+    """An `--out` file that `--resume` cannot continue: said in one line, exit status 2."""
+
+
+#: what a resumed `--out` file must share with this run for its rows to be kept (the clocks vary between reads)
+RESUME_KEYS = ("device", "profile", "backend", "dtype", "torch", "driver_version")
+
+
+def measure_grid(cases: list[Case], time_case, run_info: dict, out: Path | None,  # noqa: ANN001
+                 done: list[dict] = ()) -> tuple[dict, list[dict]]:
+    """Rows for every case in grid order: a row of `done` (a resumed file's) is kept, any other case is timed by
+    `time_case`; with `out`, the file is rewritten (atomically) after each timed case, its summary `complete`
+    false until the last, so a run cut off by the device's time limit loses nothing it timed."""
+    kept = {_case_key(r): r for r in done}
+    rows: list[dict] = []
+
+    def summary(complete: bool) -> dict:
+        ok = [r for r in rows if isinstance(r.get("error"), float)]
+        return {**{k: run_info[k] for k in ("device", "profile", "backend", "dtype")}, "points": len(ok),
+                "mean_abs_error": mean_abs_error(ok), "complete": complete, "resumed_rows": len(done),
+                **{k: v for k, v in run_info.items() if k not in ("device", "profile", "backend", "dtype")}}
+
+    for c in cases:
+        row = kept.get(_case_key(c.__dict__))
+        rows.append(row if row is not None else time_case(c))
+        if out is not None and row is None:
+            _write_json(out, {"summary": summary(False), "rows": rows})
+    final = summary(True)
+    if out is not None:
+        _write_json(out, {"summary": final, "rows": rows})
+    return final, rows
+
+
+def resumed_rows(out: Path, run_info: dict) -> list[dict]:
+    """The rows of an earlier `--out` file of the same device, profile, backend, dtype, torch and driver (none if
+    the file does not exist); a file of another run is refused rather than mixed in."""
+    if not out.exists():
+        return []
+    try:
+        earlier = json.loads(out.read_text())
+        info, rows = earlier["summary"], earlier["rows"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ResumeError(f"--resume: {out} is not a --measure --out file ({exc}); choose another --out") from exc
+    differ = [k for k in RESUME_KEYS if info.get(k) != run_info.get(k)]
+    if differ:
+        k = differ[0]
+        raise ResumeError(f"--resume: {out} holds a run with {k} {info.get(k)!r}, this one has "
+                         f"{run_info.get(k)!r}; choose another --out or leave out --resume")
+    return rows
+
+
+def _case_key(row: dict) -> tuple:
+    return tuple(row[f] for f in Case.__dataclass_fields__)
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    """Write `obj` to `path` through a temporary file, so that a run cut off mid-write leaves the last whole file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(_finite(obj), indent=1, default=str))
+    os.replace(tmp, path)
 
 
 def _device_info(torch) -> dict:  # noqa: ANN001
@@ -342,7 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", action="store_true", help="only compare with the published data files (default)")
     parser.add_argument("--measure", action="store_true", help="also time torch SDPA on the local NVIDIA GPU")
-    parser.add_argument("--out", help="with --measure: write the measured rows and device info to this JSON file")
+    parser.add_argument("--out", help="with --measure: write the measured rows and device info to this JSON file "
+                        "(rewritten after each shape)")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --measure --out: keep the rows an earlier, cut-off run of this GPU, backend and "
+                        "dtype wrote to --out and time only the other shapes")
     parser.add_argument("--target", help="profile to predict with (default: from the GPU's name)")
     parser.add_argument("--backend", default="flash", choices=("flash", "cudnn", "efficient", "default"))
     parser.add_argument("--dtype", default="fp16", choices=("fp16", "bf16"))
@@ -361,7 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         out["plot_png"] = str(plot_data(out["data"], Path(args.plot)))
         _say(f"\nplot: {out['plot_png']}", args.json)
     if args.measure:
-        out["measured"] = measure_mode(args)
+        try:
+            out["measured"] = measure_mode(args)
+        except ResumeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.json:
         print(json.dumps(_finite(out), default=str))
     return 0

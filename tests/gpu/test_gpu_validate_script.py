@@ -131,3 +131,57 @@ def test_a_measured_run_kept_in_the_repo_becomes_validation_points(script, tmp_p
     errors = [r["error"] for r in compare(points)]
     assert all(abs(e - 0.25) < 1e-9 for e in errors)  # the model reproduces its own prediction, 1.25x the "measured"
     assert measured_points(tmp_path / "none") == ()
+
+
+def _info(**changes):
+    info = {"device": "NVIDIA H100 80GB HBM3", "profile": "h100", "backend": "flash", "dtype": "bf16",
+            "torch": "2.11.0", "driver_version": "580.159.03", "clocks.sm": "1980 MHz"}
+    return {**info, **changes}
+
+
+def test_a_cut_off_measurement_keeps_every_shape_it_timed_and_resumes(script, tmp_path):
+    """`--measure --out` rewrites its file after each shape (summary `complete` false until the last); a run cut
+    off after three shapes leaves those three, and `--resume` times only the rest, in grid order."""
+    cases = script.grid(quick=True)
+    out = tmp_path / "run.json"
+    timed = []
+
+    def time_case(c):
+        if len(timed) == 3:
+            raise KeyboardInterrupt  # the device's time limit
+        timed.append(c)
+        return {**c.__dict__, "measured_tflops": 100.0 + len(timed), "error": 0.1}
+
+    with pytest.raises(KeyboardInterrupt):
+        script.measure_grid(cases, time_case, _info(), out)
+    cut = json.loads(out.read_text())
+    assert len(cut["rows"]) == 3 and cut["summary"]["complete"] is False and cut["summary"]["points"] == 3
+    assert not (tmp_path / "run.json.tmp").exists()
+
+    again = []
+
+    def time_rest(c):
+        again.append(c)
+        return {**c.__dict__, "measured_tflops": 50.0, "error": -0.1}
+
+    summary, rows = script.measure_grid(cases, time_rest, _info(**{"clocks.sm": "1755 MHz"}), out,
+                                        script.resumed_rows(out, _info(**{"clocks.sm": "1755 MHz"})))
+    assert again == cases[3:] and len(rows) == len(cases)
+    assert [r["measured_tflops"] for r in rows[:3]] == [101.0, 102.0, 103.0]
+    assert [script.Case(**{k: r[k] for k in script.Case.__dataclass_fields__}) for r in rows] == cases
+    saved = json.loads(out.read_text())
+    assert saved["summary"]["complete"] is True and saved["summary"]["resumed_rows"] == 3
+    assert saved["summary"] == summary and saved["rows"] == rows
+    assert script.resumed_rows(tmp_path / "none.json", _info()) == []
+
+
+def test_resume_refuses_a_file_of_another_run(script, tmp_path):
+    out = tmp_path / "run.json"
+    script.measure_grid(script.grid(quick=True)[:1], lambda c: {**c.__dict__, "error": 0.0}, _info(), out)
+    for changed in ({"backend": "cudnn"}, {"driver_version": "575.57.08"}, {"device": "NVIDIA H200"}):
+        key = next(iter(changed))
+        with pytest.raises(script.ResumeError, match=f"--resume: .*run.json holds a run with {key}"):
+            script.resumed_rows(out, _info(**changed))
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(script.ResumeError, match="is not a --measure --out file"):
+        script.resumed_rows(tmp_path / "bad.json", _info())
