@@ -98,12 +98,15 @@ def ready_follows_registers(dut, payload, cycles: int) -> bool:  # noqa: ANN001
     """Whether `dut.i.ready` stays the same when `dut.o.ready` flips within a cycle, over `cycles` cycles of a
     valid input `payload(k)` and an output stalled four cycles in five: i.e. i.ready comes from flip-flops, not
     combinationally from downstream (a chain of such units then has no ready path through every stage)."""
+    from amaranth.hdl import Value
+
     seen = []
+    raw_payload = Value.cast(dut.i.payload)  # a plain signal or a data view
 
     async def bench(ctx):  # noqa: ANN001
         for k in range(cycles):
             ctx.set(dut.i.valid, 1)
-            ctx.set(dut.i.payload.as_value(), payload(k))
+            ctx.set(raw_payload, payload(k))
             ctx.set(dut.o.ready, 0)
             before = ctx.get(dut.i.ready)
             ctx.set(dut.o.ready, 1)
