@@ -284,18 +284,20 @@ RESUME_KEYS = ("device", "profile", "backend", "dtype", "torch", "driver_version
 
 
 def measure_grid(cases: list[Case], time_case, run_info: dict, out: Path | None,  # noqa: ANN001
-                 done: list[dict] = ()) -> tuple[dict, list[dict]]:
+                 done: list[dict] | None = None) -> tuple[dict, list[dict]]:
     """Rows for every case in grid order: a row of `done` (a resumed file's) is kept, any other case is timed by
     `time_case`; with `out`, the file is rewritten (atomically) after each timed case, its summary `complete`
     false until the last, so a run cut off by the device's time limit loses nothing it timed."""
+    done = done or []
     kept = {_case_key(r): r for r in done}
     rows: list[dict] = []
+    run = ("device", "profile", "backend", "dtype")  # the summary's first keys; the machine's details come last
 
     def summary(complete: bool) -> dict:
         ok = [r for r in rows if isinstance(r.get("error"), float)]
-        return {**{k: run_info[k] for k in ("device", "profile", "backend", "dtype")}, "points": len(ok),
-                "mean_abs_error": mean_abs_error(ok), "complete": complete, "resumed_rows": len(done),
-                **{k: v for k, v in run_info.items() if k not in ("device", "profile", "backend", "dtype")}}
+        return {**{k: run_info[k] for k in run}, "points": len(ok), "mean_abs_error": mean_abs_error(ok),
+                "complete": complete, "resumed_rows": len(done),
+                **{k: v for k, v in run_info.items() if k not in run}}
 
     for c in cases:
         row = kept.get(_case_key(c.__dict__))
